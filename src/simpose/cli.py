@@ -1,0 +1,147 @@
+"""The ``simpose`` command: one sub-command per pipeline stage, each a thin layer over the library."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import logging
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="simpose",
+    help="Monocular 3D human motion capture trained on synthetic humans.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+motion_app = typer.Typer(help="Motion library: BVH clips, retargeting, procedural motion.", no_args_is_help=True)
+app.add_typer(motion_app, name="motion")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _not_yet(stage: str, issue: str) -> None:
+    _fail(f"'simpose {stage}' is not available yet: it arrives with the issue '{issue}'.", code=3)
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages.")) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def info() -> None:
+    """Versions, the body model, the joint sets, and which optional parts work here."""
+    from simpose.body.joints import JOINT_SETS
+
+    table = Table(title="simpose", show_header=False)
+    table.add_column("item", style="bold")
+    table.add_column("value")
+    for pkg in ("simpose", "torch", "numpy", "anny", "roma", "moderngl", "av", "mediapipe"):
+        try:
+            version = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            version = "[yellow]not installed[/]"
+        table.add_row(pkg, version)
+
+    try:
+        from simpose.body.model import POSE_BONES, BodyModel
+
+        body = BodyModel()
+        table.add_row(
+            "body model",
+            f"anny (default rig/topology): {body.num_vertices} vertices, {body.faces.shape[0]} faces, "
+            f"{len(body.bone_labels)} bones, {len(POSE_BONES)} posable",
+        )
+    except Exception as exc:  # noqa: BLE001 - report, don't crash, in a diagnostic command
+        table.add_row("body model", f"[red]unusable[/]: {exc}")
+    for name, js in JOINT_SETS.items():
+        table.add_row(f"joint set {name}", f"{len(js)} joints: {', '.join(js.names[:6])}, ...")
+    table.add_row("renderer (EGL)", _egl_status())
+    table.add_row("mediapipe extra", _mediapipe_status())
+    console.print(table)
+
+
+def _egl_status() -> str:
+    try:
+        import moderngl
+
+        ctx = moderngl.create_standalone_context(backend="egl")
+        renderer = ctx.info.get("GL_RENDERER", "?")
+        ctx.release()
+        return f"[green]usable[/] ({renderer})"
+    except Exception as exc:  # noqa: BLE001
+        return f"[red]unusable[/]: {exc} (Debian: apt-get install libegl1 libgl1-mesa-dri)"
+
+
+def _mediapipe_status() -> str:
+    try:
+        importlib.import_module("mediapipe")
+        return "[green]usable[/]"
+    except Exception as exc:  # noqa: BLE001
+        return f"[yellow]not usable[/] ({type(exc).__name__}); pip install 'simpose[mediapipe]'"
+
+
+@motion_app.command("preview")
+def motion_preview(
+    clip: Path = typer.Argument(..., help="A BVH file (CMU skeleton out of the box) or 'procedural:FAMILY'."),
+    out: Path = typer.Option(Path("preview.mp4"), "--out", "-o", help="Output .mp4 or .gif."),
+    fps: float = typer.Option(30.0, help="Frames per second of the preview."),
+    seconds: float = typer.Option(4.0, help="Longest stretch of the clip to show."),
+    size: int = typer.Option(384, help="Image side in pixels."),
+    seed: int = typer.Option(0, help="Seed of the random body shape."),
+    age: float | None = typer.Option(None, help="Force the body's age phenotype (0 baby .. 1 elder)."),
+    joint_map: Path | None = typer.Option(None, help="JSON joint-name map for a non-CMU BVH skeleton."),
+) -> None:
+    """Render the body model driven by a retargeted clip, so a person can check it."""
+    from simpose.motion.preview import PreviewError, render_preview
+
+    try:
+        path = render_preview(
+            clip, out, fps=fps, seconds=seconds, size=size, seed=seed, age=age, joint_map=joint_map, progress=True
+        )
+    except (PreviewError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    console.print(f"wrote [bold]{path}[/]")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def synth() -> None:
+    """Render a synthetic dataset (not available yet)."""
+    _not_yet("synth", "Synthetic data engine")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train() -> None:
+    """Train a model on synthetic data (not available yet)."""
+    _not_yet("train", "Video to 3D, end to end")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def eval() -> None:  # noqa: A001 - the sub-command's name
+    """Benchmarks on real and synthetic data (not available yet)."""
+    _not_yet("eval", "Benchmark suite")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run() -> None:
+    """Video to 3D motion (not available yet)."""
+    _not_yet("run", "Video to 3D, end to end")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def adapt() -> None:
+    """Test-time adaptation on a video (not available yet)."""
+    _not_yet("adapt", "test-time adaptation")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
