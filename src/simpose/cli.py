@@ -125,10 +125,34 @@ def train() -> None:
     _not_yet("train", "Video to 3D, end to end")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def eval() -> None:  # noqa: A001 - the sub-command's name
-    """Benchmarks on real and synthetic data (not available yet)."""
-    _not_yet("eval", "Benchmark suite")
+eval_app = typer.Typer(help="Benchmarks: Human3.6M protocols, predictions against ground truth.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("h36m")
+def eval_h36m(
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json, results.md and plots."),
+    model: str = typer.Option("mean-pose", help="Model name: 'mean-pose' (model-free floor)."),
+    data: Path | None = typer.Option(None, help="Folder in the layout of shared/benchmarks/h36m (default: ../shared's)."),
+    keypoints2d: Path | None = typer.Option(None, help="2D detections in the positions_2d layout (default: GT projections)."),
+    joint_set: str = typer.Option("h36m17", help="Joint set of --keypoints2d (any set that maps to h36m17)."),
+    plot: bool = typer.Option(False, help="Also write per-joint and per-action bar charts."),
+) -> None:
+    """Human3.6M S9+S11 protocol #1 (MPJPE) and #2 (PA-MPJPE), all cameras, every frame."""
+    from simpose.eval.runner import EvalError, run_h36m
+
+    try:
+        result, paths = run_h36m(out=out, model=model, data=data, keypoints2d=keypoints2d, joint_set=joint_set, plot=plot)
+    except (EvalError, FileNotFoundError, KeyError, ValueError) as exc:
+        _fail(str(exc))
+    table = Table(title=f"Human3.6M S9+S11 — {result.model} ({result.inputs})")
+    for col in ("action", "MPJPE (mm)", "PA-MPJPE (mm)", "poses"):
+        table.add_column(col, justify="right" if col != "action" else "left")
+    for action, v in result.per_action.items():
+        table.add_row(action, f"{v['mpjpe_mm']:.1f}", f"{v['pa_mpjpe_mm']:.1f}", str(v["n_poses"]))
+    table.add_row("[bold]average[/]", f"[bold]{result.protocol1_mpjpe_mm:.1f}[/]", f"[bold]{result.protocol2_pa_mpjpe_mm:.1f}[/]", str(result.n_poses))
+    console.print(table)
+    console.print("wrote " + ", ".join(str(p) for p in paths))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -265,6 +265,52 @@ class BodyModel(torch.nn.Module):
         points = torch.cat([vertices, bone_heads], dim=1)
         return torch.einsum("jn,bnc->bjc", W, points)
 
+    def forward_joints(
+        self,
+        joint_set: str,
+        pose_rotvecs: torch.Tensor,
+        shape_params: torch.Tensor | None = None,
+        global_rotvecs: torch.Tensor | None = None,
+        trans: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Joints of a set without skinning the whole mesh (fast; for training data).
+
+        Skins only the vertices the set's regressor reads (a few dozen of the ~14k), so it gives
+        exactly ``self.joints(self.forward(...), joint_set)`` at a fraction of the cost.
+
+        Args: as :meth:`forward`; ``pose_rotvecs`` (B, 19, 3) is required.
+        Returns:
+            (B, J, 3) simpose frame, metres.
+        """
+        B = pose_rotvecs.shape[0]
+        pose_rotvecs = self._check("pose_rotvecs", pose_rotvecs, (B, len(POSE_BONES), 3), 0.0)
+        shape_params = self._check("shape_params", shape_params, (None, len(SHAPE_NAMES)), 0.5)
+        global_rotvecs = self._check("global_rotvecs", global_rotvecs, (B, 3), 0.0)
+        trans = self._check("trans", trans, (B, 3), 0.0)
+        if joint_set not in self._regressors:
+            self._regressors[joint_set] = self._build_regressor(self, joint_set)
+        W = self._regressors[joint_set].to(self.dtype)
+        V = self.num_vertices
+        support = torch.nonzero(W[:, :V].abs().sum(0) > 0).flatten()
+        a = self.anny
+        zeros = lambda n: torch.zeros(shape_params.shape[0], n, dtype=self.dtype)  # noqa: E731
+        coeffs = a._get_phenotype_blendshape_coefficients(
+            shape_params, zeros(len(a.local_change_labels)), zeros(len(a.facial_action_labels))
+        )
+        rest = a.get_rest_model(coeffs)
+        transforms, bone_poses = a.get_bone_transforms(self.pose_to_deltas(pose_rotvecs), rest["rest_bone_poses"])
+        rest_v = rest["rest_vertices"][:, support]  # (b, S, 3)
+        weights = a.vertex_bone_weights[support].to(self.dtype)  # (S, K)
+        idx = a.vertex_bone_indices[support].long()  # (S, K)
+        T = transforms[:, idx, :3, :]  # (B, S, K, 3, 4)
+        blend = (weights[None, :, :, None, None] * T).sum(2)  # (B, S, 3, 4)
+        verts = (blend[..., :3] @ rest_v.expand(B, -1, -1)[..., None]).squeeze(-1) + blend[..., 3]
+        root = bone_poses[:, :1, :3, 3]
+        M = roma.rotvec_to_rotmat(global_rotvecs) @ self.C
+        verts_s = (verts - root) @ M.transpose(-1, -2) + trans[:, None]
+        heads_s = (bone_poses[:, :, :3, 3] - root) @ M.transpose(-1, -2) + trans[:, None]
+        return torch.einsum("js,bsc->bjc", W[:, support], verts_s) + torch.einsum("jn,bnc->bjc", W[:, V:], heads_s)
+
     def joints(self, output: BodyOutput, joint_set: str) -> torch.Tensor:
         """(B, J, 3) joints of ``joint_set`` for a :class:`BodyOutput`."""
         return self.regress(joint_set, output.vertices, output.bone_heads)

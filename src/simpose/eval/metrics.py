@@ -6,8 +6,8 @@ Conventions, shared by every function here:
   differentiable here). 3D positions are in **metres**, 2D positions in **pixels**, rotations
   are 3x3 matrices. Leading batch dimensions ``...`` are arbitrary (B, or B, T, ...) and must
   be equal between prediction and ground truth.
-* Every function returns **per-pose** float64 values of shape ``(...)`` (the batch shape; a
-  numpy float64 scalar for a single pose), or per-joint values ``(..., J)`` with
+* Every function returns **per-pose** float64 values of shape ``(...)`` (the batch shape; 0-d
+  for a single pose), or per-joint values ``(..., J)`` with
   ``per_joint=True``. Distances come back in **millimetres**, angles in **degrees**, PCK and
   AUC in **percent** (0..100). Callers average, preferably with :func:`summarize`.
 * Which joints to evaluate and which one is the root are the caller's choice (look indices up
@@ -21,9 +21,9 @@ NaN policy (a NaN in a prediction is a failure, never silently dropped):
   (for :func:`pck2d`, only visible joints are checked; invisible ones may hold anything).
 * A non-finite prediction value (NaN or +-inf) is a failed prediction. Distance and angle
   metrics return NaN for every value that depends on it: with ``per_joint=True`` the failed
-  joint of :func:`mpjpe` and :func:`mpjae`, otherwise the whole pose (the mean over joints, and every joint of
-  an aligned metric, whose alignment uses all joints). :func:`accel_error` returns NaN for the
-  (up to three) frames whose second difference uses the failed frame.
+  joint of :func:`mpjpe` and :func:`mpjae`, otherwise the whole pose (the mean over joints,
+  and every joint of an aligned metric, whose alignment uses all joints). :func:`accel_error`
+  returns NaN for the (up to three) frames whose second difference uses the failed frame.
 * PCK and AUC count a failed joint as a miss (never NaN). For :func:`pck3d`/:func:`auc3d` with
   ``root`` given, a failed root makes every joint of the pose a miss.
 * :func:`summarize` reduces per-pose values to ``mean`` over the valid ones plus ``n`` and
@@ -93,10 +93,13 @@ def _as_f64(x: ArrayLike) -> np.ndarray:
 
 def _check_gt(gt: np.ndarray, name: str) -> None:
     if not np.all(np.isfinite(gt)):
-        raise ValueError(f"{name} holds {np.count_nonzero(~np.isfinite(gt))} non-finite values; ground truth must be finite")
+        n_bad = np.count_nonzero(~np.isfinite(gt))
+        raise ValueError(f"{name} holds {n_bad} non-finite values; ground truth must be finite")
 
 
-def _pair(pred: ArrayLike, gt: ArrayLike, tail: tuple[int, ...], names: tuple[str, str] = ("pred", "gt")) -> tuple[np.ndarray, np.ndarray]:
+def _pair(
+    pred: ArrayLike, gt: ArrayLike, tail: tuple[int, ...], names: tuple[str, str] = ("pred", "gt")
+) -> tuple[np.ndarray, np.ndarray]:
     """float64 copies of pred and gt; pred non-finite -> NaN; gt checked finite.
 
     ``tail`` is the required trailing shape; -1 means "any size >= 1".
@@ -410,7 +413,7 @@ def pa_mpjae(
     rotmat = procrustes_transform(pred_joints, gt_joints).rotmat
     p = _as_f64(pred_rotmats)
     if p.shape[:-3] != rotmat.shape[:-2]:
-        raise ValueError(f"pred_rotmats has shape {p.shape} but pred_joints has batch shape {rotmat.shape[:-2]}")
+        raise ValueError(f"pred_rotmats has shape {p.shape}; pred_joints has batch shape {rotmat.shape[:-2]}")
     return mpjae(rotmat[..., None, :, :] @ p, gt_rotmats, per_joint)
 
 
@@ -460,10 +463,11 @@ def pck2d(
 
     ``ref_size`` per pose, pixels: given explicitly, or for ``ref="bbox"`` computed as the
     longer side of the box around the visible gt joints (PCK of Yang & Ramanan 2013, TPAMI,
-    usually with threshold 0.1 or 0.2; a single visible joint gives size 0). ``"head"``: PCKh (Andriluka et al. 2014, MPII), the
-    head segment length with threshold 0.5; MPII takes it as 0.6 x the diagonal of the
-    annotated head box. ``"torso"``: torso size (e.g. shoulder-to-opposite-hip, PCK@0.2 on
-    LSP). For head and torso the caller must pass ``ref_size``. ``<=`` as in MPII's evaluation.
+    usually with threshold 0.1 or 0.2; a single visible joint gives size 0). ``"head"``: PCKh
+    (Andriluka et al. 2014, MPII), the head segment length with threshold 0.5; MPII takes it
+    as 0.6 x the diagonal of the annotated head box. ``"torso"``: torso size (e.g. shoulder to
+    opposite hip, PCK@0.2 on LSP). For head and torso the caller must pass ``ref_size``. Hits
+    use ``<=`` as in MPII's evaluation. Failed (non-finite) predictions are misses.
 
     Args:
         pred2d: (..., J, 2) predicted keypoints, pixels.
@@ -476,8 +480,9 @@ def pck2d(
             a dataset is the joint-weighted PCK (total hits / total visible joints).
 
     Returns:
-        (...) percent of visible joints that are hits (NaN for a pose with none visible), or
-        (..., J) as above.
+        (...) percent of visible joints that are hits, or (..., J) as above. A pose with no
+        visible joint gives NaN meaning "nothing to evaluate", not a failure: aggregate a
+        dataset with ``np.nanmean(pck2d(..., per_joint=True))`` rather than :func:`summarize`.
     """
     p, g = _as_f64(pred2d), _as_f64(gt2d)
     if p.shape != g.shape:
@@ -529,6 +534,8 @@ def summarize(values: ArrayLike, on_nan: Literal["report", "raise"] = "report") 
         ``{"mean": mean of the non-NaN values (NaN if none), "n": number of values,
         "n_nan": number of NaN values}``.
     """
+    if on_nan not in ("report", "raise"):
+        raise ValueError(f"on_nan must be 'report' or 'raise', got {on_nan!r}")
     v = _as_f64(values).reshape(-1)
     nan = np.isnan(v)
     n_nan = int(nan.sum())
