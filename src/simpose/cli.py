@@ -155,6 +155,31 @@ def eval_h36m(
     console.print("wrote " + ", ".join(str(p) for p in paths))
 
 
+@eval_app.command("clips")
+def eval_clips(
+    pred: Path = typer.Option(..., help="Predictions in the poses.npz layout (joints3d, joint_set, valid)."),
+    gt: Path = typer.Option(..., help="Ground truth in the same layout."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json and results.md."),
+    plot: bool = typer.Option(False, help="Also write a per-joint bar chart."),
+) -> None:
+    """MPJPE, PA-MPJPE, N-MPJPE, PCK3D, AUC and acceleration error of predictions against ground truth."""
+    from simpose.eval.runner import EvalError, evaluate_clips
+
+    try:
+        results, paths = evaluate_clips(pred, gt, out, plot=plot)
+    except EvalError as exc:
+        _fail(str(exc))
+    table = Table(title=f"{pred.name} vs {gt.name}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in results.items():
+        if isinstance(v, float):
+            table.add_row(k, f"{v:.1f}")
+    table.add_row("poses (failed)", f"{results['n_poses']} ({results['n_failed']})")
+    console.print(table)
+    console.print("wrote " + ", ".join(str(p) for p in paths))
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def run() -> None:
     """Video to 3D motion (not available yet)."""

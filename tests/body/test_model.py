@@ -104,3 +104,15 @@ def test_children_are_small_and_elders_adult_sized(body):
     heights = (v[:, :, 1].max(1).values - v[:, :, 1].min(1).values).tolist()
     assert heights[0] < 0.75 * heights[1]
     assert 0.85 * heights[1] < heights[2] < 1.2 * heights[1]
+
+
+def test_fast_joint_path_equals_full_forward(body):
+    gen = torch.Generator().manual_seed(3)
+    B = 4
+    pose = (torch.rand(B, len(POSE_BONES), 3, generator=gen, dtype=torch.float64) - 0.5) * 0.8
+    shape = torch.rand(B, 6, generator=gen, dtype=torch.float64)
+    rot = torch.randn(B, 3, generator=gen, dtype=torch.float64)
+    trans = torch.randn(B, 3, generator=gen, dtype=torch.float64)
+    full = body(pose, shape, rot, trans)
+    for name in ("h36m17", "anny", "mpii16"):
+        torch.testing.assert_close(body.forward_joints(name, pose, shape, rot, trans), body.joints(full, name))
