@@ -62,10 +62,13 @@ def run_h36m(
 
         def inputs_of(seq):
             try:
-                x = detections[seq.subject][seq.name.split(".")[0] if False else seq.take][seq.camera_index]
+                x = detections[seq.subject][seq.take][seq.camera_index]
             except (KeyError, IndexError):
                 raise EvalError(f"{keypoints2d}: no detections for {seq.subject} {seq.take} camera {seq.camera_index}") from None
-            if len(x) != seq.joints3d.shape[0]:
+            T = seq.joints3d.shape[0]
+            if len(x) > T:  # detections run over the whole video, which can outlast the mocap: trim, as VideoPose3D does
+                x = x[:T]
+            if len(x) != T:
                 raise EvalError(
                     f"{keypoints2d}: {seq.subject} {seq.take} camera {seq.camera_index} has {len(x)} frames, ground truth {seq.joints3d.shape[0]}"
                 )
