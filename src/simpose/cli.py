@@ -20,7 +20,7 @@ app = typer.Typer(
 motion_app = typer.Typer(help="Motion library: BVH clips, retargeting, procedural motion.", no_args_is_help=True)
 app.add_typer(motion_app, name="motion")
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -102,13 +102,30 @@ def motion_preview(
     joint_map: Path | None = typer.Option(None, help="JSON joint-name map for a non-CMU BVH skeleton."),
 ) -> None:
     """Render the body model driven by a retargeted clip, so a person can check it."""
-    from simpose.motion.preview import PreviewError, render_preview
+    from simpose.viz.preview import PreviewError, render_preview
 
     try:
         path = render_preview(
             clip, out, fps=fps, seconds=seconds, size=size, seed=seed, age=age, joint_map=joint_map, progress=True
         )
     except (PreviewError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    console.print(f"wrote [bold]{path}[/]")
+
+
+@motion_app.command("gallery")
+def motion_gallery(
+    clips: list[Path] = typer.Argument(..., help="BVH files, one column each."),
+    out: Path = typer.Option(Path("gallery.png"), "--out", "-o", help="Output PNG."),
+    bodies: int = typer.Option(8, help="Rows: random bodies from child to elder."),
+    seed: int = typer.Option(0, help="Seed of the bodies and frames."),
+) -> None:
+    """A picture of random bodies (child to elder, rows) in retargeted poses (columns)."""
+    from simpose.viz.preview import render_gallery
+
+    try:
+        path = render_gallery(clips, out, n_bodies=bodies, seed=seed)
+    except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
     console.print(f"wrote [bold]{path}[/]")
 

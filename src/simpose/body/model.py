@@ -122,8 +122,36 @@ class BodyOutput:
     bone_rotmats: torch.Tensor
 
 
+def _import_anny_quietly() -> None:
+    """Import anny with NVIDIA Warp's start-up banner (printed from C and Python) sent to the log."""
+    import os
+    import sys
+    import tempfile
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile(mode="w+") as tmp:
+        os.dup2(tmp.fileno(), 1)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            import anny.skinning.warp_skinning  # noqa: F401 - initialises Warp
+        except ImportError:
+            pass
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+        tmp.seek(0)
+        logger.debug("anny/warp start-up: %s", tmp.read().strip())
+
+
 @functools.lru_cache(maxsize=4)
 def _load_anny(dtype: torch.dtype):
+    _import_anny_quietly()
     import anny
 
     model = anny.Anny()  # default rig and topology, local-ref pose parameterisation

@@ -77,8 +77,9 @@ LIMITS_DEG: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[floa
     "clavicle.L": ((-10, 10), (-15, 15), (-25, 10)),  # -z elevates
     "upperarm01.L": ((-170, 60), (-60, 80), (-135, 50)),  # -x flexion to overhead, -z abduction
     "lowerarm01.L": ((-80, 35), (-40, 75), (-60, 60)),  # hinge h: flexion 0..145 deg
-    # -z abduction 45, adduction 25; y down to -90: a flexed thigh turned out (cross-legged sitting)
-    "upperleg01.L": ((-110, 30), (-90, 40), (-45, 25)),
+    # flexion (-x) to 125 (AAOS 120: deep squats, knees-up sitting); -z abduction 45, adduction 25;
+    # y down to -90: a flexed thigh turned out (cross-legged sitting)
+    "upperleg01.L": ((-125, 30), (-90, 40), (-45, 25)),
 }  # fmt: skip
 
 
@@ -136,6 +137,7 @@ DOFS: dict[str, tuple[list[tuple[str, np.ndarray, float]], float]] = {
     "hip_rot": ([("upperleg01", -_Y, 1.0)], 0.0),
     "knee_flex": ([("lowerleg01", _X, 1.0)], 0.0),
     "ankle_flex": ([("foot", _X, 1.0)], 0.0),
+    "ankle_roll": ([("foot", _Z, 1.0)], 0.0),
 }  # fmt: skip
 _SIDED = {n for n, (parts, _) in DOFS.items() if not parts[0][0].startswith(("spine", "neck", "head"))}
 _MIRROR = np.array([1.0, -1.0, -1.0])
@@ -196,10 +198,21 @@ def _both(**angles: float) -> dict[str, float]:
 
 
 def _flat_feet(angles: dict[str, float], tilt_x: float = 0.0) -> dict[str, float]:
-    """Set both ankles so the soles stay level: body tilt - hip flexion + knee flexion + ankle = 0."""
+    """Set both ankles (flexion, roll) so that the soles lie level, as at the reference pose.
+
+    With ``M`` the world rotation of the shank (body tilt, thigh, knee), the foot's own rotation
+    ``M^T R_y(psi)`` leaves the sole level whatever way it points (``psi``); written as
+    ``R_x(flex) R_z(roll) R_y(yaw)``, the ankle takes the flexion and the roll and the yaw is dropped.
+    """
+    from scipy.spatial.transform import Rotation
+
     out = dict(angles)
-    for s in (".L", ".R"):
-        out["ankle_flex" + s] = out.get("hip_flex" + s, 0.0) - out.get("knee_flex" + s, 0.0) - tilt_x
+    rotvecs = angles_to_rotvecs({k: v for k, v in angles.items() if k.startswith(("hip_", "knee_"))})
+    tilt = _rotvec_to_rotmat(np.radians([tilt_x, 0.0, 0.0]))
+    for s, sign in ((".L", 1.0), (".R", -1.0)):
+        M = tilt @ _rotvec_to_rotmat(rotvecs[_BONE_INDEX["upperleg01" + s]]) @ _rotvec_to_rotmat(rotvecs[_BONE_INDEX["lowerleg01" + s]])
+        flex, roll, _ = Rotation.from_matrix(M.T).as_euler("XZY", degrees=True)
+        out["ankle_flex" + s], out["ankle_roll" + s] = flex, sign * roll
     return out
 
 
@@ -223,11 +236,23 @@ class _Track:
     supports: list = dataclasses.field(default_factory=list)
     max_speed: float = _MAX_SPEED_DEG
 
-    def to(self, angles, dur: float, tilt=(0.0, 0.0, 0.0), jitter: float = 3.0, support=None) -> _Track:
-        """Move to a pose in ``dur`` seconds, or slower: no angle turns faster than
-        ``max_speed`` (deg/s) on average. Every angle gets N(0, jitter) degrees of variation."""
-        a = {k: v + (self.rng.normal(0.0, jitter) if jitter else 0.0) for k, v in angles.items()}
+    def to(
+        self, angles, dur: float, tilt=(0.0, 0.0, 0.0), jitter: float = 3.0, support=None, leg_jitter=None, feet=None
+    ) -> _Track:
+        """Move to a pose in ``dur`` seconds, or slower: no angle turns faster than ``max_speed``
+        (deg/s) on average. Angles get N(0, jitter) degrees of variation (N(0, leg_jitter) for the
+        legs); then, unless ``feet`` is None, the soles are levelled and plantarflexed by ``feet``
+        degrees (one number, or one per side (L, R): tiptoe, the ball of a foot)."""
+        leg_jitter = jitter if leg_jitter is None else leg_jitter
+        a = {}
+        for k, v in angles.items():
+            sd = leg_jitter if k.startswith(_LEG_NAMES) else jitter
+            a[k] = v + (self.rng.normal(0.0, sd) if sd else 0.0)
         tilt = np.asarray(tilt, dtype=np.float64)
+        if feet is not None:
+            a = _flat_feet(a, tilt[0])
+            for side, extra in zip((".L", ".R"), np.broadcast_to(feet, 2)):
+                a["ankle_flex" + side] += extra
         if self.times:
             prev = self.angles[-1]
             change = max([abs(a.get(k, 0.0) - prev.get(k, 0.0)) for k in {*a, *prev}] + [np.abs(tilt - self.tilts[-1]).max()])
@@ -320,6 +345,18 @@ def _posed_vertices(body: BodyModel, pose_rotvecs, global_rotvecs, shape_params,
             yield s, out.vertices.numpy()
 
 
+def _planted_step(w: np.ndarray, disp: np.ndarray, slip: float = 0.01, iters: int = 4) -> np.ndarray:
+    """The common displacement (2,) of the contact vertices: a mean weighted by contact ``w``,
+    re-weighted so that vertices leaving with another motion (a foot lifting off) stop counting."""
+    weights = w
+    for _ in range(iters):
+        step = weights @ disp / weights.sum()
+        weights = w * np.exp(-np.sum((disp - step) ** 2, axis=-1) / (2 * slip**2))
+        if weights.sum() < 1e-9:
+            break
+    return step
+
+
 def ground_motion(
     motion: MotionClip,
     body: BodyModel,
@@ -330,9 +367,10 @@ def ground_motion(
 
     Each frame the root is lowered until the body's lowest vertex touches the floor (y = 0), so
     nothing goes below it and something always rests on it. Horizontally, the root moves so that
-    the vertices near the floor keep their place from one frame to the next (their mean
-    displacement, weighted by ``exp(-height / contact_height)``, is cancelled): the feet stay put
-    while a person crouches, the buttocks while the person lies back.
+    the vertices near the floor keep their place from one frame to the next (their common
+    displacement, weighted by ``exp(-height / contact_height)`` and robust to vertices that move
+    otherwise, e.g. a foot lifting off, is cancelled): the feet stay put while a person crouches,
+    the buttocks while the person lies back.
 
     Args:
         motion: its poses, orientations and shape are used; ``trans[0]``'s x, z is the start.
@@ -357,11 +395,9 @@ def ground_motion(
             if prev is not None:
                 w = np.exp(-0.5 * (height[i] + prev[1]) / contact_height)
                 sel = None if support is None else support[f]
-                step = np.zeros(2)
                 if sel is None or (len(sel) and w[sel].sum() < 1e-3):
-                    step = np.einsum("v,vc->c", w, V[i][:, [0, 2]] - prev[0]) / w.sum()
-                elif len(sel):
-                    step = np.einsum("v,vc->c", w[sel], V[i][sel][:, [0, 2]] - prev[0][sel]) / w[sel].sum()
+                    sel = slice(None)
+                step = _planted_step(w[sel], V[i][sel][:, [0, 2]] - prev[0][sel]) if len(w[sel]) else np.zeros(2)
                 trans[f, [0, 2]] = trans[f - 1, [0, 2]] - step
             prev = (V[i][:, [0, 2]], height[i])
     return dataclasses.replace(motion, trans=trans)
@@ -395,33 +431,33 @@ def _touch(
     move: dict[str, float],
     parts: tuple[str, str],
     span: tuple[float, float] = (-30.0, 30.0),
+    flat: bool = False,
 ) -> tuple[dict[str, float], np.ndarray]:
     """Change a pose along ``move`` (degrees per unit; key ``"tilt"`` tilts the body about x) until
-    the lowest points of two body parts are level, so both rest on the floor."""
-    steps = np.linspace(span[0], span[1], 13)
-    cands = []
-    for s in steps:
+    the lowest points of two body parts are level, so both rest on the floor; ``flat`` keeps the
+    soles level on the way."""
+
+    def apply(s: float) -> tuple[dict[str, float], np.ndarray]:
         a = dict(angles)
         for k, v in move.items():
             if k != "tilt":
                 a[k] = a.get(k, 0.0) + s * v
-        cands.append((a, tilt + np.array([s * move.get("tilt", 0.0), 0.0, 0.0])))
+        t = tilt + np.array([s * move.get("tilt", 0.0), 0.0, 0.0])
+        return (_flat_feet(a, t[0]) if flat else a), t
+
+    steps = np.linspace(span[0], span[1], 9)
+    cands = [apply(s) for s in steps]
     pose = clamp_pose(np.stack([angles_to_rotvecs(a) for a, _ in cands]))
     glob = _rotmat_to_rotvec(_rotvec_to_rotmat(np.radians(np.stack([t for _, t in cands]))))
-    (_, V), = _posed_vertices(body, pose, glob, shape_params, batch=len(steps))
+    ((_, V),) = _posed_vertices(body, pose, glob, shape_params, batch=len(steps))
     reg = _regions(body)
     f = V[:, reg[parts[0]], 1].max(1) - V[:, reg[parts[1]], 1].max(1)  # > 0: part 0 is lower
     cross = np.nonzero(np.sign(f[:-1]) != np.sign(f[1:]))[0]
     if len(cross):
         i = cross[0]
-        s = steps[i] + (steps[i + 1] - steps[i]) * f[i] / (f[i] - f[i + 1])
-    else:
-        s = steps[np.argmin(np.abs(f))]
-    a = dict(angles)
-    for k, v in move.items():
-        if k != "tilt":
-            a[k] = a.get(k, 0.0) + s * v
-    return a, tilt + np.array([s * move.get("tilt", 0.0), 0.0, 0.0])
+        return apply(steps[i] + (steps[i + 1] - steps[i]) * f[i] / (f[i] - f[i + 1]))
+    logger.debug("cannot rest %s and %s on the floor together along %s; closest: %.3f m", *parts, move, np.abs(f).min())
+    return apply(steps[np.argmin(np.abs(f))])
 
 
 # ------------------------------------------------------------------------------- families
@@ -436,8 +472,8 @@ class _Ctx:
     body: BodyModel
     shape_params: np.ndarray | None
 
-    def touch(self, angles, tilt, move, parts, span=(-30.0, 30.0)):
-        return _touch(self.body, self.shape_params, angles, np.asarray(tilt, dtype=np.float64), move, parts, span)
+    def touch(self, angles, tilt, move, parts, span=(-30.0, 30.0), flat=False):
+        return _touch(self.body, self.shape_params, angles, np.asarray(tilt, dtype=np.float64), move, parts, span, flat)
 
 
 def _side(rng) -> tuple[str, str]:
@@ -445,16 +481,19 @@ def _side(rng) -> tuple[str, str]:
 
 
 def _stand(rng) -> dict[str, float]:
+    """Standing at ease (use with ``feet=0``)."""
     u = rng.uniform
     a = _both(shoulder_abd_=u(5, 14), elbow_flex_=u(5, 25), hip_abd_=u(0, 6), knee_flex_=u(0, 6))
     a.update(spine_flex=u(-3, 6), neck_flex=u(-5, 10))
-    return _flat_feet(a)
+    return a
 
 
-def _seated_legs(rng) -> dict[str, float]:
+def _seated_legs(rng, tilt: float) -> dict[str, float]:
+    """Thighs 75-90 deg forwards of hanging down (whatever the pelvis tilt), shanks from 15 deg
+    tucked under to 20 deg forwards: a seat at about knee height."""
     u = rng.uniform
-    hip = u(75, 92)
-    return _both(hip_flex_=hip, knee_flex_=hip + u(-20, 20), hip_abd_=u(3, 15), hip_rot_=u(-8, 8))
+    thigh = u(75, 88)
+    return _both(hip_flex_=thigh + tilt, knee_flex_=thigh + u(-20, 15), hip_abd_=u(3, 15), hip_rot_=u(-8, 8))
 
 
 def _seated_arms(rng) -> dict[str, float]:
@@ -468,9 +507,10 @@ def _seated_arms(rng) -> dict[str, float]:
 
 
 def _chair_pose(rng) -> tuple[dict[str, float], float]:
+    """Seated on an (implicit) chair, both feet down: legs symmetric, use with ``leg_jitter=0, feet=0``."""
     tilt = rng.uniform(-8, 3)
-    a = {**_seated_legs(rng), **_seated_arms(rng), "spine_flex": rng.uniform(-5, 15), "neck_flex": rng.uniform(-5, 15)}
-    return _flat_feet(a, tilt), tilt
+    a = {**_seated_legs(rng, tilt), **_seated_arms(rng), "spine_flex": rng.uniform(-5, 15), "neck_flex": rng.uniform(-5, 15)}
+    return a, tilt
 
 
 def _sit_chair(rng, ctx) -> _Track:
@@ -481,7 +521,8 @@ def _sit_chair(rng, ctx) -> _Track:
         if rng.random() < 0.3:  # a gesture
             s, _ = _side(rng)
             a.update({"shoulder_flex" + s: rng.uniform(30, 60), "elbow_flex" + s: rng.uniform(60, 100)})
-        tr.to(a, rng.uniform(0.8, 2.0), tilt=(tilt, 0, 0), support=HOLD).hold(rng.uniform(1.0, 3.0))
+        tr.to(a, rng.uniform(0.8, 2.0), tilt=(tilt, 0, 0), support=HOLD, leg_jitter=0.0, feet=0.0)
+        tr.hold(rng.uniform(1.0, 3.0))
     return tr
 
 
@@ -494,13 +535,20 @@ def _floor_pose(rng, ctx) -> tuple[dict[str, float], np.ndarray]:
         a.update(_both(shoulder_flex_=u(25, 40), shoulder_abd_=u(5, 15), elbow_flex_=u(30, 60)), spine_flex=u(15, 30))
         return ctx.touch(a, (-10.0, 0, 0), lean, ("seat", "feet.L"), (-35.0, 15.0))
     if kind == 1:  # knees up, arms around them
-        a = _both(hip_flex_=u(100, 110), knee_flex_=u(100, 125), hip_abd_=u(5, 15), ankle_flex_=u(0, 20))
-        a.update(_both(shoulder_flex_=u(40, 60), shoulder_abd_=u(5, 15), elbow_flex_=u(40, 70)), spine_flex=u(20, 35))
-        return ctx.touch(a, (0.0, 0, 0), lean, ("seat", "feet.L"), (-35.0, 15.0))
-    # legs forward, hands on the thighs
+        return _knees_up(rng, ctx, _both(shoulder_flex_=u(40, 60), shoulder_abd_=u(5, 15), elbow_flex_=u(40, 70)))
+    # legs forward, hands in the lap
     a = _both(hip_flex_=u(80, 95), knee_flex_=u(0, 25), hip_abd_=u(5, 15), ankle_flex_=u(10, 30))
-    a.update(_both(shoulder_flex_=u(30, 45), shoulder_abd_=u(5, 15), elbow_flex_=u(10, 30)), spine_flex=u(20, 30))
+    a.update(_both(shoulder_flex_=u(10, 25), shoulder_abd_=u(10, 20), elbow_flex_=u(40, 70)), spine_flex=u(15, 25))
     return ctx.touch(a, (-5.0, 0, 0), {"hip_flex.L": 1.0, "hip_flex.R": 1.0}, ("seat", "feet.L"), (-20.0, 20.0))
+
+
+def _knees_up(rng, ctx, arms: dict[str, float]) -> tuple[dict[str, float], np.ndarray]:
+    """Sitting on the floor, knees up, feet flat: the pelvis rolls back, the trunk stays up."""
+    u = rng.uniform
+    a = _both(hip_flex_=u(115, 122), knee_flex_=u(105, 120), hip_abd_=u(5, 15))
+    a.update(arms, spine_flex=20.0 + u(0, 15))
+    lean = {"tilt": 1.0, "spine_flex": -1.0}  # tilt the pelvis, keep the trunk's direction
+    return ctx.touch(a, (-20.0, 0, 0), lean, ("seat", "feet.L"), (-25.0, 20.0), flat=True)
 
 
 def _sit_floor(rng, ctx) -> _Track:
@@ -518,35 +566,37 @@ def _sit_down_stand_up(rng, ctx) -> _Track:
     stand = _stand(rng)
     sit, tilt = _chair_pose(rng)
     half = {k: v * u(0.5, 0.7) for k, v in sit.items() if k.startswith(_LEG_NAMES)}
-    lean = _flat_feet({**stand, **half, "spine_flex": u(15, 30), **_both(shoulder_flex_=u(10, 50))}, 15.0)
-    rise = _flat_feet({**sit, "spine_flex": u(20, 35), **_both(shoulder_flex_=u(20, 60))}, 20.0)
-    tr = _Track(rng).to(stand, 0.0).hold(u(0.5, 1.5))
-    tr.to(lean, u(0.6, 1.0), tilt=(15, 0, 0), support=_FEET).to(sit, u(0.6, 1.0), tilt=(tilt, 0, 0), support=_FEET)
-    tr.hold(u(1.0, 3.0), support=HOLD).to(rise, u(0.5, 0.9), tilt=(20, 0, 0), support=HOLD)
-    tr.to(lean, u(0.5, 0.8), tilt=(15, 0, 0), support=_FEET)
-    return tr.to(_stand(rng), u(0.5, 0.9), support=_FEET).hold(u(0.5, 2.0))
+    lean = {**stand, **half, "spine_flex": u(15, 30), **_both(shoulder_flex_=u(10, 50))}
+    rise = {**sit, "spine_flex": u(20, 35), **_both(shoulder_flex_=u(20, 60))}
+    tr = _Track(rng).to(stand, 0.0, feet=0.0).hold(u(0.5, 1.5))
+    tr.to(lean, u(0.6, 1.0), tilt=(15, 0, 0), support=_FEET, leg_jitter=0.0, feet=0.0)
+    tr.to(sit, u(0.6, 1.0), tilt=(tilt, 0, 0), support=_FEET, leg_jitter=0.0, feet=0.0).hold(u(1.0, 3.0), support=HOLD)
+    tr.to(rise, u(0.5, 0.9), tilt=(20, 0, 0), support=HOLD, leg_jitter=0.0, feet=0.0)
+    tr.to(lean, u(0.5, 0.8), tilt=(15, 0, 0), support=_FEET, leg_jitter=0.0, feet=0.0)
+    return tr.to(_stand(rng), u(0.5, 0.9), support=_FEET, leg_jitter=0.0, feet=0.0).hold(u(0.5, 2.0))
 
 
-def _crouch_pose(rng) -> tuple[dict[str, float], float]:
+def _crouch_pose(rng) -> tuple[dict[str, float], float, float]:
+    """A squat: (angles, body tilt, plantarflexion beyond level feet)."""
     u = rng.uniform
     if rng.random() < 0.5:  # heels down
-        tilt = u(8, 20)
-        a = _flat_feet(_both(hip_flex_=u(100, 110), knee_flex_=u(120, 135), hip_abd_=u(10, 25)), tilt)
+        tilt, toes = u(8, 20), 0.0
+        a = _both(hip_flex_=u(100, 110), knee_flex_=u(120, 135), hip_abd_=u(10, 25))
     else:  # on the toes
-        tilt = u(5, 15)
-        a = _flat_feet(_both(hip_flex_=u(95, 105), knee_flex_=u(135, 145), hip_abd_=u(10, 25)), tilt)
-        a.update({k: v + u(20, 35) for k, v in a.items() if k.startswith("ankle")})
+        tilt, toes = u(5, 15), u(20, 35)
+        a = _both(hip_flex_=u(95, 105), knee_flex_=u(135, 145), hip_abd_=u(10, 25))
     f, e = [(u(30, 70), u(20, 60)), (u(45, 60), u(10, 30)), (u(60, 85), u(0, 10))][rng.integers(3)]
     a.update(_both(shoulder_flex_=f, elbow_flex_=e, shoulder_abd_=u(5, 20)), spine_flex=u(15, 35), neck_flex=u(-20, 5))
-    return a, tilt
+    return a, tilt, toes
 
 
 def _crouch(rng, ctx) -> _Track:
     """Crouching down (heels down or on the toes) and getting up."""
     u = rng.uniform
-    a, tilt = _crouch_pose(rng)
-    tr = _Track(rng).to(_stand(rng), 0.0).hold(u(0.3, 1.5)).to(a, u(0.8, 1.4), tilt=(tilt, 0, 0), support=_FEET)
-    return tr.hold(u(1.0, 3.0)).to(_stand(rng), u(0.8, 1.4), support=_FEET).hold(u(0.5, 2.0))
+    a, tilt, toes = _crouch_pose(rng)
+    tr = _Track(rng).to(_stand(rng), 0.0, feet=0.0).hold(u(0.3, 1.5))
+    tr.to(a, u(0.8, 1.4), tilt=(tilt, 0, 0), support=_FEET, leg_jitter=0.0, feet=toes).hold(u(1.0, 3.0))
+    return tr.to(_stand(rng), u(0.8, 1.4), support=_FEET, feet=0.0).hold(u(0.5, 2.0))
 
 
 def _kneel_legs(rng, ctx, a: dict[str, float], tilt, side: str) -> tuple[dict[str, float], np.ndarray]:
@@ -573,14 +623,15 @@ def _kneel(rng, ctx) -> _Track:
     one, tilt = _one_knee(rng, ctx, front, back)
     stand = _stand(rng)
     step = {**stand, "hip_flex" + front: u(45, 60), "knee_flex" + front: u(50, 70), "knee_flex" + back: u(10, 25)}
-    step = _flat_feet({**step, "spine_flex": u(5, 15)})
-    step["ankle_flex" + back] += u(10, 25)  # on the ball of the foot
+    step["spine_flex"] = u(5, 15)
+    ball = (0.0, u(10, 25)) if back == ".R" else (u(10, 25), 0.0)  # the back foot on its ball
     lunge = {**one, "knee_flex" + back: u(30, 50), "hip_flex" + back: u(-25, -10), "ankle_flex" + back: u(10, 30)}
-    tr = _Track(rng).to(stand, 0.0).hold(u(0.3, 1.5)).to(step, u(0.5, 0.8), support=("feet" + back,))
+    tr = _Track(rng).to(stand, 0.0, feet=0.0).hold(u(0.3, 1.5))
+    tr.to(step, u(0.5, 0.8), support=("feet" + back,), feet=ball)
     tr.to(one, u(0.8, 1.2), tilt=tilt, jitter=0.0, support=("feet" + back, "shin" + back))
     if rng.random() < 0.5:  # both knees: upright or sitting on the heels
-        t2 = u(-5, 5) if rng.random() < 0.5 else u(-5, 10)
-        if t2 > 5 or rng.random() < 0.5:
+        t2 = u(-5, 5)
+        if rng.random() < 0.5:
             two = _both(hip_flex_=u(-5, 10), knee_flex_=u(90, 110), ankle_flex_=u(-15, 45), spine_flex=u(0, 10))
         else:
             two = _both(hip_flex_=u(50, 60), knee_flex_=u(140, 145), ankle_flex_=u(-25, 45), spine_flex=u(5, 20) - t2)
@@ -591,8 +642,8 @@ def _kneel(rng, ctx) -> _Track:
         tr.to(one, u(0.8, 1.4), tilt=tilt, jitter=0.0, support=("shin" + back,))
     else:
         tr.hold(u(1.0, 3.0))
-    tr.to(lunge, u(0.6, 1.0), tilt=tilt, support=("feet" + front,))
-    return tr.to(_stand(rng), u(0.8, 1.2), support=("feet" + front,)).hold(u(0.5, 2.0))
+    tr.to(lunge, u(0.6, 1.0), tilt=tilt, support=("feet" + front,), leg_jitter=0.0)
+    return tr.to(_stand(rng), u(0.8, 1.2), support=("feet" + front,), feet=0.0).hold(u(0.5, 2.0))
 
 
 def _pick_up(rng, ctx) -> _Track:
@@ -606,7 +657,6 @@ def _pick_up(rng, ctx) -> _Track:
         tilt = u(10, 20)
         bend = _both(hip_flex_=u(95, 110), knee_flex_=u(110, 130), hip_abd_=u(10, 25))
         bend["spine_flex"] = u(25, 40)
-    bend = _flat_feet(bend, tilt)
     s, o = _side(rng)
     both_hands = rng.random() < 0.4
     for side in (s, o) if both_hands else (s,):
@@ -616,14 +666,15 @@ def _pick_up(rng, ctx) -> _Track:
     bend["neck_flex"] = u(-15, 15)
     carry = _stand(rng)
     carry.update({"shoulder_flex" + s: u(10, 30), "elbow_flex" + s: u(60, 100)})
-    tr = _Track(rng).to(_stand(rng), 0.0).hold(u(0.3, 1.5)).to(bend, u(0.8, 1.4), tilt=(tilt, 0, 0), support=_FEET)
-    return tr.hold(u(0.2, 0.8)).to(carry, u(0.8, 1.4), support=_FEET).hold(u(0.5, 2.0))
+    tr = _Track(rng).to(_stand(rng), 0.0, feet=0.0).hold(u(0.3, 1.5))
+    tr.to(bend, u(0.8, 1.4), tilt=(tilt, 0, 0), support=_FEET, feet=0.0).hold(u(0.2, 0.8))
+    return tr.to(carry, u(0.8, 1.4), support=_FEET, feet=0.0).hold(u(0.5, 2.0))
 
 
 def _reach(rng, ctx) -> _Track:
     """Reaching up (sometimes on tiptoe), forwards or sideways, with one or both arms."""
     u = rng.uniform
-    tr = _Track(rng).to(_stand(rng), 0.0).hold(u(0.3, 1.0))
+    tr = _Track(rng).to(_stand(rng), 0.0, feet=0.0).hold(u(0.3, 1.0))
     for _ in range(3):
         a = _stand(rng)
         s, _o = _side(rng)
@@ -641,11 +692,9 @@ def _reach(rng, ctx) -> _Track:
             else:  # sideways, the trunk leaning with the arm
                 a.update({"shoulder_abd" + side: u(80, 105), "shoulder_flex" + side: u(0, 20), "elbow_flex" + side: u(0, 15)})
                 a["spine_bend"] = (1 if side == ".L" else -1) * u(5, 20) if len(sides) == 1 else 0.0
-        a = _flat_feet(a, tilt)
-        if kind == 0 and rng.random() < 0.4:  # on tiptoe
-            a.update({k: v + u(15, 25) for k, v in a.items() if k.startswith("ankle")})
-        tr.to(a, u(0.6, 1.2), tilt=(tilt, 0, 0), support=_FEET).hold(u(0.4, 1.5))
-        tr.to(_stand(rng), u(0.6, 1.2), support=_FEET).hold(u(0.3, 1.0))
+        toes = u(15, 25) if kind == 0 and rng.random() < 0.4 else 0.0  # on tiptoe
+        tr.to(a, u(0.6, 1.2), tilt=(tilt, 0, 0), support=_FEET, feet=toes).hold(u(0.4, 1.5))
+        tr.to(_stand(rng), u(0.6, 1.2), support=_FEET, feet=0.0).hold(u(0.3, 1.0))
     return tr
 
 
@@ -681,20 +730,19 @@ def _side_lying(rng, down: str, up: str) -> tuple[dict[str, float], np.ndarray]:
 def _lie_down_get_up(rng, ctx) -> _Track:
     """Standing, crouching, sitting on the floor, lying on the back (perhaps rolling onto a side), and back up."""
     u = rng.uniform
-    crouch, ctilt = _crouch_pose(rng)
-    sit = _both(hip_flex_=u(90, 100), knee_flex_=u(90, 110), hip_abd_=u(5, 15), ankle_flex_=u(0, 15))
-    sit.update(_both(shoulder_flex_=u(-40, -25), shoulder_abd_=u(15, 25), elbow_flex_=u(5, 15)), spine_flex=u(10, 20))
-    sit, stilt = ctx.touch(sit, (-15.0, 0, 0), {"tilt": 1.0, "spine_flex": -1.0}, ("seat", "feet.L"), (-25.0, 20.0))
+    crouch, ctilt, toes = _crouch_pose(rng)
+    sit, stilt = _knees_up(rng, ctx, _both(shoulder_flex_=u(30, 50), shoulder_abd_=u(5, 15), elbow_flex_=u(20, 60)))
     lie, ltilt = _lying(rng, ctx)
-    tr = _Track(rng).to(_stand(rng), 0.0).hold(u(0.5, 1.5)).to(crouch, u(1.0, 1.5), tilt=(ctilt, 0, 0), support=_FEET)
+    tr = _Track(rng).to(_stand(rng), 0.0, feet=0.0).hold(u(0.5, 1.5))
+    tr.to(crouch, u(1.0, 1.5), tilt=(ctilt, 0, 0), support=_FEET, leg_jitter=0.0, feet=toes)
     tr.to(sit, u(1.0, 1.5), tilt=stilt, jitter=0.0, support=_FEET)
     tr.to(lie, u(1.2, 2.0), tilt=ltilt, jitter=0.0, support=("seat",)).hold(u(1.0, 3.0))
     if rng.random() < 0.35:  # roll onto a side and back
         side, tilt = _side_lying(rng, *_side(rng))
         tr.to(side, u(1.0, 1.6), tilt=tilt).hold(u(1.0, 3.0)).to(lie, u(1.0, 1.6), tilt=ltilt, jitter=0.0).hold(u(0.5, 1.5))
     tr.to(sit, u(1.2, 2.0), tilt=stilt, jitter=0.0, support=("seat",))
-    tr.to(crouch, u(1.0, 1.5), tilt=(ctilt, 0, 0), support=_FEET)
-    return tr.to(_stand(rng), u(1.0, 1.5), support=_FEET).hold(u(0.5, 1.5))
+    tr.to(crouch, u(1.0, 1.5), tilt=(ctilt, 0, 0), support=_FEET, leg_jitter=0.0, feet=toes)
+    return tr.to(_stand(rng), u(1.0, 1.5), support=_FEET, feet=0.0).hold(u(0.5, 1.5))
 
 
 def _phone(rng, ctx) -> _Track:
@@ -705,28 +753,30 @@ def _phone(rng, ctx) -> _Track:
     support = HOLD if seated else None
     s, _ = _side(rng)
     call = dict(base)
-    call.update({"shoulder_flex" + s: u(50, 75), "shoulder_abd" + s: u(30, 50), "shoulder_rot" + s: u(10, 30)})
-    call.update({"elbow_flex" + s: u(140, 145), "wrist_flex" + s: u(10, 30), "wrist_dev" + s: u(-35, -20)})
+    call.update({"shoulder_flex" + s: u(72, 90), "shoulder_abd" + s: u(18, 32), "shoulder_rot" + s: u(10, 25)})
+    call.update({"elbow_flex" + s: u(142, 145), "wrist_flex" + s: u(0, 20), "clav_elev" + s: u(5, 15)})
     call["neck_tilt"] = (1 if s == ".L" else -1) * u(5, 15)
-    tr = _Track(rng).to(base, 0.0, tilt=(tilt, 0, 0), support=support).hold(u(0.3, 1.5))
-    tr.to(call, u(0.8, 1.4), tilt=(tilt, 0, 0), support=support).hold(u(2.0, 6.0))
-    return tr.to(base, u(0.8, 1.2), tilt=(tilt, 0, 0), support=support).hold(u(0.5, 2.0))
+    kw = dict(tilt=(tilt, 0, 0), support=support, leg_jitter=0.0, feet=0.0)
+    tr = _Track(rng).to(base, 0.0, **kw).hold(u(0.3, 1.5))
+    tr.to(call, u(0.8, 1.4), **kw).hold(u(2.0, 6.0))
+    return tr.to(base, u(0.8, 1.2), **kw).hold(u(0.5, 2.0))
 
 
 def _eat(rng, ctx) -> _Track:
     """Eating at a table: seated, the forearms on the table, a hand going to the mouth."""
     u = rng.uniform
     tilt = u(0, 5)
-    table = _flat_feet({**_seated_legs(rng), "spine_flex": u(10, 25), "neck_flex": u(0, 15)}, tilt)
+    table = {**_seated_legs(rng, tilt), "spine_flex": u(10, 25), "neck_flex": u(0, 15)}
     table.update(_both(shoulder_flex_=u(25, 45), shoulder_abd_=u(10, 20), elbow_flex_=u(70, 100)))
     s, _ = _side(rng)
-    tr = _Track(rng).to(table, 0.0, tilt=(tilt, 0, 0), support=HOLD).hold(u(0.5, 2.0))
+    kw = dict(tilt=(tilt, 0, 0), support=HOLD, leg_jitter=0.0, feet=0.0)
+    tr = _Track(rng).to(table, 0.0, **kw).hold(u(0.5, 2.0))
     for _ in range(4):
         bite = dict(table)
-        bite.update({"shoulder_flex" + s: u(55, 70), "shoulder_abd" + s: u(5, 20), "shoulder_rot" + s: u(30, 50)})
-        bite.update({"elbow_flex" + s: u(120, 135), "neck_flex": table["neck_flex"] + u(0, 10)})
-        tr.to(bite, u(0.6, 1.0), tilt=(tilt, 0, 0), support=HOLD).hold(u(0.2, 0.6), jitter=1.0)
-        tr.to(table, u(0.6, 1.0), tilt=(tilt, 0, 0), support=HOLD).hold(u(1.0, 3.0))
+        bite.update({"shoulder_flex" + s: u(68, 80), "shoulder_abd" + s: u(0, 12), "shoulder_rot" + s: u(35, 50)})
+        bite.update({"elbow_flex" + s: u(115, 125), "wrist_flex" + s: u(-30, 0), "neck_flex": table["neck_flex"] + u(0, 10)})
+        tr.to(bite, u(0.6, 1.0), **kw).hold(u(0.2, 0.6), jitter=1.0)
+        tr.to(table, u(0.6, 1.0), **kw).hold(u(1.0, 3.0))
     return tr
 
 
@@ -749,8 +799,7 @@ def _random_pose(rng) -> dict[str, float]:
     if rng.random() < 0.3:  # one leg lifted
         s, _ = _side(rng)
         a.update({"hip_flex" + s: rng.uniform(20, 70), "knee_flex" + s: rng.uniform(20, 90)})
-    a = _flat_feet(a)
-    return {k: v + rng.normal(0, 5) if k.startswith("ankle") else v for k, v in a.items()}
+    return a
 
 
 def random_motion(
@@ -769,9 +818,9 @@ def random_motion(
     Returns:
         MotionClip (T frames, on the floor, random heading), ``source = "procedural:random"``.
     """
-    tr = _Track(rng, max_speed=45.0).to(_random_pose(rng), 0.0, jitter=0.0)
+    tr = _Track(rng, max_speed=45.0).to(_random_pose(rng), 0.0, jitter=0.0, feet=0.0)
     while tr.times[-1] < (n_frames - 1) / fps + 1.5:
-        tr.to(_random_pose(rng), rng.uniform(0.5, 1.5), jitter=0.0)
+        tr.to(_random_pose(rng), rng.uniform(0.5, 1.5), jitter=0.0, feet=0.0)
     return _render(tr, n_frames, fps, rng, body, shape_params, "procedural:random", smooth="pchip")
 
 

@@ -47,6 +47,7 @@ def create_context(backend: str = "egl") -> moderngl.Context:
     if ctx.version_code < MIN_GL_VERSION:
         info = f"{ctx.info.get('GL_RENDERER')} / {ctx.info.get('GL_VERSION')}"
         ctx.release()
-        raise RenderError(f"OpenGL {MIN_GL_VERSION // 100}.{MIN_GL_VERSION % 100 // 10} needed, got {info}. {_INSTALL_HINT}")
+        needed = f"{MIN_GL_VERSION // 100}.{MIN_GL_VERSION % 100 // 10}"
+        raise RenderError(f"OpenGL {needed} core needed, got {info}. {_INSTALL_HINT}")
     logger.debug("OpenGL context: %s, %s", ctx.info.get("GL_RENDERER"), ctx.info.get("GL_VERSION"))
     return ctx

@@ -1,0 +1,443 @@
+"""The temporal 2D-to-3D lifter: 2D keypoint sequences (+ confidences) to root-relative 3D in metres.
+
+Network: dilated temporal convolutions (VideoPose3D-style; receptive field ``RF`` = the product
+of ``filter_widths``, 27 frames by default), trained on synthetic humans only
+(:mod:`simpose.train.lifter`). It sees the ``h36m17`` joints (other input sets are converted by
+name, missing joints get confidence 0) and predicts the ``h36m17`` and the native ``anny``
+joints together (one head over the union, ``OUTPUT_SETS``), twice: for the window's centre
+frame (offline) and for its last frame (causal: no look at the future, for streaming).
+
+Input normalisation (:func:`normalize_keypoints`), the input contract of the shipped weights:
+
+1. pixels to normalised image coordinates ``(u - c) / f`` with the intrinsics K when given
+   (and the lens distortion undone for a :class:`~simpose.camera.Camera` that has one). With no
+   camera, pixels are used as they are (square pixels assumed): steps 2-3 make the result the
+   same anyway, since centring removes ``c`` and the scale removes ``f``.
+2. centring: every frame minus its pelvis (``h36m17`` pelvis).
+3. scaling by one per-clip 2D size: the median over the clip's frames of the frame's
+   confidence-weighted RMS distance of the joints to the pelvis (:func:`frame_sizes`). For the
+   causal mode the clip is the frames seen so far (:func:`causal_scales`: the running median of
+   the last ``CAUSAL_SCALE_FRAMES``).
+4. joints with confidence 0 (not detected, outside the image) are zeroed; the confidence is the
+   third input channel of every joint.
+
+The input is therefore invariant to image translation and scale, i.e. to the camera's
+distance and focal length: the network cannot see the person's metric size, and predicts metres
+because bodies have a typical size (the synthetic training bodies span children to elders;
+errors in absolute scale are what protocol #2's Procrustes alignment forgives).
+
+Output: ``(T, J, 3)`` metres in the camera's axes (x right, y down, z forward), each set
+relative to its own root (``h36m17``: pelvis; ``anny``: ``root``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from simpose.body.joints import convert, get_joint_set
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "INPUT_SET",
+    "OUTPUT_SETS",
+    "WEIGHTS_PATH",
+    "CARD_PATH",
+    "TemporalLifterNet",
+    "Lifter",
+    "LifterStream",
+    "frame_sizes",
+    "clip_scale",
+    "causal_scales",
+    "normalize_keypoints",
+    "output_slices",
+]
+
+INPUT_SET = "h36m17"
+OUTPUT_SETS: tuple[str, ...] = ("h36m17", "anny")
+WEIGHTS_PATH = Path(__file__).parent / "weights" / "lifter.pt"
+CARD_PATH = WEIGHTS_PATH.with_suffix(".json")
+CAUSAL_SCALE_FRAMES = 500  # the causal per-clip size looks this far back (10 s at 50 fps)
+HEAD_CENTRE, HEAD_CAUSAL = 0, 1
+
+
+def output_slices() -> dict[str, slice]:
+    """Where each set of ``OUTPUT_SETS`` lies on the network's joint axis."""
+    out, start = {}, 0
+    for name in OUTPUT_SETS:
+        n = len(get_joint_set(name))
+        out[name] = slice(start, start + n)
+        start += n
+    return out
+
+
+# ------------------------------------------------------------------------------ normalisation
+
+
+def _pelvis() -> int:
+    return get_joint_set(INPUT_SET).index("pelvis")
+
+
+def frame_sizes(centred: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """Per-frame 2D size: the confidence-weighted RMS distance of the joints to the pelvis.
+
+    Args:
+        centred: (..., T, J, 2) pelvis-centred coordinates (any units).
+        confidence: (..., T, J) in [0, 1].
+    Returns:
+        (..., T), same units; NaN for frames with less than 2 (summed) confidence.
+    """
+    w = confidence.astype(np.float64)
+    w = w * (np.arange(w.shape[-1]) != _pelvis())
+    total = w.sum(-1)
+    ms = (w * (centred.astype(np.float64) ** 2).sum(-1)).sum(-1) / np.maximum(total, 1e-9)
+    return np.where(total >= 2.0, np.sqrt(ms), np.nan)
+
+
+def clip_scale(sizes: np.ndarray) -> np.ndarray:
+    """(..., T) frame sizes -> (...,) their median over valid frames (1 where none is valid)."""
+    filled = np.where(np.isfinite(sizes) & (sizes > 0), sizes, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: handled below
+        med = np.nanmedian(filled, axis=-1)
+    return np.where(np.isfinite(med) & (med > 0), med, 1.0)
+
+
+def causal_scales(sizes: np.ndarray, history: int = CAUSAL_SCALE_FRAMES) -> np.ndarray:
+    """Running per-clip size for the causal mode: the median of the last ``history`` frame sizes.
+
+    Args:
+        sizes: (T,) frame sizes (:func:`frame_sizes`), NaN where invalid.
+    Returns:
+        (T,): entry t depends on frames ``max(0, t - history + 1) .. t`` only.
+    """
+    T = len(sizes)
+    padded = np.concatenate([np.full(history - 1, np.nan), sizes])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, history)[:T]
+    return clip_scale(windows)
+
+
+def _to_normalised_image(joints2d: np.ndarray, camera) -> np.ndarray:
+    """Pixels -> ``(u - c) / f`` (lens distortion undone for a Camera with one); identity for None."""
+    if camera is None:
+        return joints2d
+    from simpose.camera import Camera
+
+    if isinstance(camera, Camera):
+        K = camera.K.detach().cpu().double().numpy()
+        dist = None if camera.dist is None else camera.dist.detach().cpu().double()
+    else:
+        K, dist = np.asarray(camera, dtype=np.float64), None
+    if K.shape[-2:] != (3, 3):
+        raise ValueError(f"camera must be a Camera or a (3, 3) intrinsics matrix K, got shape {K.shape}")
+    f = np.stack([K[..., 0, 0], K[..., 1, 1]], -1)[..., None, None, :]
+    c = K[..., :2, 2][..., None, None, :]
+    xy = (joints2d - c) / f
+    if dist is not None:
+        from simpose.camera import undistort
+
+        finite = np.isfinite(xy)
+        xy_t = torch.as_tensor(np.where(finite, xy, 0.0))
+        xy = np.where(finite, undistort(xy_t, dist).numpy(), np.nan)
+    return xy
+
+
+def normalize_keypoints(
+    joints2d: np.ndarray,
+    confidence: np.ndarray | None = None,
+    camera=None,
+    scale: np.ndarray | float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lifter's input normalisation (module docstring, steps 1-4).
+
+    Args:
+        joints2d: (..., T, J, 2) pixels, ``INPUT_SET`` joints; NaN for missing joints.
+        confidence: (..., T, J) in [0, 1] or None (all 1).
+        camera: None, a (3, 3) K (or (..., 3, 3)) or a :class:`~simpose.camera.Camera`.
+        scale: the per-clip size to divide by, (...,) or scalar; None computes it from this clip
+            (median of :func:`frame_sizes` over T).
+    Returns:
+        features: (..., T, J, 3) float32: normalised x, y and the confidence.
+        scale: (...,) the per-clip size used (units of the normalised image coordinates).
+    """
+    x = np.asarray(joints2d, dtype=np.float64)
+    conf = np.ones(x.shape[:-1]) if confidence is None else np.asarray(confidence, dtype=np.float64)
+    conf = np.where(np.isfinite(x).all(-1), np.nan_to_num(conf), 0.0)
+    x = _to_normalised_image(x, camera)
+    centred = x - x[..., _pelvis() : _pelvis() + 1, :]
+    centred = np.where(conf[..., None] > 0, np.nan_to_num(centred), 0.0)
+    if scale is None:
+        scale = clip_scale(frame_sizes(centred, conf))
+    scale = np.asarray(scale, dtype=np.float64)
+    feats = np.concatenate([centred / scale[..., None, None, None], conf[..., None]], axis=-1)
+    return feats.astype(np.float32), scale
+
+
+# ------------------------------------------------------------------------------ network
+
+
+class TemporalLifterNet(nn.Module):
+    """Dilated temporal convolutions from per-frame features to per-frame 3D.
+
+    Args:
+        in_joints: J_in (features per frame: 3 J_in: x, y, confidence).
+        out_joints: J_out (the union of ``OUTPUT_SETS``).
+        filter_widths: kernel widths; the receptive field is their product.
+        channels: width of every layer.
+        dropout: dropout probability during training.
+        heads: outputs per window (centre frame, last frame).
+    """
+
+    def __init__(
+        self,
+        in_joints: int,
+        out_joints: int,
+        filter_widths: tuple[int, ...] = (3, 3, 3),
+        channels: int = 512,
+        dropout: float = 0.25,
+        heads: int = 2,
+    ) -> None:
+        super().__init__()
+        if any(w % 2 == 0 for w in filter_widths):
+            raise ValueError(f"filter widths must be odd, got {filter_widths}")
+        self.filter_widths = tuple(int(w) for w in filter_widths)
+        self.in_joints, self.out_joints, self.heads = in_joints, out_joints, heads
+        self.expand = nn.Conv1d(3 * in_joints, channels, filter_widths[0], bias=False)
+        self.expand_bn = nn.BatchNorm1d(channels, momentum=0.1)
+        self.convs = nn.ModuleList()
+        self.bns = nn.ModuleList()
+        for w in filter_widths[1:]:
+            self.convs.append(nn.Conv1d(channels, channels, w, bias=False))
+            self.bns.append(nn.BatchNorm1d(channels, momentum=0.1))
+            self.convs.append(nn.Conv1d(channels, channels, 1, bias=False))
+            self.bns.append(nn.BatchNorm1d(channels, momentum=0.1))
+        self.shrink = nn.Conv1d(channels, heads * out_joints * 3, 1)
+        with torch.no_grad():  # start near the zero pose: a small first error, stable early steps
+            self.shrink.weight.mul_(0.1)
+            self.shrink.bias.zero_()
+        self.drop = nn.Dropout(dropout)
+
+    @property
+    def receptive_field(self) -> int:
+        return math.prod(self.filter_widths)
+
+    def _dense(self, x: torch.Tensor) -> torch.Tensor:
+        fw = self.filter_widths
+        x = x.transpose(1, 2)  # (B, F, T)
+        x = self.drop(F.relu(self.expand_bn(self.expand(x))))
+        dilation = fw[0]
+        for i, w in enumerate(fw[1:]):
+            pad = (w - 1) * dilation // 2
+            res = x[:, :, pad : x.shape[2] - pad]
+            x = self.drop(F.relu(self.bns[2 * i](F.conv1d(x, self.convs[2 * i].weight, dilation=dilation))))
+            x = res + self.drop(F.relu(self.bns[2 * i + 1](self.convs[2 * i + 1](x))))
+            dilation *= w
+        out = self.shrink(x)  # (B, H*J*3, T')
+        B, _, Tp = out.shape
+        return out.view(B, self.heads, self.out_joints, 3, Tp).permute(0, 4, 1, 2, 3)
+
+    @staticmethod
+    def _strided(x: torch.Tensor, conv: nn.Conv1d, w: int) -> torch.Tensor:
+        """A convolution with stride = width on channels-last (B, T, C) as one matrix product."""
+        B, T, C = x.shape
+        weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, w * C)
+        return F.linear(x.reshape(B, T // w, w * C), weight, conv.bias)
+
+    @staticmethod
+    def _bn(x: torch.Tensor, bn: nn.BatchNorm1d) -> torch.Tensor:
+        B, T, C = x.shape
+        return bn(x.reshape(B * T, C)).view(B, T, C)
+
+    def _windows(self, x: torch.Tensor) -> torch.Tensor:
+        fw = self.filter_widths
+        x = self.drop(F.relu(self._bn(self._strided(x, self.expand, fw[0]), self.expand_bn)))
+        for i, w in enumerate(fw[1:]):
+            res = x[:, w // 2 :: w]
+            x = self.drop(F.relu(self._bn(self._strided(x, self.convs[2 * i], w), self.bns[2 * i])))
+            x = res + self.drop(F.relu(self._bn(self._strided(x, self.convs[2 * i + 1], 1), self.bns[2 * i + 1])))
+        out = self._strided(x, self.shrink, 1)  # (B, 1, H*J*3)
+        return out.view(x.shape[0], self.heads, self.out_joints, 3)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Dense sliding prediction.
+
+        Args:
+            features: (B, T, 3 J_in) normalised input, T >= RF.
+        Returns:
+            (B, T - RF + 1, heads, J_out, 3): output i is the window of frames i .. i + RF - 1
+            (head 0 predicts its centre frame, head 1 its last frame), metres.
+        """
+        return self._dense(features)
+
+    def forward_windows(self, features: torch.Tensor) -> torch.Tensor:
+        """One prediction per window (strided convolutions; the same result, cheaper for training).
+
+        Args:
+            features: (B, RF, 3 J_in).
+        Returns:
+            (B, heads, J_out, 3).
+        """
+        if features.shape[1] != self.receptive_field:
+            raise ValueError(f"windows must have {self.receptive_field} frames, got {features.shape[1]}")
+        return self._windows(features)
+
+
+# ------------------------------------------------------------------------------ inference
+
+
+def _roots() -> dict[str, int]:
+    return {name: get_joint_set(name).root for name in OUTPUT_SETS}
+
+
+class Lifter:
+    """2D keypoint sequences to root-relative 3D joints (metres, camera axes).
+
+    Args:
+        net: the network (put in eval mode).
+        card: the weights' card (input contract, training recipe, metrics); informational.
+    """
+
+    name = "simpose-lifter"
+
+    def __init__(self, net: TemporalLifterNet, card: dict | None = None) -> None:
+        self.net = net.eval()
+        self.card = card or {}
+        self.receptive_field = net.receptive_field
+        self._slices = output_slices()
+
+    @staticmethod
+    def from_pretrained(path: str | Path | None = None) -> Lifter:
+        """Load shipped weights (``weights/lifter.pt`` and its card ``lifter.json``) or a checkpoint.
+
+        Args:
+            path: a ``.pt`` written by :func:`save_weights` or the training loop; None: the shipped one.
+        """
+        path = Path(path) if path is not None else WEIGHTS_PATH
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no lifter weights (train them: python -m simpose.train.lifter --out DIR)")
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        net = TemporalLifterNet(**blob["net_config"])
+        net.load_state_dict(blob["state_dict"])
+        card_path = path.with_suffix(".json")
+        card = json.loads(card_path.read_text()) if card_path.exists() else {}
+        return Lifter(net, card)
+
+    # -------------------------------------------------------------- inputs
+    def _inputs(self, joints2d, joint_set: str, confidence) -> tuple[np.ndarray, np.ndarray]:
+        x = np.asarray(joints2d, dtype=np.float64)
+        if x.ndim != 3 or x.shape[-1] != 2:
+            raise ValueError(f"joints2d must be (T, J, 2) pixels, got {x.shape}")
+        conf = np.ones(x.shape[:2]) if confidence is None else np.asarray(confidence, dtype=np.float64)
+        if conf.shape != x.shape[:2]:
+            raise ValueError(f"confidence must be (T, J) = {x.shape[:2]}, got {conf.shape}")
+        if joint_set != INPUT_SET:
+            conf = np.where(np.isfinite(x).all(-1), conf, 0.0)
+            x = convert(x, joint_set, INPUT_SET, strict=False)
+            conf = convert(conf[..., None], joint_set, INPUT_SET, strict=False)[..., 0]
+            conf = np.nan_to_num(conf, nan=0.0)
+        return x, conf
+
+    def _select(self, out: np.ndarray, output_set: str) -> np.ndarray:
+        if output_set not in self._slices:
+            raise ValueError(f"output_set must be one of {OUTPUT_SETS}, got {output_set!r}")
+        joints = out[..., self._slices[output_set], :]
+        root = _roots()[output_set]
+        return joints - joints[..., root : root + 1, :]
+
+    # -------------------------------------------------------------- predict
+    @torch.no_grad()
+    def predict(
+        self,
+        joints2d: np.ndarray,
+        joint_set: str = INPUT_SET,
+        confidence: np.ndarray | None = None,
+        camera=None,
+        output_set: str = "h36m17",
+        causal: bool = False,
+        chunk: int = 4096,
+    ) -> np.ndarray:
+        """Lift one 2D sequence.
+
+        Args:
+            joints2d: (T, J, 2) pixels in ``joint_set`` (NaN: missing).
+            joint_set: the input's joint set; converted to ``INPUT_SET`` by name.
+            confidence: (T, J) in [0, 1], or None (all 1).
+            camera: None, a (3, 3) intrinsics matrix K, or a :class:`~simpose.camera.Camera`.
+            output_set: ``"h36m17"`` or ``"anny"``.
+            causal: predict each frame from it and the ``RF - 1`` frames before it only (the
+                streaming mode; per-clip size from past frames, :func:`causal_scales`).
+            chunk: frames per batch element in the offline mode.
+        Returns:
+            (T, J_out, 3) float32 metres, camera axes, relative to the set's root.
+        """
+        x, conf = self._inputs(joints2d, joint_set, confidence)
+        T = x.shape[0]
+        if T == 0:
+            return np.zeros((0, len(get_joint_set(output_set)), 3), dtype=np.float32)
+        RF = self.receptive_field
+        if causal:
+            feats, _ = normalize_keypoints(x, conf, camera, scale=1.0)
+            sizes = frame_sizes(feats[..., :2], feats[..., 2])
+            scales = causal_scales(sizes)
+            idx = np.clip(np.arange(T)[:, None] + np.arange(-RF + 1, 1)[None], 0, None)  # (T, RF) replicate-padded
+            windows = feats[idx]  # (T, RF, J, 3)
+            windows[..., :2] /= scales[:, None, None, None].astype(np.float32)
+            out = []
+            for s in range(0, T, chunk):
+                w = torch.from_numpy(windows[s : s + chunk].reshape(-1, RF, windows.shape[2] * 3))
+                out.append(self.net.forward_windows(w)[:, HEAD_CAUSAL].numpy())
+            return self._select(np.concatenate(out), output_set)
+        feats, _ = normalize_keypoints(x, conf, camera)
+        half = RF // 2
+        padded = np.concatenate([np.repeat(feats[:1], half, 0), feats, np.repeat(feats[-1:], half, 0)])
+        padded = padded.reshape(len(padded), -1)
+        # Batched sliding windows: cut the padded sequence into chunks overlapping by RF - 1.
+        starts = list(range(0, T, chunk))
+        n = min(chunk, T)
+        pieces = [padded[s : s + n + RF - 1] for s in starts]
+        if len(pieces[-1]) < n + RF - 1:  # last piece: pad with its last frame, trim after
+            last = pieces[-1]
+            pieces[-1] = np.concatenate([last, np.repeat(last[-1:], n + RF - 1 - len(last), 0)])
+        y = self.net(torch.from_numpy(np.stack(pieces)))[:, :, HEAD_CENTRE]  # (P, n, J, 3)
+        y = y.reshape(-1, *y.shape[2:])[:T].numpy()
+        return self._select(y, output_set)
+
+    def stream(self, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17") -> LifterStream:
+        """A frame-by-frame (causal) predictor; gives the same numbers as ``predict(causal=True)``."""
+        return LifterStream(self, joint_set, camera, output_set)
+
+
+class LifterStream:
+    """Streaming lifting: push one frame of 2D, get that frame's 3D (no look-ahead).
+
+    Keeps the last ``RF`` frames and the last ``CAUSAL_SCALE_FRAMES`` frame sizes.
+    """
+
+    def __init__(self, lifter: Lifter, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17") -> None:
+        self.lifter, self.joint_set, self.camera, self.output_set = lifter, joint_set, camera, output_set
+        self._frames: list[np.ndarray] = []
+        self._sizes: list[float] = []
+
+    @torch.no_grad()
+    def push(self, joints2d: np.ndarray, confidence: np.ndarray | None = None) -> np.ndarray:
+        """joints2d: (J, 2) pixels, confidence (J,) or None -> (J_out, 3) metres for this frame."""
+        conf = None if confidence is None else np.asarray(confidence)[None]
+        x, c = self.lifter._inputs(np.asarray(joints2d)[None], self.joint_set, conf)
+        feats, _ = normalize_keypoints(x, c, self.camera, scale=1.0)  # (1, J, 3)
+        self._sizes = (self._sizes + [float(frame_sizes(feats[..., :2], feats[..., 2])[0])])[-CAUSAL_SCALE_FRAMES:]
+        RF = self.lifter.receptive_field
+        self._frames = (self._frames + [feats[0]])[-RF:]
+        frames = [self._frames[0]] * (RF - len(self._frames)) + self._frames
+        window = np.stack(frames).copy()
+        window[..., :2] /= np.float32(clip_scale(np.asarray(self._sizes)))
+        y = self.lifter.net.forward_windows(torch.from_numpy(window.reshape(1, RF, -1)))[:, HEAD_CAUSAL].numpy()
+        return self.lifter._select(y, self.output_set)[0]

@@ -1,0 +1,346 @@
+"""Train the temporal 2D-to-3D lifter on synthetic humans only.
+
+    python -m simpose.train.lifter --out DIR [--steps N] [--seed K] [--cache DIR] [--resume] [--config FILE]
+
+The joint cache (:func:`simpose.train.lifter_data.build_joint_cache`) is built first where it is
+missing or incomplete (``DIR/joint_cache`` unless ``--cache``); then Adam minimises the MPJPE of
+the centre-frame head plus ``causal_weight`` times the MPJPE of the causal (last-frame) head, on
+windows drawn on the fly (random camera, projection, detector noise). Every
+``checkpoint_every`` steps ``DIR/checkpoint.pt`` is replaced atomically; ``--resume`` continues
+from it (the data stream is re-seeded from ``(seed, step)`` so a resumed run draws the same
+batches as an uninterrupted one would from that step). The resolved config is saved as
+``DIR/config.json``; the final weights as ``DIR/lifter.pt`` with their card ``DIR/lifter.json``
+(the files that ship in ``simpose/models/weights/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, TemporalLifterNet, output_slices
+from simpose.models.noise import NoiseConfig
+from simpose.train.lifter_data import CacheConfig, CameraConfig, SamplerConfig, WindowSampler, build_joint_cache, load_joint_cache
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TrainConfig", "train", "mpjpe_loss", "save_weights", "main"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on (saved as ``config.json`` next to the checkpoints).
+
+    Attributes:
+        steps: optimiser steps. seed: the data stream and the initial weights.
+        lr: peak Adam learning rate (linear warm-up over ``warmup`` steps, cosine decay to
+            ``lr * final_lr_fraction``).
+        causal_weight: weight of the causal head's loss.
+        bone_weight: weight of a bone-length consistency term (0: off).
+        channels, filter_widths, dropout: the network (:class:`TemporalLifterNet`).
+        checkpoint_every: steps between checkpoints. log_every: steps between log lines.
+        workers: background processes drawing batches (0: in the training process).
+        cache: the joint cache's config. sampler, camera, noise: how windows are drawn.
+    """
+
+    steps: int = 3000
+    seed: int = 0
+    lr: float = 1e-3
+    warmup: int = 100
+    final_lr_fraction: float = 0.02
+    causal_weight: float = 0.5
+    bone_weight: float = 0.0
+    channels: int = 512
+    filter_widths: tuple[int, ...] = (3, 3, 3)
+    dropout: float = 0.1
+    checkpoint_every: int = 250
+    log_every: int = 50
+    workers: int = 1
+    cache: CacheConfig = CacheConfig()
+    sampler: SamplerConfig = SamplerConfig()
+    camera: CameraConfig = CameraConfig()
+    noise: NoiseConfig = NoiseConfig()
+
+    def net_config(self) -> dict:
+        n_out = sum(s.stop - s.start for s in output_slices().values())
+        from simpose.body.joints import get_joint_set
+
+        return dict(
+            in_joints=len(get_joint_set(INPUT_SET)),
+            out_joints=n_out,
+            filter_widths=tuple(self.filter_widths),
+            channels=self.channels,
+            dropout=self.dropout,
+            heads=2,
+        )
+
+
+def _from_dict(cls, data: dict):
+    """A (nested) frozen config dataclass from a plain dict; lists become tuples."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise ValueError(f"unknown {cls.__name__} field {key!r}")
+        default = getattr(cls(), key) if key in fields else None
+        if dataclasses.is_dataclass(default):
+            value = _from_dict(type(default), value)
+        elif isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean Euclidean joint error; pred, target: (..., J, 3) metres -> scalar metres."""
+    return (pred - target).norm(dim=-1).mean()
+
+
+def _bone_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    from simpose.body.joints import get_joint_set
+
+    losses = []
+    for name, sl in output_slices().items():
+        js = get_joint_set(name)
+        child = torch.tensor([j for j, p in enumerate(js.parents) if p >= 0])
+        parent = torch.tensor([p for p in js.parents if p >= 0])
+        p, t = pred[..., sl, :], target[..., sl, :]
+        lp = (p[..., child, :] - p[..., parent, :]).norm(dim=-1)
+        lt = (t[..., child, :] - t[..., parent, :]).norm(dim=-1)
+        losses.append((lp - lt).abs().mean())
+    return torch.stack(losses).mean()
+
+
+def _save_atomic(obj, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+class _Stream(torch.utils.data.IterableDataset):
+    def __init__(self, sampler: WindowSampler, seed: int, start_step: int) -> None:
+        self.sampler, self.seed, self.start_step = sampler, seed, start_step
+
+    def __iter__(self):
+        torch.set_num_threads(1)
+        rng = np.random.default_rng([self.seed, self.start_step])
+        while True:
+            b = self.sampler.sample(rng)
+            yield torch.from_numpy(b.features), torch.from_numpy(b.targets)
+
+
+def _batches(sampler: WindowSampler, seed: int, start_step: int, workers: int):
+    stream = _Stream(sampler, seed, start_step)
+    if workers <= 0:
+        return iter(stream)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=1, prefetch_factor=4, persistent_workers=False)
+    return iter(loader)
+
+
+def _lr(cfg: TrainConfig, step: int) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    frac = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    floor = cfg.final_lr_fraction
+    return cfg.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+
+
+def save_weights(net: TemporalLifterNet, cfg: TrainConfig, path: Path, card: dict) -> None:
+    """Write ``path`` (``{"net_config", "state_dict"}``, loadable with ``weights_only=True``) and its JSON card."""
+    path = Path(path)
+    blob = {"net_config": {**cfg.net_config(), "filter_widths": list(cfg.filter_widths)}, "state_dict": net.state_dict()}
+    _save_atomic(blob, path)
+    path.with_suffix(".json").write_text(json.dumps(card, indent=1))
+
+
+def _validation(sampler: WindowSampler, seed: int, n: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    rng = np.random.default_rng([seed, 999_999])
+    out = []
+    for _ in range(n):
+        b = sampler.sample(rng)
+        out.append((torch.from_numpy(b.features), torch.from_numpy(b.targets)))
+    return out
+
+
+@torch.no_grad()
+def _evaluate(net: TemporalLifterNet, batches) -> dict[str, float]:
+    net.eval()
+    sl = output_slices()[INPUT_SET]
+    errs = {"val_mpjpe_mm": [], "val_causal_mpjpe_mm": []}
+    for x, y in batches:
+        p = net.forward_windows(x)
+        errs["val_mpjpe_mm"].append(float(mpjpe_loss(p[:, 0, sl], y[:, 0, sl])) * 1000)
+        errs["val_causal_mpjpe_mm"].append(float(mpjpe_loss(p[:, 1, sl], y[:, 1, sl])) * 1000)
+    net.train()
+    return {k: float(np.mean(v)) for k, v in errs.items()}
+
+
+def train(
+    out: str | Path,
+    cfg: TrainConfig = TrainConfig(),
+    cache_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    command: str | None = None,
+    stop_after: int | None = None,
+) -> Path | None:
+    """Build the cache if needed, train, write checkpoints and the final weights.
+
+    Args:
+        out: run folder (checkpoints, config.json, log.jsonl, lifter.pt, lifter.json).
+        cfg: the run's config. cache_dir: joint cache folder (default ``out/joint_cache``).
+        resume: continue from ``out/checkpoint.pt``.
+        progress: show a rich progress bar.
+        command: the command line that started the run (recorded in the card).
+        stop_after: stop after this many steps of this call, at a checkpoint, as an interruption
+            would (the run continues with ``resume=True``); None: run to ``cfg.steps``.
+    Returns:
+        The final weights' path, or None when stopped early.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cache_dir = Path(cache_dir) if cache_dir is not None else out / "joint_cache"
+    (out / "config.json").write_text(json.dumps({**dataclasses.asdict(cfg), "cache_dir": str(cache_dir)}, indent=1))
+    t0 = time.time()
+    build_joint_cache(cache_dir, cfg.cache, progress=progress)
+    cache_s = time.time() - t0
+    cache = load_joint_cache(cache_dir)
+    sampler_cfg = dataclasses.replace(cfg.sampler, receptive_field=math.prod(cfg.filter_widths))
+    sampler = WindowSampler(cache, sampler_cfg, cfg.camera, cfg.noise)
+    logger.info("joint cache: %d frames, %d segments (%.0f s)", len(cache.joints), len(cache.segments), cache_s)
+
+    torch.manual_seed(cfg.seed)
+    net = TemporalLifterNet(**cfg.net_config())
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    step, elapsed = 0, 0.0
+    ckpt = out / "checkpoint.pt"
+    if resume and ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step, elapsed = int(state["step"]), float(state.get("elapsed_s", 0.0))
+        logger.info("resumed from %s at step %d", ckpt, step)
+    val = _validation(sampler, cfg.seed)
+    net.train()
+    log = (out / "log.jsonl").open("a")
+    batches = None
+    slices = output_slices()
+
+    def checkpoint(s: int, t: float) -> None:
+        _save_atomic({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": s, "elapsed_s": t}, ckpt)
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = [TextColumn("lifter"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn()]
+    t_start = time.time() - elapsed
+    running = []
+    first_step = step
+    with Progress(*columns, disable=not progress) as bar:
+        task = bar.add_task("train", total=cfg.steps, completed=step, info="")
+        while step < cfg.steps:
+            if batches is None or step % cfg.checkpoint_every == 0:
+                # Re-seed the data stream and dropout at every checkpoint step: a resumed run
+                # continues exactly as the uninterrupted one would.
+                batches = _batches(sampler, cfg.seed, step, cfg.workers)
+                torch.manual_seed(cfg.seed * 1_000_003 + step)
+            x, y = next(batches)
+            for g in opt.param_groups:
+                g["lr"] = _lr(cfg, step)
+            pred = net.forward_windows(x)
+            loss = mpjpe_loss(pred[:, 0], y[:, 0]) + cfg.causal_weight * mpjpe_loss(pred[:, 1], y[:, 1])
+            if cfg.bone_weight > 0:
+                loss = loss + cfg.bone_weight * _bone_loss(pred[:, 0], y[:, 0])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            running.append(float(mpjpe_loss(pred[:, 0, slices[INPUT_SET]].detach(), y[:, 0, slices[INPUT_SET]])) * 1000)
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                entry = {"step": step, "train_mpjpe_mm": float(np.mean(running)), "lr": _lr(cfg, step - 1), "elapsed_s": time.time() - t_start}
+                running = []
+                if step % (cfg.log_every * 4) == 0 or step == cfg.steps:
+                    entry.update(_evaluate(net, val))
+                log.write(json.dumps(entry) + "\n")
+                log.flush()
+                bar.update(task, info=f"train {entry['train_mpjpe_mm']:.1f} mm")
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                checkpoint(step, time.time() - t_start)
+                if stop_after is not None and step - first_step >= stop_after and step < cfg.steps:
+                    log.close()
+                    logger.info("stopped at step %d (resume with --resume)", step)
+                    return None
+            bar.update(task, completed=step)
+    log.close()
+    train_s = time.time() - t_start
+    net.eval()
+    metrics = _evaluate(net, val)
+    card = {
+        "model": "simpose-lifter",
+        "input": {
+            "joint_set": INPUT_SET,
+            "features": "per joint: x, y, confidence",
+            "normalisation": "(u - c) / f with K when given (pixels as they are otherwise); minus the frame's pelvis; "
+            "divided by the clip's 2D size = median over frames of the confidence-weighted RMS joint distance to the "
+            "pelvis (causal mode: median of the last 500 frames); joints with confidence 0 zeroed",
+            "fps": cfg.cache.fps,
+        },
+        "output": {"joint_sets": list(OUTPUT_SETS), "units": "metres, camera axes, root-relative", "heads": ["centre frame", "last frame (causal)"]},
+        "receptive_field": math.prod(cfg.filter_widths),
+        "net_config": {**cfg.net_config(), "filter_widths": list(cfg.filter_widths)},
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "training_command": command,
+        "data_recipe": {
+            "real_data": "none (synthetic only)",
+            "motion": f"CMU mocap (cgspeed mb BVH, retargeted, {cfg.cache.fps:g} fps, <= {cfg.cache.max_clip_frames} frames per clip) "
+            f"+ {cfg.cache.n_procedural} procedural clips (simpose.motion.procedural)",
+            "cache_frames": int(len(cache.joints)),
+            "config": dataclasses.asdict(cfg),
+        },
+        "time_s": {"joint_cache": round(cache_s, 1), "training": round(train_s, 1)},
+        "metrics": {"synthetic_validation": metrics},
+    }
+    path = out / "lifter.pt"
+    save_weights(net, cfg, path, card)
+    logger.info("wrote %s (%s)", path, metrics)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The command line (``python -m simpose.train.lifter --help``)."""
+    parser = argparse.ArgumentParser(prog="python -m simpose.train.lifter", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, type=Path, help="run folder")
+    parser.add_argument("--steps", type=int, help="optimiser steps")
+    parser.add_argument("--seed", type=int, help="seed of the data stream and the weights")
+    parser.add_argument("--cache", type=Path, help="joint cache folder (default OUT/joint_cache)")
+    parser.add_argument("--config", type=Path, help="JSON file with TrainConfig fields (flags override it)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = TrainConfig()
+    if args.config is not None:
+        cfg = _from_dict(TrainConfig, json.loads(args.config.read_text()))
+    overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
+    cfg = dataclasses.replace(cfg, **overrides)
+    command = " ".join(["python -m simpose.train.lifter"] + (sys.argv[1:] if argv is None else list(argv)))
+    train(args.out, cfg, cache_dir=args.cache, resume=args.resume, progress=not args.no_progress, command=command)
+
+
+if __name__ == "__main__":
+    main()

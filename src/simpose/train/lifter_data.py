@@ -1,0 +1,441 @@
+"""Synthetic training data for the 2D-to-3D lifter: a joint cache, then cameras and noise on the fly.
+
+Nothing here touches real data. Two stages:
+
+1. :func:`build_joint_cache` (once, resumable): motion from the CMU mocap (every ``mb`` BVH,
+   resampled to 50 fps and retargeted onto the body) and from the procedural generator
+   (:mod:`simpose.motion.procedural`: sitting, crouching, kneeling, lying, phoning, ...), posed
+   on random bodies (:func:`~simpose.body.model.sample_shape`; a new body every ``chunk_frames``
+   frames of mocap, one per procedural clip). Each job writes one ``.npz`` part with the
+   world-frame joints (simpose frame: y down, floor y = 0, metres) of ``h36m17`` and of the
+   native ``anny`` set; parts are written atomically and existing parts are skipped, so an
+   interrupted build resumes. The resolved config is saved as ``cache_config.json``.
+2. :class:`WindowSampler` (every training step): picks windows of ``RF`` frames, mirrors half of
+   them, puts a random camera around the person (:class:`CameraConfig`), projects, degrades the
+   2D with :mod:`simpose.models.noise`, and normalises it exactly as the lifter does at test time
+   (:func:`simpose.models.lifter.normalize_keypoints`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from simpose.body.joints import get_joint_set
+from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, clip_scale, frame_sizes, normalize_keypoints
+from simpose.models.noise import NoiseConfig, apply_detector_noise
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CacheConfig", "CameraConfig", "build_joint_cache", "load_joint_cache", "JointCache", "WindowSampler", "Batch"]
+
+# Procedural families and how often each is drawn: the sitting/crouching/kneeling families the
+# mocap lacks are favoured.
+PROCEDURAL_WEIGHTS: dict[str, float] = {
+    "sit_chair": 3.0, "sit_down_stand_up": 2.0, "sit_floor": 1.5, "crouch": 1.0, "kneel": 1.0,
+    "pick_up": 1.0, "reach": 1.0, "lie_down_get_up": 0.5, "phone": 1.5, "eat": 1.5, "random": 1.0,
+}  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheConfig:
+    """How the joint cache is built.
+
+    Attributes:
+        mocap_dir: folder searched recursively for ``*.bvh`` (None: ``shared/mocap/cmu/mb``).
+        fps: frame rate of the cache (Human3.6M's 50).
+        max_clip_frames: mocap clips are cut to this many frames (after resampling).
+        chunk_frames: a mocap clip gets a new random body every this many frames.
+        n_procedural: number of procedural clips.
+        procedural_frames: frames per procedural clip.
+        children, elders: fractions of children and elders among the bodies (``sample_shape``).
+        seed: the same seed gives the same cache.
+        workers: processes.
+    """
+
+    mocap_dir: str | None = None
+    fps: float = 50.0
+    max_clip_frames: int = 1500
+    chunk_frames: int = 500
+    n_procedural: int = 96
+    procedural_frames: int = 300
+    children: float = 0.05
+    elders: float = 0.15
+    seed: int = 0
+    workers: int = 2
+
+
+def _mocap_files(cfg: CacheConfig) -> list[Path]:
+    if cfg.mocap_dir is None:
+        from simpose.data.paths import shared_dir
+
+        shared = shared_dir()
+        if shared is None:
+            raise FileNotFoundError("no shared/ folder: pass CacheConfig(mocap_dir=...) with the CMU BVH files")
+        root = shared / "mocap" / "cmu" / "mb"
+    else:
+        root = Path(cfg.mocap_dir)
+    files = sorted(root.rglob("*.bvh"))
+    if not files:
+        raise FileNotFoundError(f"{root}: no .bvh files")
+    return files
+
+
+def _jobs(cfg: CacheConfig) -> list[tuple[str, str, int]]:
+    """(part name, source, index) for every part of the cache."""
+    jobs = [(f"cmu_{p.stem}", str(p), i) for i, p in enumerate(_mocap_files(cfg))]
+    families = sorted(PROCEDURAL_WEIGHTS)
+    w = np.array([PROCEDURAL_WEIGHTS[f] for f in families])
+    picks = np.random.default_rng([cfg.seed, 7]).choice(len(families), cfg.n_procedural, p=w / w.sum())
+    jobs += [(f"proc_{i:04d}_{families[k]}", families[k], 10_000 + i) for i, k in enumerate(picks)]
+    return jobs
+
+
+def _save_atomic(path: Path, **arrays) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp.npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+_BODY = None
+
+
+def _body():
+    global _BODY
+    if _BODY is None:
+        import torch
+
+        from simpose.body.model import BodyModel
+
+        torch.set_num_threads(1)
+        _BODY = BodyModel()
+    return _BODY
+
+
+def _posed_joints(body, motion, shape_params: np.ndarray) -> dict[str, np.ndarray]:
+    import torch
+
+    sp = torch.as_tensor(shape_params, dtype=body.dtype).reshape(1, 6)
+    args = [torch.as_tensor(a) for a in (motion.pose_rotvecs, motion.global_rotvecs, motion.trans)]
+    with torch.no_grad():
+        return {js: body.forward_joints(js, args[0], sp, args[1], args[2]).numpy().astype(np.float32) for js in OUTPUT_SETS}
+
+
+def _build_part(cfg: CacheConfig, out: Path, job: tuple[str, str, int]) -> str:
+    name, source, index = job
+    path = out / f"{name}.npz"
+    if path.exists():
+        return name
+    from simpose.body.model import sample_shape
+
+    body = _body()
+    rng = np.random.default_rng([cfg.seed, index])
+    segments, shapes, joints = [], [], {js: [] for js in OUTPUT_SETS}
+    if name.startswith("cmu_"):
+        from simpose.motion.bvh import read_bvh, resample_clip
+        from simpose.motion.retarget import retarget
+
+        clip = resample_clip(read_bvh(source), cfg.fps)
+        clip = dataclasses.replace(clip, motion=clip.motion[: cfg.max_clip_frames + 1])  # +1: retarget drops frame 0
+        motion = retarget(clip, body)
+        pieces = [(s, min(s + cfg.chunk_frames, motion.n_frames)) for s in range(0, motion.n_frames, cfg.chunk_frames)]
+        if len(pieces) > 1 and pieces[-1][1] - pieces[-1][0] < cfg.chunk_frames // 5:  # merge a short tail
+            pieces[-2:] = [(pieces[-2][0], pieces[-1][1])]
+        motions = [(motion.slice(a, b), sample_shape(1, rng, cfg.children, cfg.elders)[0]) for a, b in pieces]
+    else:
+        from simpose.motion.procedural import generate
+
+        shape = sample_shape(1, rng, cfg.children, cfg.elders)[0]
+        motions = [(generate(source, cfg.procedural_frames, cfg.fps, rng, body, shape), shape)]
+    start = 0
+    for motion, shape in motions:
+        posed = _posed_joints(body, motion, shape)
+        for js in OUTPUT_SETS:
+            joints[js].append(posed[js])
+        segments.append((start, start + motion.n_frames))
+        shapes.append(shape)
+        start += motion.n_frames
+    _save_atomic(
+        path,
+        segments=np.asarray(segments, dtype=np.int64),
+        shape_params=np.asarray(shapes),
+        source=np.asarray(source),
+        **{js: np.concatenate(v) for js, v in joints.items()},
+    )
+    return name
+
+
+def _work(args) -> str:
+    cfg, out, job = args
+    try:
+        return _build_part(cfg, out, job)
+    except Exception as exc:  # noqa: BLE001 - one bad clip must not stop the build; it is logged
+        logger.warning("cache part %s failed: %s: %s", job[0], type(exc).__name__, exc)
+        return f"FAILED {job[0]}: {exc}"
+
+
+def build_joint_cache(out: str | Path, cfg: CacheConfig = CacheConfig(), progress: bool = True) -> Path:
+    """Build (or complete) the joint cache in ``out``; finished parts are kept.
+
+    Args:
+        out: cache folder (created).
+        cfg: what to build.
+        progress: show a rich progress bar.
+    Returns:
+        The folder.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cache_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
+    jobs = [j for j in _jobs(cfg) if not (out / f"{j[0]}.npz").exists()]
+    if not jobs:
+        return out
+    # Long jobs first so that the workers finish together.
+    jobs.sort(key=lambda j: -os.path.getsize(j[1]) if j[0].startswith("cmu_") else 0)
+    logger.info("joint cache: %d parts to build in %s", len(jobs), out)
+    args = [(cfg, out, j) for j in jobs]
+    bar = None
+    if progress:
+        from rich.progress import track
+
+        bar = lambda it: track(it, total=len(args), description="joint cache")  # noqa: E731
+    if cfg.workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(cfg.workers) as pool:
+            results = pool.imap_unordered(_work, args)
+            for _ in bar(results) if bar else results:
+                pass
+    else:
+        for a in bar(args) if bar else args:
+            _work(a)
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class JointCache:
+    """All parts of a joint cache, concatenated.
+
+    Attributes:
+        joints: (N, J_h36m17 + J_anny, 3) float32 world frame metres, the sets of
+            ``OUTPUT_SETS`` side by side.
+        segments: (S, 2) start, stop of each continuous piece (one body, one motion).
+        procedural: (S,) bool, whether the segment is procedural motion.
+    """
+
+    joints: np.ndarray
+    segments: np.ndarray
+    procedural: np.ndarray
+
+
+def load_joint_cache(folder: str | Path) -> JointCache:
+    """Read every part of a cache folder."""
+    folder = Path(folder)
+    parts = sorted(p for p in folder.glob("*.npz") if ".tmp" not in p.name)
+    if not parts:
+        raise FileNotFoundError(f"{folder}: no cache parts (build them with build_joint_cache)")
+    joints, segments, procedural, offset = [], [], [], 0
+    for p in parts:
+        with np.load(p) as z:
+            joints.append(np.concatenate([z[js] for js in OUTPUT_SETS], axis=1))
+            segments.append(z["segments"] + offset)
+            procedural += [p.name.startswith("proc_")] * len(z["segments"])
+            offset += len(joints[-1])
+    return JointCache(np.concatenate(joints), np.concatenate(segments), np.asarray(procedural))
+
+
+# ------------------------------------------------------------------------------ on the fly
+
+
+@dataclasses.dataclass(frozen=True)
+class CameraConfig:
+    """Random cameras around the person (simpose world frame: y down, floor at y = 0).
+
+    Attributes:
+        fov_deg: (low, high) horizontal field of view across the larger image side, degrees.
+        distance: (low, high) horizontal distance from the person's pelvis, metres.
+        height: (low, high) camera height above the floor, metres.
+        aim_jitter: std (metres, per axis) of the look-at point around the pelvis: the person is
+            roughly, not exactly, in the middle of the image.
+        roll_deg: std of the camera's roll, degrees.
+        image_sizes: (width, height) choices, landscape, square and portrait.
+        principal_jitter: std of the principal point around the image centre, fraction of the size.
+    """
+
+    fov_deg: tuple[float, float] = (40.0, 75.0)
+    distance: tuple[float, float] = (2.0, 8.0)
+    height: tuple[float, float] = (0.5, 2.5)
+    aim_jitter: float = 0.25
+    roll_deg: float = 3.0
+    image_sizes: tuple[tuple[int, int], ...] = ((1920, 1080), (1280, 720), (1000, 1000), (1080, 1920), (720, 1280), (640, 480))
+    principal_jitter: float = 0.01
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplerConfig:
+    """How training windows are drawn.
+
+    Attributes:
+        receptive_field: frames per window (the network's RF).
+        batch_size: windows per batch.
+        procedural_fraction: share of windows from procedural motion (the rest: mocap).
+        mirror_prob: probability of mirroring a window (left <-> right).
+        clean_fraction: share of windows with exact 2D (no detector noise, confidence 1).
+        noise_strength: (low, high) uniform range of the noise strength of the other windows.
+        scale_span: (low, high) frames of the span over which the per-clip 2D size is taken
+            (log-uniform; the span contains the window): mimics per-clip normalisation.
+        scale_frames: frames drawn from that span to compute the size.
+    """
+
+    receptive_field: int = 27
+    batch_size: int = 512
+    procedural_fraction: float = 0.35
+    mirror_prob: float = 0.5
+    clean_fraction: float = 0.4
+    noise_strength: tuple[float, float] = (0.2, 1.5)
+    scale_span: tuple[int, int] = (27, 500)
+    scale_frames: int = 24
+
+
+@dataclasses.dataclass(frozen=True)
+class Batch:
+    """features: (B, RF, 3 J_in) float32 network input; targets: (B, 2, J_out, 3) float32 metres,
+    camera axes, relative to the h36m17 pelvis (head 0: the window's centre frame, 1: its last)."""
+
+    features: np.ndarray
+    targets: np.ndarray
+
+
+def _union_flip() -> np.ndarray:
+    perms, start = [], 0
+    for js in OUTPUT_SETS:
+        p = get_joint_set(js).flip_permutation
+        perms.append(p + start)
+        start += len(p)
+    return np.concatenate(perms)
+
+
+def _look_at(eye: np.ndarray, target: np.ndarray, roll: np.ndarray) -> np.ndarray:
+    """(B, 3) camera centres and look-at points, (B,) roll radians -> (B, 3, 3) world-to-camera R."""
+    fwd = target - eye
+    fwd /= np.linalg.norm(fwd, axis=-1, keepdims=True)
+    down = np.broadcast_to(np.array([0.0, 1.0, 0.0]), fwd.shape)
+    right = np.cross(down, fwd)
+    right /= np.maximum(np.linalg.norm(right, axis=-1, keepdims=True), 1e-9)
+    up_down = np.cross(fwd, right)
+    c, s = np.cos(roll)[:, None], np.sin(roll)[:, None]
+    x_cam = c * right + s * up_down
+    y_cam = -s * right + c * up_down
+    return np.stack([x_cam, y_cam, fwd], axis=1)
+
+
+class WindowSampler:
+    """Draws training batches from a :class:`JointCache`: camera, projection, noise, normalisation.
+
+    Args:
+        cache: the joint cache.
+        sampler: window drawing. camera: camera drawing. noise: the detector-noise model.
+    """
+
+    def __init__(
+        self,
+        cache: JointCache,
+        sampler: SamplerConfig = SamplerConfig(),
+        camera: CameraConfig = CameraConfig(),
+        noise: NoiseConfig = NoiseConfig(),
+    ) -> None:
+        self.cache, self.cfg, self.cam, self.noise = cache, sampler, camera, noise
+        lengths = (cache.segments[:, 1] - cache.segments[:, 0]).astype(np.float64)
+        p = np.zeros(len(lengths))
+        for group, share in ((cache.procedural, sampler.procedural_fraction), (~cache.procedural, 1 - sampler.procedural_fraction)):
+            if group.any():
+                p[group] = share * lengths[group] / lengths[group].sum()
+        self.segment_p = p / p.sum()
+        self.flip = _union_flip()
+        if OUTPUT_SETS[0] != INPUT_SET:
+            raise ValueError("the input set must be the first output set (its joints lead the cache)")
+        self.flip_in = get_joint_set(INPUT_SET).flip_permutation
+        self.n_in = len(get_joint_set(INPUT_SET))
+        self.pelvis = get_joint_set(OUTPUT_SETS[0]).index("pelvis")
+
+    def _draw(self, rng: np.random.Generator, B: int):
+        """Windows (+ span frames for the size) in the camera frame: (B, RF + S, J_in, 3), targets
+        (B, 2, J_out, 3), and which samples are usable (all window joints in front of the camera)."""
+        cfg, RF = self.cfg, self.cfg.receptive_field
+        seg = self.cache.segments[rng.choice(len(self.segment_p), B, p=self.segment_p)]
+        start, stop = seg[:, :1], seg[:, 1:]
+        t = rng.integers(start[:, 0], stop[:, 0])[:, None]
+        win = np.clip(t - RF // 2 + np.arange(RF)[None], start, stop - 1)
+        lo, hi = np.log(cfg.scale_span[0]), np.log(cfg.scale_span[1])
+        span = np.exp(rng.uniform(lo, hi, (B, 1))).astype(np.int64)
+        first = t + RF // 2 - (rng.random((B, 1)) * np.maximum(span - RF, 0)).astype(np.int64) - span + 1
+        extra = np.clip(first + (rng.random((B, cfg.scale_frames)) * span).astype(np.int64), start, stop - 1)
+        idx = np.concatenate([win, extra], axis=1)  # (B, RF + S)
+        mirror = rng.random(B) < cfg.mirror_prob
+        X = self.cache.joints[idx, : self.n_in]  # (B, RF + S, J_in, 3) world, float32
+        Y = self.cache.joints[win[:, [RF // 2, RF - 1]]]  # (B, 2, J_out, 3)
+        sign = np.where(mirror, -1.0, 1.0).astype(np.float32)[:, None, None]
+        X = np.where(mirror[:, None, None, None], X[:, :, self.flip_in], X)
+        Y = np.where(mirror[:, None, None, None], Y[:, :, self.flip], Y)
+        X = X.copy()
+        X[..., 0] *= sign
+        Y = Y.copy()
+        Y[..., 0] *= sign
+        # Camera around the pelvis of the window's centre frame.
+        p0 = X[:, RF // 2, self.pelvis].astype(np.float64)
+        c = self.cam
+        yaw = rng.uniform(0, 2 * np.pi, B)
+        dist = rng.uniform(*c.distance, B)
+        eye = np.stack([p0[:, 0] + dist * np.sin(yaw), -rng.uniform(*c.height, B), p0[:, 2] + dist * np.cos(yaw)], -1)
+        target = p0 + rng.normal(0, c.aim_jitter, (B, 3))
+        Rt = _look_at(eye, target, np.radians(rng.normal(0, c.roll_deg, B))).transpose(0, 2, 1).astype(np.float32)
+        eye32 = eye.astype(np.float32)[:, None]
+        Xc = np.matmul(X.reshape(B, -1, 3) - eye32, Rt).reshape(X.shape)
+        Yc = np.matmul(Y.reshape(B, -1, 3) - eye32, Rt).reshape(Y.shape)
+        ok = Xc[:, :RF, :, 2].min(axis=(1, 2)) > 0.3
+        return Xc, Yc, ok
+
+    def sample(self, rng: np.random.Generator) -> Batch:
+        """One batch of ``batch_size`` windows."""
+        cfg, c, RF = self.cfg, self.cam, self.cfg.receptive_field
+        B = cfg.batch_size
+        parts, n = [], 0
+        while n < B:
+            Xc, Yc, ok = self._draw(rng, B)
+            parts.append((Xc[ok], Yc[ok]))
+            n += int(ok.sum())
+        Xc = np.concatenate([p[0] for p in parts])[:B]  # (B, RF + S, J_in, 3) camera frame
+        Y = np.concatenate([p[1] for p in parts])[:B]
+        sizes = np.asarray(c.image_sizes, dtype=np.float64)[rng.integers(0, len(c.image_sizes), B)]  # (B, 2)
+        fov = np.radians(rng.uniform(*c.fov_deg, B))
+        f = sizes.max(-1) / 2.0 / np.tan(fov / 2.0)
+        pp = (sizes - 1) / 2.0 + rng.normal(0, c.principal_jitter, (B, 2)) * sizes
+        K = np.zeros((B, 3, 3))
+        K[:, 0, 0] = K[:, 1, 1] = f
+        K[:, :2, 2] = pp
+        K[:, 2, 2] = 1.0
+        z = np.maximum(Xc[..., 2:], 1e-3)
+        uv = Xc[..., :2] / z * f[:, None, None, None] + pp[:, None, None]
+        strength = np.where(rng.random(B) < cfg.clean_fraction, 0.0, rng.uniform(*cfg.noise_strength, B))
+        uv_win, conf_win = apply_detector_noise(uv[:, :RF], INPUT_SET, rng, self.noise, image_size=sizes, strength=strength)
+        inside = ((uv[:, RF:] >= 0) & (uv[:, RF:] < sizes[:, None, None])).all(-1)
+        uv = np.concatenate([uv_win, uv[:, RF:]], axis=1)
+        conf = np.concatenate([conf_win, inside.astype(np.float64)], axis=1)
+        conf = np.where(Xc[..., 2] > 0.1, conf, 0.0)
+        feats, _ = normalize_keypoints(uv, conf, K, scale=np.ones(B))
+        scale = clip_scale(frame_sizes(feats[..., :2], feats[..., 2]))  # (B,) over window + span frames
+        feats = feats[:, :RF].copy()
+        feats[..., :2] /= scale[:, None, None, None].astype(np.float32)
+        Y = Y - Y[:, :, self.pelvis : self.pelvis + 1]
+        return Batch(features=feats.reshape(B, RF, -1), targets=Y.astype(np.float32))

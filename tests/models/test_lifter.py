@@ -1,0 +1,174 @@
+"""The temporal lifter: causality, shapes and units, input invariances, a tiny overfit, shipped weights."""
+
+import numpy as np
+import pytest
+import torch
+
+from simpose.body.joints import get_joint_set
+from simpose.models.lifter import (
+    INPUT_SET,
+    WEIGHTS_PATH,
+    Lifter,
+    TemporalLifterNet,
+    normalize_keypoints,
+    output_slices,
+)
+
+H36M = get_joint_set("h36m17")
+N_OUT = sum(s.stop - s.start for s in output_slices().values())
+
+
+def _lifter(seed: int = 0, channels: int = 32) -> Lifter:
+    torch.manual_seed(seed)
+    net = TemporalLifterNet(len(H36M), N_OUT, channels=channels)
+    with torch.no_grad():  # random BN statistics so that every layer matters
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    return Lifter(net)
+
+
+def _walk(T: int = 80, seed: int = 0) -> np.ndarray:
+    """A wobbling 2D skeleton, (T, 17, 2) pixels."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(-80, 80, (len(H36M), 2)) + (640, 360)
+    t = np.arange(T)[:, None, None]
+    return base + 10 * np.sin(0.2 * t + rng.uniform(0, 6, (1, len(H36M), 1)))
+
+
+def test_causal_mode_ignores_the_future():
+    lifter = _lifter()
+    x = _walk()
+    conf = np.full(x.shape[:2], 0.9)
+    ref = lifter.predict(x, confidence=conf, causal=True)
+    changed = x.copy()
+    changed[50:] += np.random.default_rng(1).normal(0, 40, changed[50:].shape)
+    conf2 = conf.copy()
+    conf2[50:, :5] = 0.0
+    out = lifter.predict(changed, confidence=conf2, causal=True)
+    np.testing.assert_array_equal(out[:50], ref[:50])
+    assert np.abs(out[50:] - ref[50:]).max() > 1e-3
+    # The offline mode does look ahead (half its receptive field).
+    off, off2 = lifter.predict(x, confidence=conf), lifter.predict(changed, confidence=conf2)
+    assert np.abs(off2[50 - lifter.receptive_field // 2 : 50] - off[50 - lifter.receptive_field // 2 : 50]).max() > 1e-4
+
+
+def test_stream_matches_batched_causal():
+    lifter = _lifter()
+    x = _walk(40)
+    stream = lifter.stream()
+    pushed = np.stack([stream.push(frame) for frame in x])
+    np.testing.assert_allclose(pushed, lifter.predict(x, causal=True), atol=1e-5)
+
+
+def test_shapes_units_and_roots():
+    lifter = _lifter()
+    x = _walk(33)
+    out = lifter.predict(x)
+    assert out.shape == (33, 17, 3) and out.dtype == np.float32
+    np.testing.assert_array_equal(out[:, H36M.index("pelvis")], 0.0)
+    anny = get_joint_set("anny")
+    out_a = lifter.predict(x, output_set="anny")
+    assert out_a.shape == (33, len(anny), 3)
+    np.testing.assert_array_equal(out_a[:, anny.root], 0.0)
+    assert lifter.predict(x[:5]).shape == (5, 17, 3)  # shorter than the receptive field: edge padding
+    coco = get_joint_set("coco17")
+    assert lifter.predict(np.zeros((7, len(coco), 2)) + 100, joint_set="coco17").shape == (7, 17, 3)
+
+
+def test_batched_sliding_windows_match_single_windows():
+    lifter = _lifter()
+    x = _walk(61)
+    RF = lifter.receptive_field
+    full = lifter.predict(x, chunk=4096)
+    np.testing.assert_allclose(lifter.predict(x, chunk=16), full, atol=1e-5)
+    feats, _ = normalize_keypoints(x)
+    idx = np.clip(np.arange(-(RF // 2), RF // 2 + 1) + 30, 0, len(x) - 1)
+    with torch.no_grad():
+        one = lifter.net.forward_windows(torch.from_numpy(feats[idx].reshape(1, RF, -1)))[0, 0]
+    sl = output_slices()["h36m17"]
+    one = one[sl].numpy()
+    np.testing.assert_allclose(one - one[H36M.index("pelvis")], full[30], atol=1e-5)
+
+
+def test_normalisation_is_translation_and_scale_invariant():
+    x = _walk(30)
+    conf = np.random.default_rng(2).uniform(0.3, 1, x.shape[:2])
+    conf[3, 4] = 0.0
+    f0, s0 = normalize_keypoints(x, conf)
+    f1, s1 = normalize_keypoints(2.5 * x + np.array([-300.0, 77.0]), conf)
+    np.testing.assert_allclose(f1, f0, atol=1e-5)
+    assert s1 == pytest.approx(2.5 * s0)
+    # Intrinsics: the same normalised image seen through two cameras.
+    K1 = np.array([[1000.0, 0, 500], [0, 1000.0, 400], [0, 0, 1]])
+    K2 = np.array([[1500.0, 0, 960], [0, 1500.0, 540], [0, 0, 1]])
+    xn = (x - 500) / 1000
+    u1, u2 = xn * 1000 + (500, 400), xn * 1500 + (960, 540)
+    np.testing.assert_allclose(normalize_keypoints(u1, conf, K1)[0], normalize_keypoints(u2, conf, K2)[0], atol=1e-5)
+    lifter = _lifter()
+    np.testing.assert_allclose(lifter.predict(u1, confidence=conf, camera=K1), lifter.predict(u2, confidence=conf, camera=K2), atol=1e-5)
+
+
+def test_tiny_overfit():
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    RF, B = 27, 32
+    pose3d = rng.normal(0, 0.3, (B, len(H36M), 3)) + np.array([0, 0, 4.0])
+    uv = pose3d[..., :2] / pose3d[..., 2:] * 1000
+    windows = uv[:, None].repeat(RF, 1) + rng.normal(0, 1.0, (B, RF, len(H36M), 2))
+    feats, _ = normalize_keypoints(windows)
+    x = torch.from_numpy(feats.reshape(B, RF, -1))
+    y = torch.from_numpy((pose3d - pose3d[:, :1]).astype(np.float32))
+    net = TemporalLifterNet(len(H36M), len(H36M), channels=64, dropout=0.0, heads=1)
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    losses = []
+    for _ in range(300):
+        loss = (net.forward_windows(x)[:, 0] - y).norm(dim=-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < losses[0] / 10
+
+
+@pytest.mark.skipif(not WEIGHTS_PATH.exists(), reason="no shipped lifter weights")
+def test_shipped_weights_on_a_synthetic_clip(body):
+    from simpose.camera import Camera
+    from simpose.motion.procedural import generate
+
+    lifter = Lifter.from_pretrained()
+    assert lifter.card["input"]["joint_set"] == INPUT_SET
+    rng = np.random.default_rng(123)
+    shape = np.full(6, 0.5)
+    motion = generate("reach", 60, 50.0, rng, body, shape)
+    with torch.no_grad():
+        world = body.forward_joints(
+            "h36m17",
+            torch.as_tensor(motion.pose_rotvecs),
+            torch.as_tensor(shape)[None],
+            torch.as_tensor(motion.global_rotvecs),
+            torch.as_tensor(motion.trans),
+        ).numpy()
+    # A camera 4 m in front of the body at 1.2 m height, looking at the pelvis (world y is down).
+    centre = world[:, H36M.index("pelvis")].mean(0)
+    eye = centre + np.array([0.0, 0.0, 0.0])
+    eye[1] = -1.2
+    heading = motion.global_rotvecs[0]
+    import roma
+
+    facing = roma.rotvec_to_rotmat(torch.as_tensor(heading)).numpy() @ np.array([0.0, 0.0, -1.0])
+    facing[1] = 0.0
+    eye[[0, 2]] += 4.0 * facing[[0, 2]] / np.linalg.norm(facing[[0, 2]])
+    fwd = centre - eye
+    fwd /= np.linalg.norm(fwd)
+    right = np.cross([0.0, 1.0, 0.0], fwd)
+    right /= np.linalg.norm(right)
+    R = np.stack([right, np.cross(fwd, right), fwd])
+    cam = Camera.from_fov(60.0, (1280, 720), dtype=torch.float64).with_extrinsics(torch.as_tensor(R), torch.as_tensor(-R @ eye))
+    joints_cam = cam.world_to_camera(torch.as_tensor(world)).numpy()
+    uv = cam.project(torch.as_tensor(world)).numpy()
+    pred = lifter.predict(uv, camera=cam)
+    gt = joints_cam - joints_cam[:, H36M.index("pelvis") : H36M.index("pelvis") + 1]
+    mpjpe_mm = np.linalg.norm(pred - gt, axis=-1).mean() * 1000
+    assert mpjpe_mm < 120, mpjpe_mm

@@ -1,0 +1,97 @@
+"""Lifter training data and loop: the joint cache resumes, cameras look at the person, runs resume exactly."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from simpose.body.joints import get_joint_set
+from simpose.train.lifter import TrainConfig, train
+from simpose.train.lifter_data import (
+    CacheConfig,
+    SamplerConfig,
+    WindowSampler,
+    _look_at,
+    build_joint_cache,
+    load_joint_cache,
+)
+
+H36M = get_joint_set("h36m17")
+
+
+@pytest.fixture(scope="module")
+def tiny_cache(tmp_path_factory, shared):
+    mocap = tmp_path_factory.mktemp("mocap")
+    (mocap / "09_03.bvh").symlink_to(shared / "mocap/cmu/mb/09/09_03.bvh")
+    cfg = CacheConfig(mocap_dir=str(mocap), max_clip_frames=120, chunk_frames=30, n_procedural=1, procedural_frames=40, workers=1)
+    out = tmp_path_factory.mktemp("cache")
+    build_joint_cache(out, cfg, progress=False)
+    return out, cfg
+
+
+def test_cache_is_complete_and_resumable(tiny_cache):
+    out, cfg = tiny_cache
+    parts = sorted(out.glob("*.npz"))
+    assert [p.name.split("_")[0] for p in parts] == ["cmu", "proc"]
+    mtimes = [p.stat().st_mtime_ns for p in parts]
+    build_joint_cache(out, cfg, progress=False)  # nothing left to do: parts are kept
+    assert [p.stat().st_mtime_ns for p in parts] == mtimes
+    assert not list(out.glob("*.tmp*"))
+    cache = load_joint_cache(out)
+    assert cache.joints.shape[1:] == (17 + 25, 3) and np.isfinite(cache.joints).all()
+    assert cache.segments[0, 0] == 0 and (cache.segments[1:, 0] == cache.segments[:-1, 1]).all()
+    assert cache.segments[-1, 1] == len(cache.joints) and cache.procedural.tolist() == [False, False, True]
+    assert json.loads((out / "cache_config.json").read_text())["chunk_frames"] == 30
+
+
+def test_look_at_points_the_optical_axis_at_the_target():
+    rng = np.random.default_rng(0)
+    eye, target = rng.normal(0, 3, (50, 3)), rng.normal(0, 1, (50, 3))
+    R = _look_at(eye, target, rng.normal(0, 0.1, 50))
+    np.testing.assert_allclose(R @ R.transpose(0, 2, 1), np.broadcast_to(np.eye(3), R.shape), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-12)
+    d = np.einsum("bij,bj->bi", R, target - eye)
+    np.testing.assert_allclose(d[:, :2], 0.0, atol=1e-9)
+    assert (d[:, 2] > 0).all()
+    R0 = _look_at(np.array([[0.0, -1.0, -5.0]]), np.array([[0.0, -1.0, 0.0]]), np.zeros(1))
+    np.testing.assert_allclose(R0[0], np.eye(3), atol=1e-12)  # level camera looking along +z: y stays down
+
+
+def test_sampler_batches(tiny_cache):
+    cache = load_joint_cache(tiny_cache[0])
+    sampler = WindowSampler(cache, SamplerConfig(batch_size=64))
+    b = sampler.sample(np.random.default_rng(0))
+    assert b.features.shape == (64, 27, 17 * 3) and b.targets.shape == (64, 2, 42, 3)
+    np.testing.assert_array_equal(b.targets[:, :, H36M.index("pelvis")], 0.0)
+    f = b.features.reshape(64, 27, 17, 3)
+    assert np.isfinite(f).all() and (f[..., 2] >= 0).all() and (f[..., 2] <= 1).all()
+    b2 = sampler.sample(np.random.default_rng(0))
+    np.testing.assert_array_equal(b.features, b2.features)
+    # Bodies are metres-sized: the thorax sits 0.3-0.8 m from the pelvis.
+    torso = np.linalg.norm(b.targets[:, 0, H36M.index("thorax")], axis=-1)
+    assert 0.3 < torso.min() and torso.max() < 0.8
+
+
+def test_training_resumes_exactly(tiny_cache, tmp_path):
+    cache_dir = tiny_cache[0]
+    cfg = TrainConfig(steps=4, checkpoint_every=2, log_every=1, workers=0, channels=32, warmup=2,
+                      cache=tiny_cache[1], sampler=SamplerConfig(batch_size=16))  # fmt: skip
+    full = train(tmp_path / "full", cfg, cache_dir=cache_dir, progress=False)
+    assert train(tmp_path / "split", cfg, cache_dir=cache_dir, progress=False, stop_after=2) is None
+    split = train(tmp_path / "split", cfg, cache_dir=cache_dir, progress=False, resume=True)
+    a = torch.load(full, weights_only=True)["state_dict"]
+    b = torch.load(split, weights_only=True)["state_dict"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+    log = [json.loads(line) for line in (tmp_path / "split" / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log] == [1, 2, 3, 4]
+    saved = json.loads((tmp_path / "full" / "config.json").read_text())
+    assert saved["steps"] == 4 and saved["sampler"]["batch_size"] == 16
+    from simpose.models.lifter import Lifter
+
+    lifter = Lifter.from_pretrained(full)
+    assert lifter.card["receptive_field"] == 27
+    assert lifter.predict(np.random.default_rng(0).uniform(0, 500, (30, 17, 2))).shape == (30, 17, 3)
+    assert dataclasses.asdict(cfg)["noise"]["swap_prob"] == lifter.card["data_recipe"]["config"]["noise"]["swap_prob"]
