@@ -56,25 +56,26 @@ POSE_BONES: tuple[str, ...] = (
 # = image right for a body facing the camera, y down, z away from the camera).
 ANNY_TO_SIMPOSE = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
-# Joint-angle limits per pose bone: bounds in degrees on each rotation-vector component
-# (x: the body's left-right axis, y: vertical, z: front-back), in simpose axes at the reference
-# pose, for the LEFT side; the right side mirrors them (y and z negated). Rotation vectors are
-# close to Euler angles for the moderate angles of each single axis, so per-component bounds
-# keep random poses human: they come from standard range-of-motion tables (AAOS), widened a
-# little where anny's A-shaped reference pose shifts the neutral position. Sign conventions
-# (simpose axes, y down, z away from the camera, body facing -z): +x bends the segment towards
-# the back... see tests/body/test_model.py for the checked directions (knee flexion is +x).
+# Joint-angle limits per pose bone: bounds in degrees on each rotation-vector component (x: the
+# body's left-right axis, y: vertical, y down, z: front-back), in simpose axes at anny's A-shaped
+# reference pose, for the LEFT side; the right side mirrors them (y and z negated). Rotation
+# vectors are close to Euler angles for the moderate angles of each single axis, so per-component
+# bounds keep random poses human. They come from range-of-motion tables (AAOS), shifted for the
+# A-pose (arms 42 deg out, elbows 42 deg flexed). Directions, checked on the body (see
+# simpose.motion.procedural): +x flexes spine, neck and knee; -x flexes hip and shoulder; -z
+# raises a left arm or thigh sideways; the elbow's hinge is tilted in the A-pose, so its flexion
+# needs -x and +y together.
 JOINT_LIMITS_DEG: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = {
     "spine05": ((-20, 30), (-15, 15), (-15, 15)),
     "spine03": ((-20, 30), (-15, 15), (-15, 15)),
     "spine01": ((-15, 20), (-15, 15), (-10, 10)),
     "neck01": ((-30, 40), (-40, 40), (-25, 25)),
     "head": ((-25, 25), (-30, 30), (-15, 15)),
-    "clavicle.L": ((-10, 10), (-15, 15), (-10, 20)),
-    "upperarm01.L": ((-100, 60), (-80, 60), (-50, 100)),
-    "lowerarm01.L": ((-10, 10), (-140, 5), (-60, 60)),
+    "clavicle.L": ((-10, 10), (-15, 15), (-25, 10)),
+    "upperarm01.L": ((-170, 60), (-60, 80), (-135, 50)),
+    "lowerarm01.L": ((-80, 35), (-40, 75), (-60, 60)),
     "wrist.L": ((-60, 60), (-25, 25), (-30, 30)),
-    "upperleg01.L": ((-110, 30), (-40, 40), (-20, 45)),
+    "upperleg01.L": ((-125, 30), (-90, 40), (-45, 25)),
     "lowerleg01.L": ((0, 145), (-20, 20), (-5, 5)),
     "foot.L": ((-30, 45), (-15, 15), (-20, 20)),
 }

@@ -91,7 +91,7 @@ def build_mean_pose(n_clips: int = 12, frames_per_clip: int = 64, seed: int = 0)
     from simpose.motion.library import MotionLibrary
 
     body = BodyModel()
-    lib = MotionLibrary.default()
+    lib = MotionLibrary(body)
     rng = np.random.default_rng(seed)
     poses = []
     h36m = get_joint_set("h36m17")

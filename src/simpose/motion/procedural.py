@@ -16,7 +16,8 @@ lowerarm01.L   (part of the hinge)                     flexion is about h = (-0.
                                                        -0.047): +y and -x together
 upperleg01.L   extension (thigh backwards); -x flexion -z abducts, -y rotates externally
 lowerleg01.L   knee flexion (the shank swings back)    +-y, +-z: small tibial play
-foot.L         plantarflexion (toes down)              +y turns the toes inwards
+foot.L         plantarflexion (toes down)              +y turns the toes inwards, +z inverts
+                                                       (the sole's outer edge down)
 ============== ======================================= =====================================
 
 A global rotation about +x tilts the body forwards; -90 deg of it lays the body on its back.
@@ -30,16 +31,21 @@ Joint limits: ``JOINT_LIMITS_DEG`` of :mod:`simpose.body.model` has the z range 
 clavicle, upper arm and thigh with the wrong sign (it reads +z as raising the limb; +z lowers a
 left limb: ``R_z`` takes +x towards +y, which is down) and gives the elbow's flexion range on the
 y axis with the wrong sign, while the A-pose elbow hinge is tilted (h above) so that x carries as
-much of the flexion as y. The generator keeps to :data:`LIMITS_DEG`, which fixes those four bones
-and is otherwise the model's table.
+much of the flexion as y. The generator keeps to :data:`LIMITS_DEG`: the model's table with those
+four bones fixed, and widened where everyday poses need it (arm overhead, hip flexion 125 deg, a
+flexed thigh turned out for cross-legged sitting).
 
 Motion: every family is a list of keyframes (named angles in degrees with random jitter, a body
 tilt, random timing) on a timeline; poses are interpolated with an ease-in/ease-out between keys
-(zero velocity at each key, C1), jittered by slow small noise, clamped to the limits. The root
-follows the pose: each frame the body is lowered until its lowest vertex touches the floor
-(y = 0), and the root moves horizontally so that the vertices touching the floor keep their
-place (the feet stay planted while a person sits down, the buttocks while lying back). A chair
-is implicit: a seated body stands on its feet, which puts the pelvis at the height of the knee.
+(zero velocity at each key, C1; a monotone cubic for random motion), with no angle faster than
+60 deg/s on average, and clamped to the limits. Holds drift a little (the trunk, arms and head move
+by a few degrees). Where a pose rests on two parts (a knee and the other foot, buttocks and feet)
+one angle of the keyframe is solved so that both touch the floor. The root follows the pose
+(:func:`ground_motion`): each frame the body is lowered until its lowest vertex touches the floor
+(y = 0), and it moves horizontally so that the vertices touching the floor keep their place (the
+feet stay planted while a person sits down, the buttocks while lying back). A chair or table is
+implicit: a seated body rests on its feet with the thighs level, which puts the pelvis at about
+knee height.
 """
 
 from __future__ import annotations
@@ -419,6 +425,7 @@ def _regions(body: BodyModel) -> dict[str, np.ndarray]:
         "shin.R": lambda n: n.startswith("lowerleg0") and n.endswith(".R"),
         "seat": lambda n: n in ("root", "spine05", "pelvis.L", "pelvis.R", "upperleg01.L", "upperleg01.R"),
         "back": lambda n: n.startswith("spine") or n in ("root", "pelvis.L", "pelvis.R"),
+        "hands": lambda n: n.startswith(("wrist", "finger", "metacarpal")),
     }
     return {k: np.nonzero([f(n) for n in label])[0] for k, f in parts.items()}
 
@@ -448,7 +455,7 @@ def _touch(
     steps = np.linspace(span[0], span[1], 9)
     cands = [apply(s) for s in steps]
     pose = clamp_pose(np.stack([angles_to_rotvecs(a) for a, _ in cands]))
-    glob = _rotmat_to_rotvec(_rotvec_to_rotmat(np.radians(np.stack([t for _, t in cands]))))
+    glob = np.radians(np.stack([t for _, t in cands]))
     ((_, V),) = _posed_vertices(body, pose, glob, shape_params, batch=len(steps))
     reg = _regions(body)
     f = V[:, reg[parts[0]], 1].max(1) - V[:, reg[parts[1]], 1].max(1)  # > 0: part 0 is lower
@@ -489,7 +496,7 @@ def _stand(rng) -> dict[str, float]:
 
 
 def _seated_legs(rng, tilt: float) -> dict[str, float]:
-    """Thighs 75-90 deg forwards of hanging down (whatever the pelvis tilt), shanks from 15 deg
+    """Thighs 75-88 deg forwards of hanging down (whatever the pelvis tilt), shanks from 15 deg
     tucked under to 20 deg forwards: a seat at about knee height."""
     u = rng.uniform
     thigh = u(75, 88)
@@ -530,16 +537,17 @@ def _floor_pose(rng, ctx) -> tuple[dict[str, float], np.ndarray]:
     u = rng.uniform
     kind = rng.integers(3)
     lean = {"tilt": 1.0, "spine_flex": -1.0}  # tilt the pelvis, keep the trunk's direction
-    if kind == 0:  # cross-legged
-        a = _both(hip_flex_=u(60, 72), hip_abd_=u(38, 50), hip_rot_=u(65, 80), knee_flex_=u(138, 145))
-        a.update(_both(shoulder_flex_=u(25, 40), shoulder_abd_=u(5, 15), elbow_flex_=u(30, 60)), spine_flex=u(15, 30))
-        return ctx.touch(a, (-10.0, 0, 0), lean, ("seat", "feet.L"), (-35.0, 15.0))
+    if kind == 0:  # cross-legged, hands in the lap
+        a = _both(hip_flex_=u(85, 95), hip_abd_=u(38, 48), hip_rot_=u(60, 72), knee_flex_=u(138, 145))
+        a.update(_both(shoulder_flex_=u(15, 30), shoulder_abd_=u(5, 15), elbow_flex_=u(60, 90)), spine_flex=u(40, 50))
+        return ctx.touch(a, (-30.0, 0, 0), lean, ("seat", "feet.L"), (-25.0, 20.0))
     if kind == 1:  # knees up, arms around them
         return _knees_up(rng, ctx, _both(shoulder_flex_=u(40, 60), shoulder_abd_=u(5, 15), elbow_flex_=u(40, 70)))
-    # legs forward, hands in the lap
+    # legs forward, hands on the floor beside the hips
     a = _both(hip_flex_=u(80, 95), knee_flex_=u(0, 25), hip_abd_=u(5, 15), ankle_flex_=u(10, 30))
-    a.update(_both(shoulder_flex_=u(10, 25), shoulder_abd_=u(10, 20), elbow_flex_=u(40, 70)), spine_flex=u(15, 25))
-    return ctx.touch(a, (-5.0, 0, 0), {"hip_flex.L": 1.0, "hip_flex.R": 1.0}, ("seat", "feet.L"), (-20.0, 20.0))
+    a.update(_both(shoulder_flex_=u(-10, 15), shoulder_abd_=u(10, 25), elbow_flex_=5.0), spine_flex=u(5, 20))
+    a, tilt = ctx.touch(a, (-5.0, 0, 0), {"hip_flex.L": 1.0, "hip_flex.R": 1.0}, ("seat", "feet.L"), (-20.0, 20.0))
+    return ctx.touch(a, tilt, {"elbow_flex.L": 1.0, "elbow_flex.R": 1.0}, ("hands", "seat"), (0.0, 70.0))
 
 
 def _knees_up(rng, ctx, arms: dict[str, float]) -> tuple[dict[str, float], np.ndarray]:
@@ -554,9 +562,16 @@ def _knees_up(rng, ctx, arms: dict[str, float]) -> tuple[dict[str, float], np.nd
 def _sit_floor(rng, ctx) -> _Track:
     """Sitting on the floor: cross-legged, knees up or legs forward."""
     tr = _Track(rng)
-    for _ in range(2):
+    for i in range(2):
         a, tilt = _floor_pose(rng, ctx)
-        tr.to(a, rng.uniform(1.5, 2.5), tilt=tilt, jitter=0.0, support=("seat",)).hold(rng.uniform(1.5, 4.0))
+        if i:  # rearranging the legs lifts them: knees up half way
+            prev, prev_tilt = tr.angles[-1], tr.tilts[-1]
+            mid = {k: 0.5 * (a.get(k, 0.0) + prev.get(k, 0.0)) for k in {*a, *prev}}
+            for s in (".L", ".R"):
+                mid["hip_flex" + s] += rng.uniform(10, 20)
+                mid["knee_flex" + s] = min(mid["knee_flex" + s] + rng.uniform(20, 30), 140.0)
+            tr.to(mid, rng.uniform(0.8, 1.2), tilt=0.5 * (tilt + prev_tilt), jitter=0.0, support=("seat",))
+        tr.to(a, rng.uniform(0.8, 1.2), tilt=tilt, jitter=0.0, support=("seat",)).hold(rng.uniform(1.5, 4.0))
     return tr
 
 
@@ -638,12 +653,23 @@ def _kneel(rng, ctx) -> _Track:
         two.update(_both(shoulder_flex_=u(10, 35), shoulder_abd_=u(5, 15), elbow_flex_=u(20, 80)))
         two, t2 = _kneel_legs(rng, ctx, two, (t2, 0, 0), ".L")
         two, t2 = _kneel_legs(rng, ctx, two, t2, ".R")
-        tr.to(two, u(0.8, 1.4), tilt=t2, jitter=0.0, support=("shin" + back,)).hold(u(1.0, 3.0))
-        tr.to(one, u(0.8, 1.4), tilt=tilt, jitter=0.0, support=("shin" + back,))
+        # the front foot comes off the floor (knee bent up) before the thigh goes down, and back
+        hf, kf, af = ("hip_flex" + front, "knee_flex" + front, "ankle_flex" + front)
+        lift_a = {**one, hf: one[hf] + u(10, 20), kf: one[kf] + u(20, 30), af: one[af] - u(0, 10)}
+        lift_b = {**lift_a, hf: two[hf] + u(15, 25), kf: u(135, 145), af: u(25, 40)}
+        on_knee = dict(jitter=0.0, support=("shin" + back,))
+        tr.to(lift_a, u(0.4, 0.6), tilt=tilt, **on_knee).to(lift_b, u(0.4, 0.6), tilt=t2, **on_knee)
+        tr.to(two, u(0.4, 0.6), tilt=t2, **on_knee).hold(u(1.0, 3.0))
+        tr.to(lift_b, u(0.4, 0.6), tilt=t2, **on_knee).to(lift_a, u(0.4, 0.6), tilt=tilt, **on_knee)
+        tr.to(one, u(0.4, 0.6), tilt=tilt, **on_knee)
     else:
         tr.hold(u(1.0, 3.0))
     tr.to(lunge, u(0.6, 1.0), tilt=tilt, support=("feet" + front,), leg_jitter=0.0)
-    return tr.to(_stand(rng), u(0.8, 1.2), support=("feet" + front,), feet=0.0).hold(u(0.5, 2.0))
+    # up on the front foot, the back leg stepping through: foot up behind, then forwards
+    tuck = {**_stand(rng), "hip_flex" + back: u(-5, 10), "knee_flex" + back: u(85, 100), "knee_flex" + front: u(15, 30)}
+    swing = {**_stand(rng), "hip_flex" + back: u(35, 50), "knee_flex" + back: u(60, 80), "knee_flex" + front: u(5, 20)}
+    tr.to(tuck, u(0.5, 0.8), support=("feet" + front,), feet=0.0).to(swing, u(0.4, 0.6), support=("feet" + front,), feet=0.0)
+    return tr.to(_stand(rng), u(0.4, 0.7), support=("feet" + front,), feet=0.0).hold(u(0.5, 2.0))
 
 
 def _pick_up(rng, ctx) -> _Track:
@@ -707,9 +733,10 @@ def _lying(rng, ctx) -> tuple[dict[str, float], np.ndarray]:
         a.update(_both(shoulder_abd_=u(10, 30), elbow_flex_=u(0, 20)))
     elif arms == 1:
         a.update(_both(shoulder_flex_=u(20, 40), shoulder_abd_=u(5, 15), elbow_flex_=u(80, 110), shoulder_rot_=u(20, 40)))
-    else:
-        a.update(_both(shoulder_flex_=u(150, 165), shoulder_abd_=u(20, 40), elbow_flex_=u(110, 140)))
     tilt = np.array([-90.0, 0, 0])
+    if arms == 2:  # hands under the head
+        a.update(_both(shoulder_flex_=u(140, 150), shoulder_abd_=u(20, 40), elbow_flex_=u(110, 140)))
+        a, tilt = ctx.touch(a, tilt, {"shoulder_flex.L": 1.0, "shoulder_flex.R": 1.0}, ("hands", "back"), (-40.0, 15.0))
     if rng.random() < 0.4:
         s, _ = _side(rng)
         hip = u(35, 50)
