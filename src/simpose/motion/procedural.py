@@ -540,7 +540,7 @@ def _floor_pose(rng, ctx) -> tuple[dict[str, float], np.ndarray]:
     if kind == 0:  # cross-legged, hands in the lap
         a = _both(hip_flex_=u(85, 95), hip_abd_=u(38, 48), hip_rot_=u(60, 72), knee_flex_=u(138, 145))
         a.update(_both(shoulder_flex_=u(15, 30), shoulder_abd_=u(5, 15), elbow_flex_=u(60, 90)), spine_flex=u(40, 50))
-        return ctx.touch(a, (-30.0, 0, 0), lean, ("seat", "feet.L"), (-25.0, 20.0))
+        return ctx.touch(a, (-30.0, 0, 0), lean, ("seat", "feet.L"), (-20.0, 20.0))
     if kind == 1:  # knees up, arms around them
         return _knees_up(rng, ctx, _both(shoulder_flex_=u(40, 60), shoulder_abd_=u(5, 15), elbow_flex_=u(40, 70)))
     # legs forward, hands on the floor beside the hips
@@ -551,12 +551,14 @@ def _floor_pose(rng, ctx) -> tuple[dict[str, float], np.ndarray]:
 
 
 def _knees_up(rng, ctx, arms: dict[str, float]) -> tuple[dict[str, float], np.ndarray]:
-    """Sitting on the floor, knees up, feet flat: the pelvis rolls back, the trunk stays up."""
+    """Sitting on the floor, knees up, feet flat: the pelvis rolled back, the trunk up, the knees
+    bent as far as lets the feet and the buttocks rest on the floor together."""
     u = rng.uniform
-    a = _both(hip_flex_=u(115, 122), knee_flex_=u(105, 120), hip_abd_=u(5, 15))
-    a.update(arms, spine_flex=20.0 + u(0, 15))
-    lean = {"tilt": 1.0, "spine_flex": -1.0}  # tilt the pelvis, keep the trunk's direction
-    return ctx.touch(a, (-20.0, 0, 0), lean, ("seat", "feet.L"), (-25.0, 20.0), flat=True)
+    tilt = u(-30, -20)
+    a = _both(hip_flex_=u(115, 122), knee_flex_=110.0, hip_abd_=u(5, 15))
+    a.update(arms, spine_flex=-tilt + u(0, 10))
+    move = {"knee_flex.L": 1.0, "knee_flex.R": 1.0}
+    return ctx.touch(a, (tilt, 0, 0), move, ("seat", "feet.L"), (-40.0, 30.0), flat=True)
 
 
 def _sit_floor(rng, ctx) -> _Track:
@@ -564,13 +566,12 @@ def _sit_floor(rng, ctx) -> _Track:
     tr = _Track(rng)
     for i in range(2):
         a, tilt = _floor_pose(rng, ctx)
-        if i:  # rearranging the legs lifts them: knees up half way
+        if i:  # rearranging the legs, the feet sliding on the floor: rest on both half way
             prev, prev_tilt = tr.angles[-1], tr.tilts[-1]
             mid = {k: 0.5 * (a.get(k, 0.0) + prev.get(k, 0.0)) for k in {*a, *prev}}
-            for s in (".L", ".R"):
-                mid["hip_flex" + s] += rng.uniform(10, 20)
-                mid["knee_flex" + s] = min(mid["knee_flex" + s] + rng.uniform(20, 30), 140.0)
-            tr.to(mid, rng.uniform(0.8, 1.2), tilt=0.5 * (tilt + prev_tilt), jitter=0.0, support=("seat",))
+            lean = {"tilt": 1.0, "spine_flex": -1.0}
+            mid, mid_tilt = ctx.touch(mid, 0.5 * (tilt + prev_tilt), lean, ("seat", "feet.L"), (-15.0, 15.0))
+            tr.to(mid, rng.uniform(0.8, 1.2), tilt=mid_tilt, jitter=0.0, support=("seat",))
         tr.to(a, rng.uniform(0.8, 1.2), tilt=tilt, jitter=0.0, support=("seat",)).hold(rng.uniform(1.5, 4.0))
     return tr
 

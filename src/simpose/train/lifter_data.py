@@ -33,7 +33,7 @@ from simpose.models.noise import NoiseConfig, apply_detector_noise
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CacheConfig", "CameraConfig", "build_joint_cache", "load_joint_cache", "JointCache", "WindowSampler", "Batch"]
+__all__ = ["CacheConfig", "CameraConfig", "SamplerConfig", "build_joint_cache", "load_joint_cache", "JointCache", "WindowSampler", "Batch"]
 
 # Procedural families and how often each is drawn: the sitting/crouching/kneeling families the
 # mocap lacks are favoured.
