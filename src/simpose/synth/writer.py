@@ -1,0 +1,186 @@
+"""The dataset writer behind ``simpose synth``: one ``clip_XXXXXXX.npz`` per clip, resumable, sharded.
+
+Clip ``i`` is drawn from ``numpy.random.SeedSequence([seed, i])`` alone, so the same seed gives the
+same files whatever the sharding, the number of workers or the order of work. Finished files
+(written atomically by :func:`simpose.data.synthetic.write_clip`) are skipped on a re-run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from simpose.body.joints import JOINT_SETS
+from simpose.render.parts import PART_NAMES
+from simpose.synth.scene import SceneConfig
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["synthesize", "clip_path", "clip_seed", "ClipSynthesizer", "parse_shard"]
+
+
+def clip_path(out: str | Path, index: int) -> Path:
+    """The file of clip ``index`` (global index) in ``out``."""
+    return Path(out) / f"clip_{index:07d}.npz"
+
+
+def clip_seed(seed: int, index: int) -> np.random.SeedSequence:
+    """The seed sequence of clip ``index`` of a dataset with ``seed``."""
+    return np.random.SeedSequence([int(seed), int(index)])
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` -> ``(i, n)`` with 0 <= i < n."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
+    if not 0 <= i < n:
+        raise ValueError(f"--shard i/n needs 0 <= i < n, got {text!r}")
+    return i, n
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class ClipSynthesizer:
+    """Body model, motion library, backgrounds and rasterizer for one process.
+
+    Args:
+        config: :class:`SceneConfig`. motions: BVH folder or None (library default).
+        backgrounds: image folder or None (procedural).
+    Raises:
+        ValueError: bad motions or backgrounds folder. RenderError: no EGL context.
+    """
+
+    def __init__(self, config: SceneConfig, motions: str | Path | None = None, backgrounds: str | Path | None = None):
+        from simpose.body.model import BodyModel
+        from simpose.motion.library import LibraryConfig, MotionLibrary
+        from simpose.render.appearance import BackgroundSource
+        from simpose.render.parts import body_part_labels
+        from simpose.render.raster import Rasterizer
+
+        self.config = config
+        self.body = BodyModel()
+        self.library = MotionLibrary(self.body, LibraryConfig(motions_dir=motions))
+        self.backgrounds = BackgroundSource(backgrounds)
+        self.part_labels = body_part_labels(self.body)
+        self.rasterizer = Rasterizer(config.size, config.size)
+
+    def make(self, seed: int, index: int) -> dict:
+        """The full clip dict (with ``meta``) of clip ``index``."""
+        from simpose.synth.clip import render_clip
+        from simpose.synth.scene import sample_scene
+
+        rng = np.random.default_rng(clip_seed(seed, index))
+        scene = sample_scene(self.config, rng, self.body, self.library, self.part_labels, self.backgrounds)
+        clip = render_clip(scene, self.body, self.rasterizer, self.part_labels)
+        L = scene.lighting
+        clip["meta"] = {
+            "seed": int(seed),
+            "clip_index": int(index),
+            "motion_sources": [p.source for p in scene.people],
+            "versions": {k: _version(k) for k in ("simpose", "anny", "numpy", "torch", "moderngl")},
+            "config": dataclasses.asdict(self.config),
+            "fps": self.config.fps,
+            "focal_mm": scene.focal_mm,
+            "camera_R": clip.pop("camera_R").tolist(),
+            "camera_t": clip.pop("camera_t").tolist(),
+            "background": scene.background_source,
+            "background_plane_depth": scene.far_depth,
+            "lighting": dataclasses.asdict(L),
+            "part_names": list(PART_NAMES),
+            "joint_sets": list(JOINT_SETS),
+            "world_frame": "y down, floor y=0; body params world frame; joints camera frame",
+        }
+        return clip
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(config, motions, backgrounds) -> None:
+    _WORKER["synth"] = ClipSynthesizer(config, motions, backgrounds)
+
+
+def _work(job: tuple[int, int, str]) -> int:
+    from simpose.data.synthetic import write_clip
+
+    seed, index, out = job
+    write_clip(clip_path(out, index), _WORKER["synth"].make(seed, index))
+    return index
+
+
+def synthesize(
+    out: str | Path,
+    clips: int,
+    frames: int,
+    size: int,
+    seed: int = 0,
+    people: int = 1,
+    workers: int = 1,
+    motions: str | Path | None = None,
+    backgrounds: str | Path | None = None,
+    shard: tuple[int, int] = (0, 1),
+    fps: float = 30.0,
+    progress: bool = True,
+) -> list[Path]:
+    """Render clips ``shard[0], shard[0] + shard[1], ...`` below ``clips`` into ``out``, skipping finished ones.
+
+    Args:
+        out: output folder (created). clips: total clips of the dataset. frames: T per clip.
+        size: S pixels (square). seed: dataset seed. people: at most P people per clip.
+        workers: processes (each with its own BodyModel and Rasterizer). motions: BVH folder.
+        backgrounds: image folder. shard: (i, n). fps: frame rate. progress: show a rich bar.
+    Returns:
+        The files of this shard (finished before or now).
+    Raises:
+        ValueError: bad sizes, shard, motions or backgrounds folder. RenderError: no EGL context.
+    """
+    if size <= 0:
+        raise ValueError(f"--size must be a positive number of pixels, got {size}")
+    if clips < 0 or frames < 1 or people < 1 or workers < 1:
+        raise ValueError(f"need clips >= 0, frames >= 1, people >= 1, workers >= 1; got {clips}, {frames}, {people}, {workers}")
+    i, n = shard
+    if not 0 <= i < n:
+        raise ValueError(f"shard (i, n) needs 0 <= i < n, got {shard}")
+    config = SceneConfig(size=size, frames=frames, fps=fps, people=people)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    indices = list(range(i, clips, n))
+    todo = [k for k in indices if not clip_path(out, k).is_file()]
+    (out / "synth_config.json").write_text(
+        json.dumps({"clips": clips, "seed": seed, "motions": str(motions) if motions else None,
+                    "backgrounds": str(backgrounds) if backgrounds else None, **dataclasses.asdict(config)}, indent=2)
+    )  # fmt: skip
+    logger.info("synth: %d clips in shard %d/%d, %d already done", len(indices), i, n, len(indices) - len(todo))
+    jobs = [(seed, k, str(out)) for k in todo]
+    if todo:
+        from rich.progress import track
+
+        if workers == 1:
+            _init_worker(config, motions, backgrounds)
+            try:
+                it = map(_work, jobs)
+                for _ in track(it, total=len(jobs), description="synth", disable=not progress):
+                    pass
+            finally:
+                _WORKER.pop("synth").rasterizer.close()
+        else:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("spawn")  # no forked EGL / torch state
+            with ctx.Pool(workers, initializer=_init_worker, initargs=(config, motions, backgrounds)) as pool:
+                it = pool.imap_unordered(_work, jobs)
+                for _ in track(it, total=len(jobs), description="synth", disable=not progress):
+                    pass
+    return [clip_path(out, k) for k in indices]
