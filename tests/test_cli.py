@@ -15,7 +15,12 @@ def test_info_lists_body_model_and_joint_sets():
 
 
 def test_unbuilt_stages_fail_clearly():
-    for stage in ("synth", "run", "adapt"):
+    for stage in ("run", "adapt"):
         result = runner.invoke(app, [stage, "--out", "x"])
         assert result.exit_code != 0
         assert "not available yet" in result.output
+
+
+def test_synth_refuses_bad_sizes(tmp_path):
+    result = runner.invoke(app, ["synth", "--out", str(tmp_path / "d"), "--size", "0", "--clips", "1"])
+    assert result.exit_code != 0 and "size" in result.output

@@ -130,10 +130,36 @@ def motion_gallery(
     console.print(f"wrote [bold]{path}[/]")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def synth() -> None:
-    """Render a synthetic dataset (not available yet)."""
-    _not_yet("synth", "Synthetic data engine")
+@app.command()
+def synth(
+    out: Path | None = typer.Option(None, "--out", help="Output folder of clip_XXXXXXX.npz files."),
+    clips: int = typer.Option(100, help="Total clips in the dataset."),
+    frames: int = typer.Option(16, help="Frames per clip."),
+    size: int = typer.Option(256, help="Image side in pixels."),
+    seed: int = typer.Option(0, help="Dataset seed (the same seed gives identical files)."),
+    people: int = typer.Option(1, help="At most this many people per clip."),
+    workers: int = typer.Option(1, help="Worker processes."),
+    motions: Path | None = typer.Option(None, help="Folder of BVH files (default: the shared CMU subset, else procedural)."),
+    backgrounds: Path | None = typer.Option(None, help="Folder of background images (default: procedural textures)."),
+    shard: str = typer.Option("0/1", help="i/n: this job renders clip indices i, i+n, ..."),
+    preview: Path | None = typer.Option(None, "--preview", help="Write contact sheets for the clips in this folder."),
+) -> None:
+    """Render a synthetic dataset (resumable, sharded), or contact sheets of one (--preview)."""
+    from simpose.render.context import RenderError
+    from simpose.synth.writer import parse_shard, synthesize
+
+    try:
+        if preview is not None:
+            from simpose.synth.preview import preview_folder
+
+            for p in preview_folder(preview):
+                console.print(f"wrote [bold]{p}[/]")
+            return
+        if out is None:
+            _fail("--out DIR is required (or --preview DIR)")
+        synthesize(out, clips, frames, size, seed, people, workers, motions, backgrounds, parse_shard(shard))
+    except (ValueError, RenderError) as exc:
+        _fail(str(exc))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

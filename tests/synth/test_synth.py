@@ -211,3 +211,38 @@ def test_preview_sheets(dataset, tmp_path):
     assert (wheel[0, 0] == 0).all() and not (wheel[0, 1] == wheel[0, 2]).all()
     with pytest.raises(ValueError, match="no clip_"):
         preview_folder(tmp_path / "prev")
+
+
+def test_background_flow_matches_raster_reference():
+    """The numpy background flow of the clip renderer equals render.raster.background_flow."""
+    from simpose.render.raster import background_flow
+    from simpose.synth.clip import _plane_pixels, plane_depth
+    from simpose.synth.scene import Scene, camera_at
+    from simpose.render.raster import Lighting
+
+    K = np.array([[50.0, 0, 15.5], [0, 50.0, 15.5], [0, 0, 1]])
+    eyes = np.array([[3.0, -1.5, 0.2], [3.1, -1.4, 0.5]])
+    scene = Scene([], K, eyes, np.array([0.0, -0.9, 0.0]), 32, Lighting(), np.zeros((32, 32, 3), np.uint8), "x", 7.0, 50.0)
+    c0, c1 = scene.camera(0), scene.camera(1)
+    z = plane_depth(scene, c0)
+    np.testing.assert_allclose(z[16, 16], 7.0, rtol=1e-2)  # the plane faces camera 0 at far_depth
+    ref = background_flow(z, c0, c1)
+    mine = _plane_pixels(scene, c0, z, c1) - np.stack(np.mgrid[0:32, 0:32][::-1], -1)
+    np.testing.assert_allclose(mine, ref, atol=1e-3)
+    assert camera_at(eyes[0], scene.target, K, 32).K.shape == (3, 3)
+
+
+def test_joint_visible_closed_form():
+    """Person 1 fills the left half at 2 m, person 2 the right half at 1 m."""
+    from simpose.synth.clip import joint_visible
+
+    mask = np.zeros((1, 8, 8), np.uint8)
+    depth = np.zeros((1, 8, 8), np.float32)
+    mask[0, :, :4], depth[0, :, :4] = 1, 2.0
+    mask[0, :, 4:], depth[0, :, 4:] = 2, 1.0
+    j2 = np.array([[[[1.0, 4.0], [6.0, 4.0]]]])  # person 1: own half, and inside person 2's half
+    j3 = np.array([[[[0, 0, 2.1], [0, 0, 2.1]]]])
+    vis = joint_visible(j3, j2, mask, depth, tol=0.15)
+    assert vis.tolist() == [[[True, False]]]
+    j3_deep = np.array([[[[0, 0, 2.5], [0, 0, 2.5]]]])  # 50 cm behind its own surface: self-occluded
+    assert not joint_visible(j3_deep, j2, mask, depth, tol=0.15).any()

@@ -2,7 +2,9 @@
 
 Layout inside the npz: the image arrays (``rgb mask parts depth flow K``) by name, the
 annotation dicts flattened as ``joints3d/<set>``, ``joints2d/<set>``, ``visible/<set>``,
-``body/<name>``, and ``meta`` as a JSON string (uint8 bytes). :func:`read_clip` rebuilds the dict.
+``body/<name>``, and ``meta`` as a JSON string (uint8 bytes). The uint8 images are deflated (level 1),
+float arrays stored; entries carry a fixed timestamp, so equal clips give equal bytes.
+:func:`read_clip` rebuilds the dict.
 """
 
 from __future__ import annotations
@@ -46,11 +48,12 @@ def write_clip(path: str | Path, clip: dict) -> None:
     arrays["meta"] = np.frombuffer(json.dumps(clip["meta"], sort_keys=True).encode(), dtype=np.uint8)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
+        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for name, a in arrays.items():
                 # a fixed timestamp: the same clip gives the same bytes
                 info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
+                # deflate the uint8 images (they shrink a lot); float arrays barely do, store them
+                info.compress_type = zipfile.ZIP_DEFLATED if a.dtype == np.uint8 and a.size > 4096 else zipfile.ZIP_STORED
                 with zf.open(info, "w", force_zip64=True) as g:
                     np.lib.format.write_array(g, np.ascontiguousarray(a), allow_pickle=False)
         os.replace(tmp, path)

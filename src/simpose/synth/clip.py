@@ -9,7 +9,8 @@ Outputs (the keys of :func:`simpose.data.synthetic.read_clip`), T frames, P peop
   exact flow (frame t+1 vertices in camera t+1). Background pixels: the background image is a
   textured plane facing camera 0 at ``scene.far_depth``; every frame's background is that plane
   seen by the frame's camera (a re-projection of the frame-0 image), so its flow is
-  :func:`~simpose.render.raster.background_flow` with the plane's per-pixel depth.
+  :func:`~simpose.render.raster.background_flow` with the plane's per-pixel depth (computed
+  here in numpy for speed; ``tests/synth`` checks the two agree).
 * ``joints3d`` set -> (T,P,J,3) camera frame metres; ``joints2d`` set -> (T,P,J,2) their
   projection with ``K``; ``visible`` set -> (T,P,J) bool: the joint projects inside the image, is in
   front of the camera, and in the 3x3 pixels around its projection some pixel shows the same
@@ -30,7 +31,7 @@ import torch
 from simpose.body.joints import JOINT_SETS
 from simpose.body.model import BodyModel
 from simpose.camera import Camera
-from simpose.render.raster import Rasterizer, background_flow
+from simpose.render.raster import Rasterizer
 from simpose.synth.scene import Scene
 
 __all__ = ["render_clip", "plane_depth", "background_frame", "joint_visible"]
@@ -54,16 +55,26 @@ def plane_depth(scene: Scene, camera: Camera) -> np.ndarray:
     return z
 
 
+def _plane_pixels(scene: Scene, camera: Camera, depth: np.ndarray, other: Camera) -> np.ndarray:
+    """(S, S, 2) where each pixel's background-plane point lands in ``other`` (pinhole, numpy)."""
+    S = scene.size
+    v, u = np.mgrid[0:S, 0:S].astype(np.float64)
+    d = np.nan_to_num(depth, nan=scene.far_depth)
+    K, R, t = camera.K.numpy(), camera.R.numpy(), camera.t.numpy()
+    Ko, Ro, to = other.K.numpy(), other.R.numpy(), other.t.numpy()
+    x = (u - K[0, 2] - K[0, 1] * (v - K[1, 2]) / K[1, 1]) / K[0, 0]
+    y = (v - K[1, 2]) / K[1, 1]
+    cam_pts = np.stack([x * d, y * d, d], -1)
+    world = (cam_pts - t) @ R  # R^T (X_c - t)
+    q = world @ (Ko @ Ro).T + Ko @ to
+    return q[..., :2] / q[..., 2:]
+
+
 def background_frame(scene: Scene, camera: Camera, depth: np.ndarray) -> np.ndarray:
     """(S, S, 3) uint8: the frame-0 background re-projected into ``camera`` (reflected at the edges)."""
     import cv2
 
-    S = scene.size
-    v, u = np.mgrid[0:S, 0:S].astype(np.float64)
-    pix = torch.as_tensor(np.stack([u, v], -1).reshape(-1, 2))
-    d = torch.as_tensor(np.nan_to_num(depth, nan=scene.far_depth).reshape(-1))
-    world = camera.camera_to_world(camera.unproject(pix, d))
-    p0 = scene.camera(0).project(world).numpy().reshape(S, S, 2).astype(np.float32)
+    p0 = _plane_pixels(scene, camera, depth, scene.camera(0)).astype(np.float32)
     return cv2.remap(scene.background, p0[..., 0], p0[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
@@ -116,7 +127,9 @@ def render_clip(
         )
         rgb[t], mask[t], parts[t], depth[t] = out.rgb, out.mask, out.parts, out.depth
         if nxt:
-            bg = np.nan_to_num(background_flow(np.nan_to_num(plane[t], nan=scene.far_depth), cams[t], cams[t + 1]))
+            # = background_flow(plane depth, cams[t], cams[t + 1]) for these pinhole cameras, in numpy
+            bg = _plane_pixels(scene, cams[t], plane[t], cams[t + 1]) - np.stack(np.mgrid[0:S, 0:S][::-1], -1)
+            bg = np.nan_to_num(bg)
             flow[t] = np.where(out.mask[..., None] > 0, np.nan_to_num(out.flow), bg)
 
     K = np.repeat(scene.K[None], T, axis=0)
@@ -146,15 +159,9 @@ def render_clip(
 
 
 def _joints_world(body: BodyModel, person, name: str) -> np.ndarray:
-    """(T, J, 3) world joints of ``name`` for a person (one batched forward of the joints)."""
+    """(T, J, 3) world joints of ``name`` for a person, regressed from the posed mesh."""
     with torch.no_grad():
-        j = body.forward_joints(
-            name,
-            torch.as_tensor(person.pose_rotvecs, dtype=body.dtype),
-            torch.as_tensor(person.shape_params[None], dtype=body.dtype),
-            torch.as_tensor(person.global_rotvecs, dtype=body.dtype),
-            torch.as_tensor(person.trans, dtype=body.dtype),
-        )
+        j = body.regress(name, torch.as_tensor(person.vertices), torch.as_tensor(person.bone_heads))
     return j.numpy()
 
 
@@ -169,12 +176,12 @@ def joint_visible(
         tol: how far in front of the joint the person's own visible surface may be, metres.
     Returns:
         (T, P, J) bool: some pixel of the 3x3 block at the rounded projection belongs to person
-        p and has ``depth >= z_joint - tol``. (Image bounds are not checked here.)
+        p and has ``depth >= z_joint - tol``. (Image bounds are checked by the caller.)
     """
     T, P, J, _ = joints3d.shape
     H, W = mask.shape[1:]
-    u = np.rint(joints2d[..., 0]).astype(np.int64)
-    v = np.rint(joints2d[..., 1]).astype(np.int64)
+    u = np.rint(np.nan_to_num(joints2d[..., 0], nan=-10)).clip(-10, W + 10).astype(np.int64)
+    v = np.rint(np.nan_to_num(joints2d[..., 1], nan=-10)).clip(-10, H + 10).astype(np.int64)
     tt = np.arange(T)[:, None, None]
     pid = (np.arange(P) + 1)[None, :, None]
     out = np.zeros((T, P, J), bool)

@@ -66,7 +66,8 @@ class Person:
 
     Attributes:
         pose_rotvecs: (T, 19, 3) radians. global_rotvecs: (T, 3). trans: (T, 3) world, metres.
-        shape_params: (6,). vertices: (T, V, 3) world, metres. appearance: colours.
+        shape_params: (6,). vertices: (T, V, 3) and bone_heads (T, NB, 3) world, metres.
+        appearance: colours.
         source: the motion library's source string.
     """
 
@@ -75,6 +76,7 @@ class Person:
     trans: np.ndarray
     shape_params: np.ndarray
     vertices: np.ndarray
+    bone_heads: np.ndarray
     appearance: Appearance
     source: str
 
@@ -157,6 +159,7 @@ def sample_scene(
                 trans=trans,
                 shape_params=shape,
                 vertices=out.vertices.numpy(),
+                bone_heads=out.bone_heads.numpy(),
                 appearance=sample_appearance(rest, part_labels, rng),
                 source=sample.source,
             )
@@ -169,7 +172,7 @@ def sample_scene(
     K = np.array([[fx, 0, (S - 1) / 2], [0, fx, (S - 1) / 2], [0, 0, 1.0]])
     tan_half = (S / 2) / fx
     radius = 0.5 * np.linalg.norm(hi - lo)
-    dist = radius / tan_half * 1.15 + radius
+    dist = radius / tan_half * 1.05 + 0.3 * radius  # the bounding sphere in view, a little margin
     height = float(rng.uniform(*config.height_m))
     az = rng.uniform(0, 2 * np.pi)
     horiz = np.sqrt(max(dist**2 - (height + target[1]) ** 2, (0.3 * dist) ** 2))

@@ -54,7 +54,7 @@ class TrainConfig:
         cache: the joint cache's config. sampler, camera, noise: how windows are drawn.
     """
 
-    steps: int = 3000
+    steps: int = 1800
     seed: int = 0
     lr: float = 1e-3
     warmup: int = 100
@@ -64,9 +64,9 @@ class TrainConfig:
     channels: int = 512
     filter_widths: tuple[int, ...] = (3, 3, 3)
     dropout: float = 0.1
-    checkpoint_every: int = 250
-    log_every: int = 50
-    workers: int = 1
+    checkpoint_every: int = 200
+    log_every: int = 25
+    workers: int = 0
     cache: CacheConfig = CacheConfig()
     sampler: SamplerConfig = SamplerConfig()
     camera: CameraConfig = CameraConfig()
@@ -127,6 +127,7 @@ def _save_atomic(obj, path: Path) -> None:
     os.close(fd)
     try:
         torch.save(obj, tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

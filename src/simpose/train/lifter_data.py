@@ -102,6 +102,7 @@ def _save_atomic(path: Path, **arrays) -> None:
     os.close(fd)
     try:
         np.savez(tmp, **arrays)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
