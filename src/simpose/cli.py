@@ -162,10 +162,25 @@ def synth(
         _fail(str(exc))
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def train() -> None:
-    """Train a model on synthetic data (not available yet)."""
-    _not_yet("train", "Video to 3D, end to end")
+train_app = typer.Typer(help="Train models on synthetic data only.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("lifter")
+def train_lifter(
+    out: Path = typer.Option(..., "--out", help="Run folder: checkpoints, config.json, lifter.pt + lifter.json."),
+    steps: int | None = typer.Option(None, help="Training steps (default: the shipped recipe)."),
+    seed: int | None = typer.Option(None, help="Seed."),
+    cache: Path | None = typer.Option(None, help="Joint cache folder (built once, resumable)."),
+    config: Path | None = typer.Option(None, help="A config JSON; flags override it."),
+    resume: bool = typer.Option(False, help="Resume from the last checkpoint in --out."),
+) -> None:
+    """Train the 2D-to-3D lifter on synthetic humans (reproduces the shipped weights)."""
+    from simpose.train.lifter import main as lifter_main
+
+    opts = [("--steps", steps), ("--seed", seed), ("--cache", cache), ("--config", config)]
+    argv = ["--out", str(out)] + [a for k, v in opts if v is not None for a in (k, str(v))] + (["--resume"] if resume else [])
+    lifter_main(argv)
 
 
 eval_app = typer.Typer(help="Benchmarks: Human3.6M protocols, predictions against ground truth.", no_args_is_help=True)
@@ -175,7 +190,7 @@ app.add_typer(eval_app, name="eval")
 @eval_app.command("h36m")
 def eval_h36m(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json, results.md and plots."),
-    model: str = typer.Option("mean-pose", help="Model name: 'mean-pose' (model-free floor)."),
+    model: str = typer.Option("simpose-lifter", help="Model: 'simpose-lifter' (the shipped weights) or 'mean-pose' (model-free floor)."),
     data: Path | None = typer.Option(None, help="Folder in the layout of shared/benchmarks/h36m (default: ../shared's)."),
     keypoints2d: Path | None = typer.Option(None, help="2D detections in the positions_2d layout (default: GT projections)."),
     joint_set: str = typer.Option("h36m17", help="Joint set of --keypoints2d (any set that maps to h36m17)."),

@@ -20,8 +20,14 @@ def _mean_pose():
     return MeanPoseLifter()
 
 
+def _simpose_lifter():
+    from simpose.models.lifter import Lifter
+
+    return Lifter.from_pretrained()
+
+
 # A plain dict from model name to factory (STYLE.md: no registry machinery).
-MODELS = {"mean-pose": _mean_pose}
+MODELS = {"simpose-lifter": _simpose_lifter, "mean-pose": _mean_pose}
 
 
 def load_model(name: str):
@@ -43,7 +49,7 @@ def _default_h36m_dir() -> Path:
 
 def run_h36m(
     out: Path,
-    model: str = "mean-pose",
+    model: str = "simpose-lifter",
     data: Path | None = None,
     keypoints2d: Path | None = None,
     joint_set: str = "h36m17",
