@@ -35,6 +35,7 @@ __all__ = [
     "SHAPE_NAMES",
     "ANNY_TO_SIMPOSE",
     "JOINT_LIMITS_DEG",
+    "POSE_LIMITS_RAD",
     "sample_shape",
     "clamp_to_limits",
     "BodyModelError",
@@ -177,7 +178,6 @@ class BodyModel(torch.nn.Module):
         C = torch.as_tensor(ANNY_TO_SIMPOSE, dtype=dtype)
         self.register_buffer("C", C, persistent=False)
         self.register_buffer("faces", self.anny.get_triangular_faces().long(), persistent=False)
-        self.register_buffer("pose_limits", torch.as_tensor(POSE_LIMITS_RAD, dtype=dtype), persistent=False)
         from simpose.body.regressors import build_regressor  # local: regressors needs this class
 
         self._regressors: dict[str, torch.Tensor] = {}
@@ -343,11 +343,6 @@ class BodyModel(torch.nn.Module):
     def joints(self, output: BodyOutput, joint_set: str) -> torch.Tensor:
         """(B, J, 3) joints of ``joint_set`` for a :class:`BodyOutput`."""
         return self.regress(joint_set, output.vertices, output.bone_heads)
-
-    # ------------------------------------------------------------------ limits
-    def clamp_pose(self, pose_rotvecs: torch.Tensor) -> torch.Tensor:
-        """Clamp each rotation-vector component to :data:`JOINT_LIMITS_DEG`; (B, 19, 3)."""
-        return clamp_to_limits(pose_rotvecs)
 
     def rest_vertices(self, shape_params: torch.Tensor | None = None) -> torch.Tensor:
         """(B, V, 3) reference-pose vertices in the simpose frame, root at the origin."""

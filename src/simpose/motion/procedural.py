@@ -56,7 +56,7 @@ import numpy as np
 import roma
 import torch
 
-from simpose.body.model import JOINT_LIMITS_DEG, POSE_BONES, BodyModel
+from simpose.body.model import JOINT_LIMITS_DEG, POSE_BONES, POSE_LIMITS_RAD, BodyModel
 from simpose.motion.retarget import MotionClip
 
 logger = logging.getLogger(__name__)
@@ -79,18 +79,7 @@ __all__ = [
 LIMITS_DEG = JOINT_LIMITS_DEG
 
 
-def _limits_rad() -> np.ndarray:
-    out = []
-    for bone in POSE_BONES:
-        if bone.endswith(".R"):
-            (x0, x1), (y0, y1), (z0, z1) = LIMITS_DEG[bone[:-2] + ".L"]
-            out.append(((x0, x1), (-y1, -y0), (-z1, -z0)))
-        else:
-            out.append(LIMITS_DEG[bone])
-    return np.radians(np.array(out, dtype=np.float64))
-
-
-LIMITS_RAD: np.ndarray = _limits_rad()  # (19, 3, 2) lower, upper
+LIMITS_RAD: np.ndarray = POSE_LIMITS_RAD  # (19, 3, 2) lower, upper, radians
 
 
 def clamp_pose(pose_rotvecs: np.ndarray) -> np.ndarray:
