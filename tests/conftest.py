@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-
-def shared_dir() -> Path | None:
-    """The project's shared data folder (beside the repository), or None in a user's clone."""
-    env = os.environ.get("SIMPOSE_SHARED")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[1].parent / "shared")
-    for c in candidates:
-        if c.is_dir():
-            return c
-    return None
+from simpose.data.paths import shared_dir
 
 
 def pytest_addoption(parser):

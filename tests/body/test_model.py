@@ -8,18 +8,19 @@ import torch
 from simpose.body.joints import JOINT_SETS, get_joint_set
 from simpose.body.model import POSE_BONES, BodyModelError, clamp_to_limits, sample_shape
 
-# Mean bone lengths of the real Human3.6M test subjects are computed from shared/ in the test;
-# an average adult male (S9 and S11 are men) must match them within 15%.
-H36M_17 = [0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27]
 
 
 def test_h36m_bone_lengths_match_real_subjects(body, shared):
+    """An average adult male (S9 and S11 are men) matches the real subjects' mean bones within 15%."""
+    from simpose.data.h36m import H36M_MOCAP_INDEX
+
     data = np.load(shared / "benchmarks/h36m/data_3d_h36m_test.npz", allow_pickle=True)["positions_3d"].item()
     h36m = get_joint_set("h36m17")
+    mocap = [H36M_MOCAP_INDEX[n] for n in h36m.names]
     bones = [(p, j) for j, p in enumerate(h36m.parents) if p >= 0]
     real = []
     for subject in data.values():
-        X = np.concatenate([a[:, H36M_17] for a in subject.values()])
+        X = np.concatenate([a[:, mocap] for a in subject.values()])
         real.append([np.linalg.norm(X[:, j] - X[:, p], axis=-1).mean() for p, j in bones])
     real = np.mean(real, axis=0)
     adult_male = torch.tensor([[0.0, 0.5, 0.5, 0.5, 0.5, 0.5]], dtype=torch.float64)

@@ -335,13 +335,15 @@ def body_joints(motion: MotionClip, body: BodyModel, joint_set: str = "anny", ba
     with torch.no_grad():
         for s in range(0, motion.n_frames, batch):
             e = min(s + batch, motion.n_frames)
-            o = body(
+            # joints only: skins just the vertices the regressor reads (same numbers as a full forward)
+            joints = body.forward_joints(
+                joint_set,
                 torch.as_tensor(motion.pose_rotvecs[s:e]),
                 sp,
                 torch.as_tensor(motion.global_rotvecs[s:e]),
                 torch.as_tensor(motion.trans[s:e]),
             )
-            out.append((o.joints if joint_set == "anny" else body.joints(o, joint_set)).numpy())
+            out.append(joints.numpy())
     return np.concatenate(out)
 
 
