@@ -238,10 +238,35 @@ def eval_clips(
     console.print("wrote " + ", ".join(str(p) for p in paths))
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def run() -> None:
-    """Video to 3D motion (not available yet)."""
-    _not_yet("run", "Video to 3D, end to end")
+@app.command()
+def run(
+    input: Path = typer.Argument(..., help="A video file, a folder of images, or one image."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder: poses.npz/json, motion.bvh, overlay.mp4, skeleton3d.mp4, summary.png."),
+    focal: float | None = typer.Option(None, help="Focal length in pixels (wins over --fov)."),
+    fov: float | None = typer.Option(None, help="Field of view in degrees across the larger image side (default 60, with a warning)."),
+    start: int = typer.Option(0, help="First frame (0-based)."),
+    end: int | None = typer.Option(None, help="One past the last frame (default: to the end)."),
+    cache: Path | None = typer.Option(None, help="Cue cache folder (default ~/.cache/simpose/cues)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Always recompute the 2D keypoints."),
+    views: bool = typer.Option(True, help="Write overlay.mp4, skeleton3d.mp4 and summary.png."),
+) -> None:
+    """Video to 3D motion of the main person (Ctrl-C once: stop and keep the frames done)."""
+    from simpose.cues.errors import CueError
+    from simpose.track.run import RunConfig, RunError, default_cache_dir, run_video
+
+    cache_dir = "" if no_cache else str(cache or default_cache_dir())
+    config = RunConfig(focal=focal, fov=fov, start=start, end=end, cache_dir=cache_dir, views=views, progress=True)
+    try:
+        result = run_video(input, out, config)
+    except (CueError, RunError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail(f"interrupted; whatever was complete is in {out}", code=130)
+    state = "" if result.complete else " [yellow](interrupted: frames done so far)[/]"
+    console.print(f"{result.n_valid} of {result.n_frames} frames with a person{state}; stage seconds: "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
+    for name, path in result.paths.items():
+        console.print(f"wrote [bold]{path}[/]")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

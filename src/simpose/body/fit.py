@@ -75,20 +75,21 @@ def reference_joints(body: BodyModel, shape_params: np.ndarray | torch.Tensor | 
 
 
 def fit_shape(
-    body: BodyModel, joints: np.ndarray, valid: np.ndarray | None = None, iterations: int = 5, damping: float = 1e-3
+    body: BodyModel, joints: np.ndarray, valid: np.ndarray | None = None, iterations: int = 8, damping: float = 1e-2
 ) -> np.ndarray:
     """One shape whose bone lengths match the median bone lengths of a track.
 
-    Levenberg-Marquardt on the six phenotype parameters, with a forward-difference Jacobian:
-    each iteration is ONE batched joints-only forward of 7 bodies (the current shape and six
-    nudged ones), which is far cheaper than back-propagating through anny's rest-shape blend.
+    Levenberg-Marquardt on the six phenotype parameters (adaptive damping, steps of at most
+    0.25, a weak prior towards the average body), with a forward-difference Jacobian: each
+    iteration is ONE batched joints-only forward of 7 bodies (the current shape and six nudged
+    ones), far cheaper than back-propagating through anny's rest-shape blend.
 
     Args:
         body: the body model.
         joints: (T, J, 3) native joints, metres (any frame; only lengths are used).
         valid: (T,) bool frames to use; default all finite frames.
-        iterations: LM iterations.
-        damping: LM damping, relative to the mean diagonal of the normal matrix.
+        iterations: LM iterations (forward passes).
+        damping: initial LM damping, relative to the mean diagonal of the normal matrix.
     Returns:
         (6,) float64 ``shape_params`` in [0, 1]; the average body (0.5) if no frame is valid.
     """
@@ -102,7 +103,10 @@ def fit_shape(
     target = np.median(bone_lengths(joints[ok]), axis=0)
     scale = np.maximum(target, 0.02)  # relative errors: short bones (hands, feet) count as much as long ones
     h = 0.02
+    prior = 1e-2  # weak pull to the average body: phenotypes that barely change lengths stay put
     pose = torch.zeros(n + 1, len(POSE_BONES), 3, dtype=body.dtype)
+    best = None  # (cost, s, r, Jac)
+    lam = damping
     for _ in range(iterations):
         # nudge away from the nearer bound so every probe stays in [0, 1]
         step = np.where(s > 0.5, -h, h)
@@ -111,11 +115,18 @@ def fit_shape(
             ref = body.forward_joints(NATIVE, pose, torch.as_tensor(probes, dtype=body.dtype)).numpy()
         L = bone_lengths(ref) / scale  # (7, E)
         r = L[0] - target / scale
-        Jac = (L[1:] - L[0]).T / step  # (E, 6)
-        A = Jac.T @ Jac
-        A += damping * np.trace(A) / n * np.eye(n) + 1e-4 * np.eye(n)  # + a weak pull to the average
-        delta = np.linalg.solve(A, -(Jac.T @ r) - 1e-4 * (s - 0.5))
-        s = np.clip(s + delta, 0.0, 1.0)
+        cost = float(r @ r + prior * np.sum((s - 0.5) ** 2))
+        if best is None or cost < best[0]:
+            best = (cost, s, r, (L[1:] - L[0]).T / step)  # Jacobian (E, 6)
+            lam *= 0.3
+        else:  # the last step made it worse: back to the best point, smaller steps
+            lam *= 10.0
+        _, s_best, r_best, Jac = best
+        A = Jac.T @ Jac + prior * np.eye(n)
+        A += lam * np.trace(A) / n * np.eye(n)
+        delta = np.linalg.solve(A, -(Jac.T @ r_best) - prior * (s_best - 0.5))
+        s = np.clip(s_best + np.clip(delta, -0.25, 0.25), 0.0, 1.0)  # trust region: the blend is non-linear
+    s = best[1]
     return s
 
 

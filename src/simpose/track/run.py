@@ -1,0 +1,327 @@
+"""``run_video``: a video in, the main person's 3D motion out (the library behind ``simpose run``).
+
+Stages (each timed in ``RunResult.timings``):
+
+1. ``keypoints``: decode + MediaPipe BlazePose-33 per frame (:mod:`simpose.track.detect`;
+   cached; the first Ctrl-C ends it early and the run goes on with the frames done).
+2. ``lifter``: the 2D of the main person, as ``h36m17``, to root-relative 3D in ``h36m17``
+   and the native ``anny`` set (:class:`simpose.models.lifter.Lifter`, offline mode).
+3. ``position``: camera-frame translation per frame in closed form, smoothed
+   (:mod:`simpose.track.position`).
+4. ``body_fit``: the body model's shape (one per track) and pose per frame
+   (:mod:`simpose.body.fit`), placed on the native joints.
+5. ``write``: ``poses.npz``/``poses.json``/``motion.bvh`` (:mod:`simpose.export`), then the
+   views: ``overlay.mp4``, ``skeleton3d.mp4``, ``summary.png`` (:mod:`simpose.viz`).
+
+Pixel convention: MediaPipe's keypoints have 0 at the image edge; simpose's cameras put pixel
+centres at integers, so keypoints are shifted by -0.5 px once, here, and everything written
+(``joints2d``, ``K``) uses the camera convention.
+
+Frames where the person is not found stay invalid (NaN) in every output except the BVH (which
+needs a value per frame; see :mod:`simpose.export.bvh`). For the lifter only, the 2D of such
+frames is interpolated from their neighbours at zero confidence so that they do not disturb
+the temporal windows of the valid frames around them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from simpose.cues.keypoints import KeypointConfig, Keypoints2D
+from simpose.track.detect import Detections, detect, graceful_interrupt
+from simpose.track.position import PositionConfig, smooth_translation, solve_translation
+
+__all__ = ["RunConfig", "RunResult", "RunError", "run_video", "default_cache_dir", "main_person", "DEFAULT_FOV"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FOV = 60.0  # degrees across the larger image side: a typical phone's main camera
+JOINT_SET = "h36m17"
+# joints defined identically in h36m17 and the native anny set (the same bone heads): they tie
+# the two outputs of the lifter, which are each relative to their own root, into one frame
+_SHARED = {
+    "left_knee": "lowerleg01.L", "right_knee": "lowerleg01.R", "left_ankle": "foot.L", "right_ankle": "foot.R",
+    "left_shoulder": "upperarm01.L", "right_shoulder": "upperarm01.R", "left_elbow": "lowerarm01.L",
+    "right_elbow": "lowerarm01.R", "left_wrist": "wrist.L", "right_wrist": "wrist.R",
+}  # fmt: skip
+
+
+class RunError(ValueError):
+    """Input that ``simpose run`` cannot turn into motion (no person found, bad options)."""
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/simpose/cues`` (``~/.cache/simpose/cues``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "simpose" / "cues"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Settings of a run (saved as ``run_config.json`` next to the outputs).
+
+    Attributes:
+        focal: focal length in pixels (wins over ``fov``).
+        fov: field of view in degrees across the larger image side.
+        start, end: frame range ``[start, end)`` (end None: to the end).
+        keypoints: MediaPipe settings.
+        position: absolute-position settings.
+        cache_dir: cue cache folder ('' for none).
+        lifter_weights: a lifter checkpoint; None: the shipped weights.
+        views: also write overlay.mp4, skeleton3d.mp4 and summary.png.
+        json: also write poses.json.
+        max_side: the overlay video's larger side at most this many pixels.
+        progress: rich progress bars.
+    """
+
+    focal: float | None = None
+    fov: float | None = None
+    start: int = 0
+    end: int | None = None
+    keypoints: KeypointConfig = KeypointConfig()
+    position: PositionConfig = PositionConfig()
+    cache_dir: str = str(default_cache_dir())
+    lifter_weights: str | None = None
+    views: bool = True
+    json: bool = True
+    max_side: int = 1280
+    progress: bool = False
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RunResult:
+    """What a run produced.
+
+    Attributes:
+        out_dir: the run folder.
+        paths: output name -> path written.
+        n_frames: frames processed; n_valid: frames with the person found.
+        complete: False if the run was interrupted (the outputs cover the frames done).
+        K: (3, 3) intrinsics used; fov_assumed: True if no focal/fov was given.
+        fps: frames per second.
+        timings: stage -> seconds (see the module docstring).
+        arrays: the ``poses.npz`` content.
+    """
+
+    out_dir: Path
+    paths: dict[str, Path]
+    n_frames: int
+    n_valid: int
+    complete: bool
+    K: np.ndarray
+    fov_assumed: bool
+    fps: float
+    timings: dict[str, float]
+    arrays: dict[str, np.ndarray]
+
+
+def main_person(keypoints: Keypoints2D) -> int:
+    """Index of the main person: the largest, most central track.
+
+    Score per person: the sum over frames where it is valid of box area times closeness of the
+    box centre to the image centre (1 at the centre, 0 at a corner).
+    """
+    boxes = keypoints.boxes()  # (T, P, 4)
+    w, h = keypoints.image_size
+    area = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+    centre = np.stack([(boxes[..., 0] + boxes[..., 2]) / 2 / w, (boxes[..., 1] + boxes[..., 3]) / 2 / h], -1)
+    closeness = 1.0 - np.linalg.norm(centre - 0.5, axis=-1) / np.sqrt(0.5)
+    score = np.nansum(np.where(keypoints.valid, area * closeness, 0.0), axis=0)
+    return int(np.argmax(score))
+
+
+def camera_matrix(image_size: tuple[int, int], focal: float | None, fov: float | None) -> tuple[np.ndarray, bool]:
+    """(3, 3) K from a focal length or FOV (default ``DEFAULT_FOV``, with a warning); whether it was assumed."""
+    from simpose.camera import Camera
+
+    if focal is not None:
+        if not focal > 0:
+            raise RunError(f"--focal must be positive pixels, got {focal}")
+        cam = Camera.from_intrinsics(float(focal), image_size)
+        return cam.K.double().numpy(), False
+    assumed = fov is None
+    if assumed:
+        log.warning("no --focal or --fov given: assuming a %g degree field of view (depth and size scale with it)", DEFAULT_FOV)
+    try:
+        cam = Camera.from_fov(DEFAULT_FOV if assumed else float(fov), image_size)
+    except ValueError as e:
+        raise RunError(f"--fov: {e}") from e
+    return cam.K.double().numpy(), assumed
+
+
+def _fill_gaps(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(T, ...) with invalid frames linearly interpolated between valid ones (held at the ends)."""
+    idx = np.flatnonzero(valid)
+    flat = x.reshape(len(x), -1)
+    out = np.empty_like(flat)
+    for c in range(flat.shape[1]):
+        out[:, c] = np.interp(np.arange(len(x)), idx, flat[idx, c])
+    return out.reshape(x.shape)
+
+
+def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Root-relative 3D in ``h36m17`` and ``anny`` for one person; NaN on invalid frames.
+
+    Args:
+        lifter: a :class:`~simpose.models.lifter.Lifter`.
+        kp: (T, 17, 2) h36m17 pixels; conf: (T, 17); valid: (T,) bool; K: (3, 3).
+    Returns:
+        (T, 17, 3) and (T, 25, 3) float64 metres, camera axes.
+    """
+    finite = np.isfinite(kp).all(-1)
+    kp_in = kp.copy()
+    for j in range(kp.shape[1]):  # per joint: fill frames where that joint is missing
+        ok = finite[:, j] & valid
+        kp_in[:, j] = _fill_gaps(kp[:, j], ok) if ok.any() else 0.0
+    conf_in = np.where(valid[:, None] & finite, conf, 0.0)
+    h36m = lifter.predict(kp_in, JOINT_SET, conf_in, camera=K, output_set="h36m17").astype(np.float64)
+    anny = lifter.predict(kp_in, JOINT_SET, conf_in, camera=K, output_set="anny").astype(np.float64)
+    h36m[~valid], anny[~valid] = np.nan, np.nan
+    return h36m, anny
+
+
+def place_native(h36m_cam: np.ndarray, anny_rel: np.ndarray) -> np.ndarray:
+    """(T, 25, 3) native joints in the camera frame: shifted onto the h36m17 result by the joints both define."""
+    from simpose.body.joints import get_joint_set
+
+    h, a = get_joint_set("h36m17"), get_joint_set("anny")
+    hi = h.indices(list(_SHARED))
+    ai = a.indices(list(_SHARED.values()))
+    offset = np.mean(h36m_cam[:, hi] - anny_rel[:, ai], axis=1)  # (T, 3)
+    return anny_rel + offset[:, None]
+
+
+def run_video(
+    path: str | os.PathLike, out_dir: str | os.PathLike, config: RunConfig = RunConfig(), *, stop: threading.Event | None = None
+) -> RunResult:
+    """Video (file, image folder or image) to the main person's 3D motion and its views.
+
+    Args:
+        path: the input.
+        out_dir: run folder (created); see the module docstring for what it gets.
+        config: settings.
+        stop: set it to end the keypoint stage early (the first Ctrl-C does, in the main
+            thread); the run then finishes with the frames done and ``complete`` False.
+    Returns:
+        :class:`RunResult`.
+    Raises:
+        VideoError: unreadable, corrupt, empty input, mixed image sizes.
+        CueError: mediapipe missing.
+        RunError: no person found; bad focal/fov/range.
+    """
+    from simpose.cues.video import open_video
+
+    if config.start < 0 or (config.end is not None and config.end <= config.start):
+        raise RunError(f"need 0 <= --start < --end, got start={config.start}, end={config.end}")
+    out_dir = Path(out_dir)
+    timings: dict[str, float] = {}
+    tick = time.perf_counter()
+    source = open_video(path)
+    stop = stop or threading.Event()
+    with graceful_interrupt(stop):
+        det = detect(source, config.keypoints, config.start, config.end, config.cache_dir or None, stop, config.progress)
+    timings["keypoints"] = time.perf_counter() - tick
+    if not det.complete:
+        log.warning("keypoint stage stopped after %d frames; writing the result for those", len(det.frame_index))
+    kp_all = det.keypoints
+    if not kp_all.valid.any():
+        raise RunError(f"{source.path}: no person found in {kp_all.num_frames} frames {_range_text(det)}")
+    p = main_person(kp_all)
+    shifted = Keypoints2D(kp_all.keypoints - 0.5, kp_all.confidence, kp_all.valid, kp_all.image_size, kp_all.joint_set, kp_all.world)
+    h36 = shifted.to_joint_set(JOINT_SET)
+    kp, conf, valid = h36.keypoints[:, p].astype(np.float64), h36.confidence[:, p].astype(np.float64), h36.valid[:, p].copy()
+    K, assumed = camera_matrix(source.size, config.focal, config.fov)
+
+    tick = time.perf_counter()
+    from simpose.models.lifter import Lifter
+
+    lifter = Lifter.from_pretrained(config.lifter_weights)
+    h36m_rel, anny_rel = lift(lifter, kp, conf, valid, K)
+    timings["lifter"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    trans = solve_translation(h36m_rel, kp, conf, K, config.position)
+    valid &= np.isfinite(trans).all(-1)
+    trans = smooth_translation(np.where(valid[:, None], trans, np.nan), source.fps, config.position)
+    joints3d = h36m_rel + trans[:, None]
+    joints3d[~valid] = np.nan
+    native = place_native(joints3d, anny_rel)
+    timings["position"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    from simpose.body.fit import fit_body
+    from simpose.body.model import BodyModel
+
+    body = BodyModel()
+    fit = fit_body(body, native, valid)
+    timings["body_fit"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    arrays = _pose_arrays(h36, p, joints3d, valid, fit, K, source, det)
+    paths = _write_outputs(out_dir, arrays, body, fit, source.fps, config)
+    timings["write_poses"] = time.perf_counter() - tick
+    if config.views:
+        from simpose.track.views import write_views
+
+        tick = time.perf_counter()
+        paths.update(write_views(out_dir, source, det.frame_index, arrays, body, fit, config))
+        timings["views"] = time.perf_counter() - tick
+    return RunResult(out_dir, paths, len(valid), int(valid.sum()), det.complete, K, assumed, source.fps, timings, arrays)
+
+
+def _range_text(det: Detections) -> str:
+    f = det.frame_index
+    return f"(frames {f[0]}-{f[-1]})" if len(f) else ""
+
+
+def _pose_arrays(h36: Keypoints2D, p: int, joints3d, valid, fit, K, source, det: Detections) -> dict[str, np.ndarray]:
+    """The ``poses.npz`` content (P = 1: the main person), NaN/0 wherever the person is missing."""
+    from simpose.body.joints import get_joint_set
+
+    f32 = lambda x: np.asarray(x, np.float32)[:, None]  # noqa: E731  (T, ...) -> (T, P=1, ...)
+    kp = h36.keypoints[:, p].copy()
+    conf = h36.confidence[:, p].copy()
+    kp[~valid], conf[~valid] = np.nan, 0.0
+    shape = np.where(valid[:, None], fit.shape_params[None], np.nan)
+    return {
+        "joints3d": f32(joints3d),
+        "joints2d": f32(kp),
+        "confidence": f32(conf),
+        "valid": valid[:, None].copy(),
+        "joint_set": np.array(JOINT_SET),
+        "joint_names": np.array(get_joint_set(JOINT_SET).names),
+        "body_pose_rotvecs": f32(fit.pose_rotvecs),
+        "body_global_rotvecs": f32(fit.global_rotvecs),
+        "body_trans": f32(fit.trans),
+        "body_shape": f32(shape),
+        "K": np.asarray(K, np.float64),
+        "image_size": np.asarray(source.size, np.int64),
+        "fps": np.array(float(source.fps)),
+        "frame_index": det.frame_index.astype(np.int64),
+        "complete": np.array(bool(det.complete)),
+    }
+
+
+def _write_outputs(out_dir: Path, arrays, body, fit, fps: float, config: RunConfig) -> dict[str, Path]:
+    from simpose.export.bvh import write_body_bvh
+    from simpose.export.poses import write_poses
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = write_poses(out_dir, arrays, json_too=config.json)
+    paths = {p.name: p for p in written}
+    paths["motion.bvh"] = write_body_bvh(out_dir / "motion.bvh", body, fit, fps)
+    cfg = out_dir / "run_config.json"
+    cfg.write_text(json.dumps(config.to_dict(), indent=2))
+    paths[cfg.name] = cfg
+    return paths

@@ -1,0 +1,111 @@
+"""``run_video`` end to end on a short real clip: outputs, consistency, gaps, ranges, interruption."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from simpose.export.poses import POSE_KEYS, read_poses
+from simpose.track.run import RunConfig, run_video
+
+OUTPUTS = ("poses.npz", "poses.json", "motion.bvh", "overlay.mp4", "skeleton3d.mp4", "summary.png", "run_config.json")
+
+
+@pytest.fixture(scope="module")
+def result(mediapipe, person_clip, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    return run_video(person_clip, out, RunConfig(fov=60.0, cache_dir=str(out / "cache")))
+
+
+def test_outputs_and_layout(result):
+    for name in OUTPUTS:
+        assert (result.out_dir / name).is_file(), name
+    a = read_poses(result.out_dir / "poses.npz")
+    assert set(POSE_KEYS) <= a.keys()
+    T = 8
+    assert a["joints3d"].shape == (T, 1, 17, 3) and a["joints2d"].shape == (T, 1, 17, 2)
+    assert a["confidence"].shape == (T, 1, 17) and a["valid"].shape == (T, 1) and a["valid"].dtype == bool
+    assert a["body_pose_rotvecs"].shape == (T, 1, 19, 3) and a["body_shape"].shape == (T, 1, 6)
+    assert str(a["joint_set"]) == "h36m17" and len(a["joint_names"]) == 17
+    np.testing.assert_array_equal(a["frame_index"], np.arange(T))
+    assert a["valid"].all() and np.isfinite(a["joints3d"]).all() and bool(a["complete"])
+
+
+def test_json_matches_npz(result):
+    a = read_poses(result.out_dir / "poses.npz")
+    b = read_poses(result.out_dir / "poses.json")
+    for k in ("joints3d", "joints2d", "confidence", "body_trans", "K"):
+        np.testing.assert_allclose(b[k], a[k], atol=1e-5, equal_nan=True)
+    np.testing.assert_array_equal(b["valid"], a["valid"])
+
+
+def test_joints3d_project_near_the_detections(result):
+    """The absolute position is solved against the 2D: the 3D must land on the person."""
+    a = read_poses(result.out_dir / "poses.npz")
+    X, uv, K = a["joints3d"][:, 0].astype(float), a["joints2d"][:, 0], a["K"]
+    proj = X @ K.T
+    proj = proj[..., :2] / proj[..., 2:]
+    height = np.nanmax(uv[..., 1], 1) - np.nanmin(uv[..., 1], 1)
+    err = np.linalg.norm(proj - uv, axis=-1).mean(1) / height
+    assert np.median(err) < 0.1  # the lifter's own 3D error; a wrong translation gives >> 0.3
+    assert (X[..., 2] > 0.5).all()  # in front of the camera
+
+
+def test_bvh_reproduces_the_fitted_body(result, body):
+    from simpose.body.fit import BodyFit, body_joints
+    from simpose.export.bvh import CAM_TO_BVH
+    from simpose.motion.bvh import read_bvh
+
+    a = read_poses(result.out_dir / "poses.npz")
+    fit = BodyFit(*(a[k][:, 0].astype(float) for k in ("body_pose_rotvecs", "body_global_rotvecs", "body_trans")),
+                  a["body_shape"][0, 0].astype(float), a["valid"][:, 0])  # fmt: skip
+    clip = read_bvh(result.out_dir / "motion.bvh")
+    assert clip.n_frames == 8 and abs(clip.fps - result.fps) < 1e-6
+    fk = clip.forward_kinematics()
+    ref = body_joints(body, fit) @ CAM_TO_BVH.T  # (T, 25, 3) native joints, Y up
+    from simpose.body.joints import get_joint_set
+
+    names = get_joint_set("anny").names
+    idx = [names.index(n) for n in clip.skeleton.names]
+    np.testing.assert_allclose(fk.positions, ref[:, idx], atol=2e-3)
+    # Y up: the head is above the feet
+    assert (fk.positions[:, clip.skeleton.index("head"), 1] > fk.positions[:, clip.skeleton.index("foot.L"), 1]).all()
+
+
+def test_frames_without_a_person_are_invalid_not_invented(mediapipe, person_clip_with_gap, tmp_path):
+    r = run_video(person_clip_with_gap, tmp_path, RunConfig(fov=60.0, cache_dir="", views=False))
+    a = read_poses(tmp_path / "poses.npz")
+    v = a["valid"][:, 0]
+    assert not v[3] and not v[4] and v[[0, 1, 6, 7]].all()
+    for k in ("joints3d", "joints2d", "body_trans", "body_pose_rotvecs"):
+        assert np.isnan(a[k][~v]).all() and np.isfinite(a[k][v]).all()
+    assert (a["confidence"][~v] == 0).all() and r.n_valid == int(v.sum())
+
+
+def test_frame_range(mediapipe, person_clip, tmp_path):
+    r = run_video(person_clip, tmp_path, RunConfig(fov=60.0, start=2, end=5, cache_dir="", views=False))
+    np.testing.assert_array_equal(r.arrays["frame_index"], [2, 3, 4])
+    assert r.arrays["joints3d"].shape[0] == 3
+
+
+class _StopAfter(threading.Event):
+    """An event that reads as set once it has been asked ``n`` times (the keypoint stage asks once per frame)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def is_set(self) -> bool:
+        self.n -= 1
+        return self.n < 0 or super().is_set()
+
+
+def test_interrupted_run_keeps_the_frames_done(mediapipe, person_clip, tmp_path):
+    r = run_video(person_clip, tmp_path, RunConfig(fov=60.0, cache_dir=str(tmp_path / "cache"), views=False), stop=_StopAfter(5))
+    assert not r.complete and r.n_frames == 5
+    a = read_poses(tmp_path / "poses.npz")
+    assert a["joints3d"].shape[0] == 5 and not bool(a["complete"])
+    assert not list((tmp_path / "cache").glob("*.npz"))  # a partial result is never cached
