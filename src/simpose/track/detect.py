@@ -23,7 +23,7 @@ import numpy as np
 
 from simpose.cues.cache import cache_key, cache_path, load_arrays, save_arrays
 from simpose.cues.errors import CueError
-from simpose.cues.keypoints import KeypointConfig, Keypoints2D, detect_keypoints
+from simpose.cues.keypoints import KeypointConfig, Keypoints2D, detect_keypoints, import_mediapipe
 from simpose.cues.video import VideoSource
 
 __all__ = ["Detections", "detect", "graceful_interrupt"]
@@ -75,6 +75,7 @@ def detect(
         VideoError: a frame cannot be decoded.
     """
     config = dataclasses.replace(config, segmentation=False)
+    import_mediapipe()  # fail first, with how to install it, before any work
     stop = stop or threading.Event()
     entry = None
     if cache_dir is not None:
@@ -108,7 +109,7 @@ def detect(
     try:
         keypoints, _ = detect_keypoints(frames(), config)
     except CueError as e:
-        if not indices:
+        if not indices and not stopped:
             raise CueError(f"{source.path}: no frames in the range [{start}, {end if end is not None else 'end'})") from e
         raise
     out = Detections(keypoints, np.asarray(indices, np.int64), complete=not stopped)
