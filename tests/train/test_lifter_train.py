@@ -95,3 +95,53 @@ def test_training_resumes_exactly(tiny_cache, tmp_path):
     assert lifter.card["receptive_field"] == 27
     assert lifter.predict(np.random.default_rng(0).uniform(0, 500, (30, 17, 2))).shape == (30, 17, 3)
     assert dataclasses.asdict(cfg)["noise"]["swap_prob"] == lifter.card["data_recipe"]["config"]["noise"]["swap_prob"]
+
+
+def _bone_lengths(joints, names):
+    from simpose.body.joints import get_joint_set
+
+    anny = get_joint_set("anny")
+    out = {}
+    for child, parent in names:
+        c, p = 17 + anny.index(child), 17 + anny.index(parent)
+        out[child] = np.linalg.norm(joints[..., c, :] - joints[..., p, :], axis=-1)
+    return out
+
+
+def test_scale_bones_changes_one_group_and_keeps_the_sets_consistent(tiny_cache):
+    from simpose.train.lifter_data import BONE_GROUPS, bone_tree, scale_bones
+
+    cache = load_joint_cache(tiny_cache[0])
+    joints = cache.joints[None, :50]  # (1, 50, 42, 3)
+    tree = bone_tree()
+    np.testing.assert_allclose(scale_bones(joints, np.ones((1, len(BONE_GROUPS))), tree), joints, atol=1e-6)
+    f = np.ones((1, len(BONE_GROUPS)))
+    f[0, BONE_GROUPS.index("thigh")] = 1.2
+    out = scale_bones(joints, f, tree)
+    pairs = [("lowerleg01.L", "upperleg01.L"), ("lowerleg01.R", "upperleg01.R"), ("foot.L", "lowerleg01.L"), ("lowerarm01.L", "upperarm01.L"), ("spine01", "spine03")]
+    before, after = _bone_lengths(joints, pairs), _bone_lengths(out, pairs)
+    np.testing.assert_allclose(after["lowerleg01.L"], 1.2 * before["lowerleg01.L"], rtol=1e-5)  # both thighs, 20% longer
+    np.testing.assert_allclose(after["lowerleg01.R"], 1.2 * before["lowerleg01.R"], rtol=1e-5)
+    for k in ("foot.L", "lowerarm01.L", "spine01"):  # every other bone keeps its length
+        np.testing.assert_allclose(after[k], before[k], rtol=1e-5)
+    np.testing.assert_allclose(out[..., 17, :], joints[..., 17, :])  # the anny root stays
+    # The h36m17 knee and ankle coincide with anny's before and after: the two sets stay consistent.
+    anny = get_joint_set("anny")
+    for h, a in (("left_knee", "lowerleg01.L"), ("right_ankle", "foot.R")):
+        np.testing.assert_allclose(out[..., H36M.index(h), :], out[..., 17 + anny.index(a), :], atol=1e-6)
+    # The h36m17 thigh (hip -> knee) is the anny thigh plus the small hip offset: ~20% longer.
+    hk = lambda j: np.linalg.norm(j[..., H36M.index("left_knee"), :] - j[..., H36M.index("left_hip"), :], axis=-1)  # noqa: E731
+    assert 1.15 < float(np.median(hk(out) / hk(joints))) < 1.21
+
+
+def test_sampler_proportions_vary_within_the_range(tiny_cache):
+    cache = load_joint_cache(tiny_cache[0])
+    knee, ankle = H36M.index("left_knee"), H36M.index("left_ankle")
+    shin = {}
+    for b in (0.0, 0.15):
+        s = WindowSampler(cache, SamplerConfig(batch_size=256, bone_scale=b, bone_scale_prob=1.0, mirror_prob=0.0))
+        y = s.sample(np.random.default_rng(3)).targets
+        shin[b] = np.linalg.norm(y[:, 0, knee] - y[:, 0, ankle], axis=-1)
+    ratio = shin[0.15] / shin[0.0]  # the same windows and cameras: only the proportions differ
+    assert ratio.min() >= np.exp(-0.15) - 1e-4 and ratio.max() <= np.exp(0.15) + 1e-4
+    assert ratio.std() > 0.05

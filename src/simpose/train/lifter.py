@@ -54,19 +54,19 @@ class TrainConfig:
         cache: the joint cache's config. sampler, camera, noise: how windows are drawn.
     """
 
-    steps: int = 1800
+    steps: int = 12000
     seed: int = 0
     lr: float = 1e-3
-    warmup: int = 100
+    warmup: int = 200
     final_lr_fraction: float = 0.02
     causal_weight: float = 0.5
     bone_weight: float = 0.0
-    channels: int = 512
+    channels: int = 256
     filter_widths: tuple[int, ...] = (3, 3, 3)
     dropout: float = 0.1
     checkpoint_every: int = 200
     log_every: int = 25
-    workers: int = 0
+    workers: int = 1
     cache: CacheConfig = CacheConfig()
     sampler: SamplerConfig = SamplerConfig()
     camera: CameraConfig = CameraConfig()

@@ -10,10 +10,18 @@ Nothing here touches real data. Two stages:
    world-frame joints (simpose frame: y down, floor y = 0, metres) of ``h36m17`` and of the
    native ``anny`` set; parts are written atomically and existing parts are skipped, so an
    interrupted build resumes. The resolved config is saved as ``cache_config.json``.
-2. :class:`WindowSampler` (every training step): picks windows of ``RF`` frames, mirrors half of
-   them, puts a random camera around the person (:class:`CameraConfig`), projects, degrades the
-   2D with :mod:`simpose.models.noise`, and normalises it exactly as the lifter does at test time
+2. :class:`WindowSampler` (every training step): picks windows of ``RF`` frames, changes the
+   body's proportions (:func:`scale_bones`: each bone group lengthened or shortened at random,
+   left and right alike, both output sets consistently), mirrors half of them, puts a random
+   camera around the person (:class:`CameraConfig`), projects, degrades the 2D with
+   :mod:`simpose.models.noise`, and normalises it exactly as the lifter does at test time
    (:func:`simpose.models.lifter.normalize_keypoints`).
+
+Why proportions are randomised: the bodies come from one body model, whose skeleton (where its
+joints sit, how long its torso is against its legs) is one particular convention; real people
+and other datasets' skeletons differ by several percent per segment. A network that only ever
+saw the body model's proportions reads any deviation as foreshortening, i.e. as a tilt in depth.
+With the proportions varied it has to read them from the 2D instead.
 """
 
 from __future__ import annotations
@@ -33,7 +41,19 @@ from simpose.models.noise import NoiseConfig, apply_detector_noise
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CacheConfig", "CameraConfig", "SamplerConfig", "build_joint_cache", "load_joint_cache", "JointCache", "WindowSampler", "Batch"]
+__all__ = [
+    "CacheConfig",
+    "CameraConfig",
+    "SamplerConfig",
+    "build_joint_cache",
+    "load_joint_cache",
+    "JointCache",
+    "WindowSampler",
+    "Batch",
+    "BONE_GROUPS",
+    "bone_tree",
+    "scale_bones",
+]
 
 # Procedural families and how often each is drawn: the sitting/crouching/kneeling families the
 # mocap lacks are favoured.
@@ -55,6 +75,10 @@ class CacheConfig:
         n_procedural: number of procedural clips.
         procedural_frames: frames per procedural clip.
         children, elders: fractions of children and elders among the bodies (``sample_shape``).
+            No children by default: the lifter cannot see metric size (its input is scale
+            normalised), so its metres come from a prior on body size; that prior is meant for
+            adults, and a few children only blur it (a child's pose lifted by it comes out
+            adult-sized, which protocol #2's Procrustes alignment forgives).
         seed: the same seed gives the same cache.
         workers: processes.
     """
@@ -65,7 +89,7 @@ class CacheConfig:
     chunk_frames: int = 500
     n_procedural: int = 96
     procedural_frames: int = 300
-    children: float = 0.05
+    children: float = 0.0
     elders: float = 0.15
     seed: int = 0
     workers: int = 2
@@ -258,10 +282,90 @@ def load_joint_cache(folder: str | Path) -> JointCache:
 
 # ------------------------------------------------------------------------------ on the fly
 
+# Proportion augmentation. The bone groups whose lengths vary independently (left and right
+# together); every joint of the union of ``OUTPUT_SETS`` hangs off a parent in one tree whose
+# backbone is the native ``anny`` skeleton, so the h36m17 joints move with the anny bones they
+# sit on and the two output sets stay consistent.
+BONE_GROUPS: tuple[str, ...] = ("torso", "neck", "head", "shoulder", "upper_arm", "forearm", "hip", "thigh", "shin", "foot")
+
+# anny joint -> group of the bone that ends at it (its offset from its parent).
+_ANNY_GROUP = {
+    "spine05": "torso", "spine03": "torso", "spine01": "torso", "neck01": "torso", "head": "neck", "head_top": "head",
+    "clavicle": "shoulder", "upperarm01": "shoulder", "lowerarm01": "upper_arm", "wrist": "forearm", "hand_tip": "forearm",
+    "upperleg01": "hip", "lowerleg01": "thigh", "foot": "shin", "toe": "foot",
+}  # fmt: skip
+# h36m17 joint -> (anny joint it hangs off, group of that offset). Joints that coincide with an
+# anny joint (knees, ankles, shoulders, ...) have a zero offset and follow it exactly.
+_H36M_ANCHOR = {
+    "pelvis": ("root", "hip"), "hip": ("upperleg01", "hip"), "knee": ("lowerleg01", "thigh"), "ankle": ("foot", "shin"),
+    "spine": ("root", "torso"), "thorax": ("neck01", "torso"), "neck_nose": ("head", "neck"), "head": ("head", "head"),
+    "shoulder": ("upperarm01", "shoulder"), "elbow": ("lowerarm01", "upper_arm"), "wrist": ("wrist", "forearm"),
+}  # fmt: skip
+
+
+def bone_tree() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tree over the union of ``OUTPUT_SETS`` used by :func:`scale_bones`.
+
+    Returns:
+        parent: (J,) parent of each union joint (-1: the root).
+        group: (J,) index into ``BONE_GROUPS`` of the offset to the parent (-1: the root).
+        order: (J,) the joints, parents before children.
+    """
+    if tuple(OUTPUT_SETS) != ("h36m17", "anny"):
+        raise ValueError(f"bone_tree knows h36m17 + anny, not {OUTPUT_SETS}")
+    h36m, anny = get_joint_set("h36m17"), get_joint_set("anny")
+    n_h = len(h36m)
+    parent = np.full(n_h + len(anny), -1, dtype=np.int64)
+    group = np.full(n_h + len(anny), -1, dtype=np.int64)
+
+    def base(name: str) -> str:
+        return name.replace("left_", "").replace("right_", "").split(".")[0]
+
+    for j, (name, p) in enumerate(zip(anny.names, anny.parents)):
+        if p >= 0:
+            parent[n_h + j], group[n_h + j] = n_h + p, BONE_GROUPS.index(_ANNY_GROUP[base(name)])
+    side = {"left_": ".L", "right_": ".R"}
+    for j, name in enumerate(h36m.names):
+        anchor, g = _H36M_ANCHOR[base(name)]
+        suffix = next((v for k, v in side.items() if name.startswith(k)), "")
+        parent[j], group[j] = n_h + anny.index(anchor + suffix), BONE_GROUPS.index(g)
+    order = [n_h + anny.root]
+    while len(order) < len(parent):  # breadth-first: parents first
+        order += [j for j in range(len(parent)) if parent[j] in order and j not in order]
+    return parent, group, np.asarray(order)
+
+
+def scale_bones(joints: np.ndarray, factors: np.ndarray, tree=None) -> np.ndarray:
+    """Lengthen or shorten bone groups: every offset child - parent is multiplied by its group's factor.
+
+    Args:
+        joints: (B, ..., J, 3) the union of ``OUTPUT_SETS`` (metres).
+        factors: (B, G) one factor per ``BONE_GROUPS`` entry (1: unchanged), the same for all
+            frames of a sample (a person's bones do not change length).
+        tree: :func:`bone_tree`'s output (computed when None).
+    Returns:
+        (B, ..., J, 3): the root stays where it was; each joint = its new parent + factor x its old offset.
+    """
+    parent, group, order = bone_tree() if tree is None else tree
+    B = joints.shape[0]
+    f = np.asarray(factors, dtype=joints.dtype).reshape((B,) + (1,) * (joints.ndim - 3) + (-1,))  # (B, ..., G)
+    f = np.moveaxis(f, -1, 0)[..., None]  # (G, B, ..., 1)
+    src = np.ascontiguousarray(np.moveaxis(joints, -2, 0))  # (J, B, ..., 3): one joint is one block
+    out = src.copy()
+    for j in order[1:]:
+        out[j] = out[parent[j]] + f[group[j]] * (src[j] - src[parent[j]])
+    return np.moveaxis(out, 0, -2)
+
+
+
 
 @dataclasses.dataclass(frozen=True)
 class CameraConfig:
     """Random cameras around the person (simpose world frame: y down, floor at y = 0).
+
+    The ranges are generic, not any dataset's rig: from a phone held low or at chest height to
+    a camera on a wall (0.3-3 m), from a room to across a hall (2-10 m), wide to normal lenses
+    (35-80 degrees across the long side), the person roughly centred, a little roll.
 
     Attributes:
         fov_deg: (low, high) horizontal field of view across the larger image side, degrees.
@@ -274,11 +378,11 @@ class CameraConfig:
         principal_jitter: std of the principal point around the image centre, fraction of the size.
     """
 
-    fov_deg: tuple[float, float] = (40.0, 75.0)
-    distance: tuple[float, float] = (2.0, 8.0)
-    height: tuple[float, float] = (0.5, 2.5)
-    aim_jitter: float = 0.25
-    roll_deg: float = 3.0
+    fov_deg: tuple[float, float] = (35.0, 80.0)
+    distance: tuple[float, float] = (2.0, 10.0)
+    height: tuple[float, float] = (0.3, 3.0)
+    aim_jitter: float = 0.35
+    roll_deg: float = 4.0
     image_sizes: tuple[tuple[int, int], ...] = ((1920, 1080), (1280, 720), (1000, 1000), (1080, 1920), (720, 1280), (640, 480))
     principal_jitter: float = 0.01
 
@@ -297,6 +401,10 @@ class SamplerConfig:
         scale_span: (low, high) frames of the span over which the per-clip 2D size is taken
             (log-uniform; the span contains the window): mimics per-clip normalisation.
         scale_frames: frames drawn from that span to compute the size.
+        bone_scale: half-width of the log-uniform range of each bone group's length factor
+            (:func:`scale_bones`): factors in ``[exp(-b), exp(b)]``; 0 turns it off.
+        bone_scale_prob: share of windows whose proportions are changed (the others keep the
+            body model's own).
     """
 
     receptive_field: int = 27
@@ -307,6 +415,8 @@ class SamplerConfig:
     noise_strength: tuple[float, float] = (0.2, 1.5)
     scale_span: tuple[int, int] = (27, 500)
     scale_frames: int = 24
+    bone_scale: float = 0.15
+    bone_scale_prob: float = 0.8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -369,6 +479,7 @@ class WindowSampler:
         self.flip_in = get_joint_set(INPUT_SET).flip_permutation
         self.n_in = len(get_joint_set(INPUT_SET))
         self.pelvis = get_joint_set(OUTPUT_SETS[0]).index("pelvis")
+        self.tree = bone_tree()
 
     def _draw(self, rng: np.random.Generator, B: int):
         """Windows (+ span frames for the size) in the camera frame: (B, RF + S, J_in, 3), targets
@@ -384,15 +495,16 @@ class WindowSampler:
         extra = np.clip(first + (rng.random((B, cfg.scale_frames)) * span).astype(np.int64), start, stop - 1)
         idx = np.concatenate([win, extra], axis=1)  # (B, RF + S)
         mirror = rng.random(B) < cfg.mirror_prob
-        X = self.cache.joints[idx, : self.n_in]  # (B, RF + S, J_in, 3) world, float32
-        Y = self.cache.joints[win[:, [RF // 2, RF - 1]]]  # (B, 2, J_out, 3)
-        sign = np.where(mirror, -1.0, 1.0).astype(np.float32)[:, None, None]
-        X = np.where(mirror[:, None, None, None], X[:, :, self.flip_in], X)
-        Y = np.where(mirror[:, None, None, None], Y[:, :, self.flip], Y)
-        X = X.copy()
-        X[..., 0] *= sign
-        Y = Y.copy()
-        Y[..., 0] *= sign
+        joints = self.cache.joints[idx]  # (B, RF + S, J_out, 3) world, float32; window first
+        # Drawn even when off, so that the rest of the stream does not depend on the setting.
+        factors = np.exp(cfg.bone_scale * rng.uniform(-1.0, 1.0, (B, len(BONE_GROUPS))))
+        factors = np.where(rng.random((B, 1)) < cfg.bone_scale_prob, factors, 1.0)
+        if cfg.bone_scale > 0:
+            joints = scale_bones(joints, factors, self.tree)
+        joints = np.where(mirror[:, None, None, None], joints[:, :, self.flip], joints)
+        joints[..., 0] *= np.where(mirror, -1.0, 1.0).astype(np.float32)[:, None, None]
+        X = joints[:, :, : self.n_in]  # (B, RF + S, J_in, 3)
+        Y = joints[:, [RF // 2, RF - 1]]  # (B, 2, J_out, 3)
         # Camera around the pelvis of the window's centre frame.
         p0 = X[:, RF // 2, self.pelvis].astype(np.float64)
         c = self.cam
