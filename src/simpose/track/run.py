@@ -1,6 +1,7 @@
 """``run_video``: a video in, the main person's 3D motion out (the library behind ``simpose run``).
 
-Stages (each timed in ``RunResult.timings``):
+Stages (each timed in ``RunResult.timings``; ``setup``: loading the lifter and body model and their
+first calls, which build the body's joint regressor and caches, once per process):
 
 1. ``keypoints``: decode + MediaPipe BlazePose-33 per frame (:mod:`simpose.track.detect`;
    cached; the first Ctrl-C ends it early and the run goes on with the frames done).
@@ -202,6 +203,14 @@ def place_native(h36m_cam: np.ndarray, anny_rel: np.ndarray) -> np.ndarray:
     return anny_rel + offset[:, None]
 
 
+def _warm_up(lifter, body) -> None:
+    """First calls build what later calls reuse: the body's joint regressor and anny's caches, torch's kernels."""
+    from simpose.body.fit import reference_joints
+
+    reference_joints(body)
+    lifter.predict(np.zeros((1, 17, 2)), JOINT_SET, np.ones((1, 17)))
+
+
 def run_video(
     path: str | os.PathLike, out_dir: str | os.PathLike, config: RunConfig = RunConfig(), *, stop: threading.Event | None = None
 ) -> RunResult:
@@ -244,9 +253,15 @@ def run_video(
     K, assumed = camera_matrix(source.size, config.focal, config.fov)
 
     tick = time.perf_counter()
+    from simpose.body.model import BodyModel
     from simpose.models.lifter import Lifter
 
     lifter = Lifter.from_pretrained(config.lifter_weights)
+    body = BodyModel()
+    _warm_up(lifter, body)
+    timings["setup"] = time.perf_counter() - tick  # once per process, not per frame
+
+    tick = time.perf_counter()
     h36m_rel, anny_rel = lift(lifter, kp, conf, valid, K)
     timings["lifter"] = time.perf_counter() - tick
 
@@ -261,9 +276,7 @@ def run_video(
 
     tick = time.perf_counter()
     from simpose.body.fit import fit_body
-    from simpose.body.model import BodyModel
 
-    body = BodyModel()
     fit = fit_body(body, native, valid)
     timings["body_fit"] = time.perf_counter() - tick
 

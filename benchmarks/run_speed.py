@@ -1,0 +1,138 @@
+"""Speed of ``simpose run``'s stages on a 640x480 video, printed as a table.
+
+    python benchmarks/run_speed.py [--frames 120] [--video PATH]
+
+The video: the real single-person demo (../shared/real/videos), letterboxed to 640x480 and
+played forward and backward until it has ``--frames`` frames (unless ``--video`` is given).
+One run of ``simpose.track.run.run_video`` without the cue cache; the stage times are the run's
+own (``RunResult.timings``). Optical flow is not used by the run (the lifter sees keypoints
+only); it is timed here on its own (DIS "medium" on the person region, as
+``simpose.cues.extract_cues`` computes it) for reference. The issue's target: the 3D stages
+(lifter + absolute position + body fit) add < 25% to the 2D keypoint stage. Model loading
+(``setup``) happens once per process and is listed apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from simpose.data.paths import shared_dir
+from simpose.track.run import RunConfig, run_video
+
+
+def make_video(path: Path, n_frames: int) -> Path:
+    """The demo letterboxed to 640x480, ping-pong looped to ``n_frames`` frames."""
+    from PIL import Image
+
+    from simpose.cues.video import open_video
+    from simpose.viz.video import write_video
+
+    src = open_video((shared_dir() or Path("../shared")) / "real" / "videos" / "single_person_demo.mp4")
+    frames = []
+    for _, f in src.frames():
+        h, w = f.shape[:2]
+        s = 480 / h
+        small = np.asarray(Image.fromarray(f).resize((int(round(w * s)), 480), Image.BILINEAR))
+        canvas = np.zeros((480, 640, 3), np.uint8)
+        x0 = (640 - small.shape[1]) // 2
+        canvas[:, x0 : x0 + small.shape[1]] = small
+        frames.append(canvas)
+    loop = frames + frames[-2:0:-1]
+    return write_video(path, [loop[i % len(loop)] for i in range(n_frames)], fps=src.fps)
+
+
+def time_flow(video: Path, arrays: dict) -> float:
+    """Seconds for DIS flow on the person region over the whole video."""
+    from simpose.cues.flow import compute_flow, pair_boxes, person_boxes
+    from simpose.cues.video import open_video
+
+    src = open_video(video)
+    kp = arrays["joints2d"]
+    boxes = np.concatenate([np.nanmin(kp, 2), np.nanmax(kp, 2)], -1)  # (T, P, 4)
+    boxes = pair_boxes(person_boxes(src.size, boxes))
+    frames = [f for _, f in src.frames()]
+    t0 = time.perf_counter()
+    compute_flow(frames, boxes)
+    return time.perf_counter() - t0
+
+
+def time_3d_warm(result, repeats: int = 3) -> dict[str, float]:
+    """Best-of-``repeats`` seconds of the 3D stages, re-run on the run's own 2D (models loaded, caches warm).
+
+    The in-run numbers are single cold runs on a machine that other jobs share; these show
+    what the stages cost once warm.
+    """
+    from simpose.body.fit import fit_body
+    from simpose.body.model import BodyModel
+    from simpose.models.lifter import Lifter
+    from simpose.track.position import smooth_translation, solve_translation
+    from simpose.track.run import lift, place_native
+
+    a = result.arrays
+    kp, conf, valid, K = a["joints2d"][:, 0].astype(float), a["confidence"][:, 0].astype(float), a["valid"][:, 0], a["K"]
+    lifter, body = Lifter.from_pretrained(), BodyModel()
+    best = {"lifter": np.inf, "position": np.inf, "body_fit": np.inf}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        h36m, anny = lift(lifter, kp, conf, valid, K)
+        t1 = time.perf_counter()
+        trans = smooth_translation(solve_translation(h36m, kp, conf, K), result.fps)
+        native = place_native(h36m + trans[:, None], anny)
+        t2 = time.perf_counter()
+        fit_body(body, native, valid)
+        t3 = time.perf_counter()
+        for k, v in zip(best, (t1 - t0, t2 - t1, t3 - t2)):
+            best[k] = min(best[k], v)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=120)
+    parser.add_argument("--video", type=Path, default=None)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp:
+        video = args.video or make_video(Path(tmp) / "bench_640x480.mp4", args.frames)
+        result = run_video(video, Path(tmp) / "run", RunConfig(fov=60.0, cache_dir=""))
+        flow_s = time_flow(video, result.arrays)
+    warm = time_3d_warm(result)
+    T = result.n_frames
+    t = dict(result.timings)
+    t["flow (not used by run)"] = flow_s
+    rows = [
+        ("decode + 2D keypoints (MediaPipe)", t["keypoints"]),
+        ("optical flow, DIS (not used by run)", flow_s),
+        ("lifter", t["lifter"]),
+        ("absolute position", t["position"]),
+        ("body fit (shape + pose)", t["body_fit"]),
+        ("write poses.npz/json + motion.bvh", t["write_poses"]),
+        ("views: overlay.mp4, skeleton3d.mp4, summary.png", t.get("views", 0.0)),
+        ("setup: load lifter + body model, first calls (once per process)", t["setup"]),
+    ]
+    print(f"simpose run, {T} frames of 640x480 ({result.n_valid} with a person), load average {os.getloadavg()[0]:.2f}")
+    print("| stage | total (s) | ms / frame | frames / s |")
+    print("|---|---:|---:|---:|")
+    for name, sec in rows:
+        print(f"| {name} | {sec:.2f} | {1000 * sec / T:.1f} | {T / sec if sec > 0 else float('inf'):.0f} |")
+    three_d = t["lifter"] + t["position"] + t["body_fit"]
+    total = sum(v for k, v in t.items() if not k.startswith("flow"))
+    print(f"| **3D stages (lifter + position + body fit)** | **{three_d:.2f}** | **{1000 * three_d / T:.1f}** | "
+          f"**{T / three_d:.0f}** |")  # fmt: skip
+    print(f"| whole run (without flow) | {total:.2f} | {1000 * total / T:.1f} | {T / total:.1f} |")
+    warm_3d = sum(warm.values())
+    print(f"3D stages / 2D keypoint stage = {100 * three_d / t['keypoints']:.1f}% in the run (target < 25%)")
+    print(f"3D stages re-run warm, best of 3: lifter {1000 * warm['lifter'] / T:.2f}, position "
+          f"{1000 * warm['position'] / T:.3f}, body fit {1000 * warm['body_fit'] / T:.2f} ms/frame; "
+          f"total {1000 * warm_3d / T:.2f} ms/frame = {100 * warm_3d / t['keypoints']:.1f}% of the 2D stage")
+
+
+if __name__ == "__main__":
+    main()
