@@ -1,49 +1,119 @@
 """Annotated synthetic frames per second at 256x256 with every annotation on.
 
-    python benchmarks/synth_speed.py [--size 256] [--frames 16] [--clips 3] [--people 1]
+    python benchmarks/synth_speed.py [--size 256] [--frames 16] [--clips 8] [--people 1] [--workers 1 2]
 
-Prints frames/s of the whole clip pipeline (scene sampling with the batched body forward,
-rendering, background re-projection and flow, joints of every set with visibility, compressed
-write) and where the time goes (cProfile, top functions by cumulative time).
+Every frame carries RGB, instance mask, parts, depth, flow, 2D/3D joints of all 7 joint sets with
+visibility and occlusion reasons, written to a clip file (default scene options: 10 % truncated
+people, occluders in 30 % of clips). Two measurements:
+
+* steady state: W processes (``--workers``) each build a :class:`ClipSynthesizer`, render their
+  clips once to warm up (shader compilation, regressors, retargeting of the BVH files those
+  clips use), wait for each other, then time ``--clips`` clips each (sample scene + render +
+  write). frames/s = all frames / the slowest process's time. This is what a long
+  ``simpose synth`` run approaches once every BVH file has been retargeted once per worker.
+  The one-process run also prints where its time goes.
+* end to end: ``synthesize(..., workers=W)`` on a fresh folder, timed from the call to the
+  last file: process start-up, model loading and first-use retargeting included.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
-import pstats
+import multiprocessing as mp
+import os
 import tempfile
 import time
 from pathlib import Path
 
-from simpose.data.synthetic import write_clip
-from simpose.synth.scene import SceneConfig
-from simpose.synth.writer import ClipSynthesizer
+
+def _steady(args: tuple) -> dict:
+    """One process: warm up on its clips, wait at the barrier, time them again."""
+    rank, clips, cfg, barrier = args
+    from simpose.data.synthetic import write_clip
+    from simpose.synth.scene import SceneConfig
+    from simpose.synth.writer import ClipSynthesizer
+    import simpose.synth.clip as clip_mod
+    import simpose.synth.scene as scene_mod
+
+    synth = ClipSynthesizer(SceneConfig(**cfg))
+    indices = [rank * 100_000 + i for i in range(clips)]
+    for i in indices:
+        synth.make(0, i)
+    # stage timers (wrapping the module functions the synthesizer calls)
+    spent = {"scene (motion library, posing, looks)": 0.0, "render + annotations": 0.0, "write (compress, atomic)": 0.0}
+    sample, render = scene_mod.sample_scene, synth.renderer.render
+
+    def timed(fn, key):
+        def wrapper(*a, **k):
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[key] += time.perf_counter() - t0
+        return wrapper
+
+    scene_mod.sample_scene = timed(sample, "scene (motion library, posing, looks)")
+    synth.renderer.render = timed(render, "render + annotations")
+    barrier.wait()
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        for i in indices:
+            clip = synth.make(0, i)
+            t1 = time.perf_counter()
+            write_clip(Path(d) / f"{i}.npz", clip)
+            spent["write (compress, atomic)"] += time.perf_counter() - t1
+        dt = time.perf_counter() - t0
+    del clip_mod
+    return {"time": dt, "frames": clips * cfg["frames"], "spent": spent}
+
+
+def steady_state(workers: int, clips: int, cfg: dict) -> tuple[float, dict]:
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(workers)
+        with ctx.Pool(workers) as pool:
+            res = pool.map(_steady, [(r, clips, cfg, barrier) for r in range(workers)])
+    frames = sum(r["frames"] for r in res)
+    return frames / max(r["time"] for r in res), res[0]
+
+
+def end_to_end(workers: int, clips: int, cfg: dict) -> float:
+    from simpose.synth.writer import synthesize
+
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        synthesize(d, clips, cfg["frames"], cfg["size"], seed=1, people=cfg["people"], workers=workers, progress=False)
+        dt = time.perf_counter() - t0
+    return clips * cfg["frames"] / dt
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--frames", type=int, default=16)
-    ap.add_argument("--clips", type=int, default=3)
+    ap.add_argument("--clips", type=int, default=8, help="clips per process in the steady-state run")
+    ap.add_argument("--e2e-clips", type=int, default=16, help="clips of the end-to-end run (0 = skip it)")
     ap.add_argument("--people", type=int, default=1)
-    ap.add_argument("--motions", default=None)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = ap.parse_args()
-    t0 = time.perf_counter()
-    synth = ClipSynthesizer(SceneConfig(size=args.size, frames=args.frames, people=args.people), motions=args.motions)
-    print(f"setup (body model, library, EGL): {time.perf_counter() - t0:.1f} s")
-    synth.make(0, 10_000)  # warm-up (regressors, shader compilation, mocap cache)
-    prof = cProfile.Profile()
-    with tempfile.TemporaryDirectory() as d:
-        t0 = time.perf_counter()
-        prof.enable()
-        for i in range(args.clips):
-            write_clip(Path(d) / f"{i}.npz", synth.make(0, i))
-        prof.disable()
-        dt = time.perf_counter() - t0
-    n = args.clips * args.frames
-    print(f"{n} annotated frames at {args.size}x{args.size}, {args.people} max people: {n / dt:.1f} frames/s ({dt:.1f} s)")
-    pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    cfg = {"size": args.size, "frames": args.frames, "people": args.people}
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
+    rows = []
+    for w in args.workers:
+        fps, first = steady_state(w, args.clips, cfg)
+        if w == 1:
+            total = first["time"]
+            print(f"where one process's time goes ({first['frames']} frames, {total:.2f} s):")
+            for k, v in first["spent"].items():
+                print(f"  {k:<40} {v / first['frames'] * 1e3:6.2f} ms/frame  {100 * v / total:5.1f} %")
+        e2e = end_to_end(w, args.e2e_clips, cfg) if args.e2e_clips else float("nan")
+        rows.append((w, fps, e2e))
+    print(f"\nannotated frames/s at {args.size}x{args.size}, {args.frames} frames/clip, up to {args.people} people, all annotations")
+    print(f"{'workers':>8} {'steady state':>14} {'end to end':>12}")
+    for w, fps, e2e in rows:
+        print(f"{w:>8} {fps:>14.1f} {e2e:>12.1f}")
+    print(f"(end to end: {args.e2e_clips} clips, start-up and first-use retargeting included)")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

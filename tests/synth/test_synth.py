@@ -75,7 +75,15 @@ def test_joints2d_is_projection_of_joints3d(clips):
             np.testing.assert_allclose(uvw[..., :2] / uvw[..., 2:], c["joints2d"][name], atol=PROJ_ATOL)
 
 
-def test_depth_equals_reposed_vertex_z(clips):
+@pytest.fixture(scope="module")
+def big_clips(tmp_path_factory, motions) -> list[dict]:
+    """Two 192x192 clips of one person (at 64 px too few vertices fall on pixel centres)."""
+    out = tmp_path_factory.mktemp("synth_big")
+    synthesize(out, 2, 3, 192, seed=5, people=1, motions=motions, progress=False, options={"occluder_prob": 0.0})
+    return [read_clip(clip_path(out, i)) for i in range(2)]
+
+
+def test_depth_equals_reposed_vertex_z(big_clips):
     """Re-pose the bodies from the stored params and cameras: visible vertices near a pixel centre
     have the depth buffer's value."""
     from simpose.body.model import BodyModel
@@ -84,7 +92,8 @@ def test_depth_equals_reposed_vertex_z(clips):
 
     body = BodyModel()
     errors = []
-    for c in clips:
+    for c in big_clips:
+        T, S = c["mask"].shape[:2]
         b, meta = c["body"], c["meta"]
         R, t = np.asarray(meta["camera_R"]), np.asarray(meta["camera_t"])
         for p in range(b["shape_params"].shape[0]):
@@ -101,8 +110,8 @@ def test_depth_equals_reposed_vertex_z(clips):
                 vis = vertex_visible(vc, c["depth"][f], cam, eps=0.005)
                 uv = vc @ c["K"][f].T
                 uv = uv[:, :2] / uv[:, 2:]
-                # vertices within 0.03 px of a pixel centre (about 1 mm at this size), inside the
-                # person's silhouette; the depth buffer there against the vertex's own z
+                # vertices within 0.03 px of a pixel centre (about 0.3 mm at this size), inside
+                # the person's silhouette; the depth buffer there against the vertex's own z
                 ui, vi = np.rint(uv).astype(int).T
                 inside = (ui >= 1) & (ui < S - 1) & (vi >= 1) & (vi < S - 1)
                 sel = vis & inside & (np.abs(uv - np.rint(uv)).max(1) < 0.03)
@@ -177,7 +186,12 @@ def test_read_write_round_trip(clips, tmp_path):
     back = read_clip(path)
     for k in ("rgb", "mask", "parts", "depth", "flow", "K"):
         np.testing.assert_array_equal(back[k], clips[0][k])
-    for k in ("joints3d", "joints2d", "visible", "body"):
+    # flow is stored as float16: a second round trip is exact, the first within |f| 2^-11
+    raw = clips[0]["flow"] * (1 + 1e-3)
+    write_clip(path, {**clips[0], "flow": raw})
+    f16 = read_clip(path)["flow"]
+    assert f16.dtype == np.float32 and np.all(np.abs(f16 - raw) <= np.abs(raw) * 2.0**-11 + 1e-7)
+    for k in ("joints3d", "joints2d", "visible", "occlusion", "body"):
         for name in clips[0][k]:
             np.testing.assert_array_equal(back[k][name], clips[0][k][name])
     assert back["meta"] == clips[0]["meta"]
@@ -214,9 +228,10 @@ def test_preview_sheets(dataset, tmp_path):
 
 
 def test_background_flow_matches_raster_reference():
-    """The numpy background flow of the clip renderer equals render.raster.background_flow."""
+    """The clip renderer's background flow (plane homography) equals render.raster.background_flow
+    with the plane's per-pixel depth, and the homography maps frame t's background onto frame 0's."""
     from simpose.render.raster import background_flow
-    from simpose.synth.clip import _plane_pixels, plane_depth
+    from simpose.synth.clip import _homography_flow, plane_depth, plane_homography
     from simpose.synth.scene import Scene, camera_at
     from simpose.render.raster import Lighting
 
@@ -227,8 +242,11 @@ def test_background_flow_matches_raster_reference():
     z = plane_depth(scene, c0)
     np.testing.assert_allclose(z[16, 16], 7.0, rtol=1e-2)  # the plane faces camera 0 at far_depth
     ref = background_flow(z, c0, c1)
-    mine = _plane_pixels(scene, c0, z, c1) - np.stack(np.mgrid[0:32, 0:32][::-1], -1)
+    mine = _homography_flow(plane_homography(scene, c0, c1), 32)
     np.testing.assert_allclose(mine, ref, atol=1e-3)
+    back = _homography_flow(plane_homography(scene, c1, c0), 32)
+    ref_back = background_flow(plane_depth(scene, c1), c1, c0)
+    np.testing.assert_allclose(back, ref_back, atol=1e-3)
     assert camera_at(eyes[0], scene.target, K, 32).K.shape == (3, 3)
 
 

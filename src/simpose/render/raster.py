@@ -174,7 +174,8 @@ class RasterOutput:
         mask: (H, W) uint8 instance id, 1..P in the order the meshes were given; 0 on background.
         face_id: (H, W) int32 index of the visible triangle in its own mesh's faces; -1 on background.
         barycentric: (H, W, 3) float32 perspective-correct barycentric coordinates of the pixel
-            centre in ``faces[face_id]`` of the mesh ``mask``; 0 on background.
+            centre in ``faces[face_id]`` of the mesh ``mask``; 0 on background; None when not
+            asked for (``rasterize(..., barycentric=False)``).
         rgb: (H, W, 3) uint8 lit vertex colours over the background image.
         parts: (H, W) uint8 part label of the visible triangle (majority of its three vertex
             labels, the first vertex's on a three-way tie); 0 on background; None if no labels given.
@@ -186,7 +187,7 @@ class RasterOutput:
     depth: np.ndarray
     mask: np.ndarray
     face_id: np.ndarray
-    barycentric: np.ndarray
+    barycentric: np.ndarray | None
     rgb: np.ndarray
     parts: np.ndarray | None = None
     flow: np.ndarray | None = None
@@ -418,6 +419,7 @@ class Rasterizer:
         background: np.ndarray | None = None,
         lighting: Lighting | None = None,
         cull_back_faces: bool = False,
+        barycentric: bool = True,
     ) -> RasterOutput:
         """Render one frame of P meshes with mutual occlusion.
 
@@ -443,6 +445,8 @@ class Rasterizer:
                 away from the camera. Faster for closed meshes wound counter-clockwise seen
                 from outside (the body model's meshes); wrong for open or inconsistently
                 wound ones, hence off by default.
+            barycentric: read the barycentric target back (skip it when not needed: one
+                read-back fewer).
         Returns:
             The frame's :class:`RasterOutput`. ``flow`` is exact for piecewise-affine motion:
             each pixel's surface point is followed through the perspective-correct
@@ -464,7 +468,7 @@ class Rasterizer:
             self._draw(meshes, K, K_next, lighting, cull_back_faces)
             depth = self._read(_DEPTH)[..., 0]
             flow = self._read(_FLOW) if vertices_next_cam is not None else None
-            bary = self._read(_BARY)
+            bary = self._read(_BARY) if barycentric else None
             ids = self._read(_IDS)
             rgb = self._read(_COLOR)
 

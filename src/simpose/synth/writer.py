@@ -63,27 +63,32 @@ class ClipSynthesizer:
     """
 
     def __init__(self, config: SceneConfig, motions: str | Path | None = None, backgrounds: str | Path | None = None):
-        from simpose.body.model import BodyModel
+        from simpose.body.skinning import FastBodyModel
         from simpose.motion.library import LibraryConfig, MotionLibrary
         from simpose.render.appearance import BackgroundSource
         from simpose.render.parts import body_part_labels
         from simpose.render.raster import Rasterizer
+        from simpose.synth.clip import ClipRenderer
 
         self.config = config
-        self.body = BodyModel()
-        self.library = MotionLibrary(self.body, LibraryConfig(motions_dir=motions))
+        self.body = FastBodyModel()  # = BodyModel, faster for one shape at a time (motion library too)
+        self.skinner = self.body.skinner
+        # every retargeted BVH stays cached (a few hundred kB each): a worker retargets a file once
+        self.library = MotionLibrary(self.body, LibraryConfig(motions_dir=motions, cache_size=4096))
         self.backgrounds = BackgroundSource(backgrounds)
         self.part_labels = body_part_labels(self.body)
         self.rasterizer = Rasterizer(config.size, config.size)
+        self.renderer = ClipRenderer(self.body, self.rasterizer, self.part_labels, config=config)
 
     def make(self, seed: int, index: int) -> dict:
         """The full clip dict (with ``meta``) of clip ``index``."""
-        from simpose.synth.clip import render_clip
+        from simpose.synth.clip import OCCLUSION_CODES
         from simpose.synth.scene import sample_scene
 
         rng = np.random.default_rng(clip_seed(seed, index))
-        scene = sample_scene(self.config, rng, self.body, self.library, self.part_labels, self.backgrounds)
-        clip = render_clip(scene, self.body, self.rasterizer, self.part_labels)
+        scene = sample_scene(self.config, rng, self.body, self.library, self.part_labels, self.backgrounds, self.skinner)
+        clip = self.renderer.render(scene)
+        clip.pop("occluder_pixels")
         L = scene.lighting
         clip["meta"] = {
             "seed": int(seed),
@@ -98,6 +103,13 @@ class ClipSynthesizer:
             "background": scene.background_source,
             "background_plane_depth": scene.far_depth,
             "lighting": dataclasses.asdict(L),
+            "truncated": [bool(p.truncated) for p in scene.people],
+            "occluders": [
+                {"kind": o.kind, "depth": o.depth, "velocity_px": o.velocity.tolist(), "outline_px": o.outline.tolist()}
+                for o in scene.occluders
+            ],
+            "degradations": clip.pop("degradations"),
+            "occlusion_codes": {str(k): v for k, v in OCCLUSION_CODES.items()},
             "part_names": list(PART_NAMES),
             "joint_sets": list(JOINT_SETS),
             "world_frame": "y down, floor y=0; body params world frame; joints camera frame",
@@ -133,6 +145,7 @@ def synthesize(
     shard: tuple[int, int] = (0, 1),
     fps: float = 30.0,
     progress: bool = True,
+    options: dict | None = None,
 ) -> list[Path]:
     """Render clips ``shard[0], shard[0] + shard[1], ...`` below ``clips`` into ``out``, skipping finished ones.
 
@@ -141,6 +154,8 @@ def synthesize(
         size: S pixels (square). seed: dataset seed. people: at most P people per clip.
         workers: processes (each with its own BodyModel and Rasterizer). motions: BVH folder.
         backgrounds: image folder. shard: (i, n). fps: frame rate. progress: show a rich bar.
+        options: further :class:`SceneConfig` fields (truncated_share, occluder_prob,
+            max_occluders, motion_blur, noise_std, jpeg_quality, ...).
     Returns:
         The files of this shard (finished before or now).
     Raises:
@@ -153,7 +168,10 @@ def synthesize(
     i, n = shard
     if not 0 <= i < n:
         raise ValueError(f"shard (i, n) needs 0 <= i < n, got {shard}")
-    config = SceneConfig(size=size, frames=frames, fps=fps, people=people)
+    unknown = set(options or {}) - {f.name for f in dataclasses.fields(SceneConfig)}
+    if unknown:
+        raise ValueError(f"unknown scene options {sorted(unknown)}")
+    config = SceneConfig(size=size, frames=frames, fps=fps, people=people, **(options or {}))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     indices = list(range(i, clips, n))
