@@ -66,7 +66,7 @@ def render_skeleton3d(
     extent = np.ptp(pts, axis=0)
     # close enough that a standing person fills about two thirds of the height
     distance = 2.6 + float(np.hypot(extent[0], extent[2]))
-    focal = size * 1.1
+    focal = size * 1.5
     colors = side_colors(joint_set)
     half = max(1.0, float(max(extent[0], extent[2])) / 2 + 0.6)
     g = np.linspace(-half, half, 11)

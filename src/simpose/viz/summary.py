@@ -68,7 +68,7 @@ def write_summary(
     ax.set_xlabel("time (s)")
     ax.set_ylabel("root position, camera frame (m)")
     ax.legend(fontsize=8)
-    ax.set_title("root trajectory")
+    ax.set_title("root trajectory (3D, camera frame)", fontsize=10)
 
     ax = fig.add_subplot(sub[1])
     conf = np.asarray(confidence, np.float64)
@@ -78,7 +78,7 @@ def write_summary(
         ax.axvspan((i - 0.5) / fps, (i + 0.5) / fps, color="red", alpha=0.15, lw=0)
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("time (s)")
-    ax.set_title(f"detector confidence ({int(np.sum(~np.asarray(valid)))} of {T} frames without a person: red)")
+    ax.set_title(f"detector confidence\n({int(np.sum(~np.asarray(valid)))} of {T} frames without a person, red)", fontsize=10)
     ax.legend(fontsize=8)
 
     ax = fig.add_subplot(sub[2])
@@ -91,8 +91,9 @@ def write_summary(
     cv = np.nanstd(rel, axis=0)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("bone length / its median")
-    ax.set_title(f"bone length constancy (std {np.nanmean(cv) * 100:.1f}% mean, {np.nanmax(cv) * 100:.1f}% worst)")
-    ax.set_ylim(0.6, 1.4)
+    worst = js.names[child[int(np.nanargmax(cv))]] if np.isfinite(cv).any() else "-"
+    ax.set_title(f"bone length constancy (3D)\nstd {np.nanmean(cv) * 100:.1f}% mean, {np.nanmax(cv) * 100:.1f}% worst ({worst})", fontsize=10)
+    ax.set_ylim(0.5, 1.5)
     if title:
         fig.suptitle(title)
     path = Path(path)
