@@ -249,13 +249,16 @@ def run(
     cache: Path | None = typer.Option(None, help="Cue cache folder (default ~/.cache/simpose/cues)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Always recompute the 2D keypoints."),
     views: bool = typer.Option(True, help="Write overlay.mp4, skeleton3d.mp4 and summary.png."),
+    meshes_every: int = typer.Option(0, help="Also write DIR/meshes/mesh_XXXXXX.obj for every n-th valid frame (0: none)."),
 ) -> None:
     """Video to 3D motion of the main person (Ctrl-C once: stop and keep the frames done)."""
     from simpose.cues.errors import CueError
     from simpose.track.run import RunConfig, RunError, default_cache_dir, run_video
 
     cache_dir = "" if no_cache else str(cache or default_cache_dir())
-    config = RunConfig(focal=focal, fov=fov, start=start, end=end, cache_dir=cache_dir, views=views, progress=True)
+    config = RunConfig(
+        focal=focal, fov=fov, start=start, end=end, cache_dir=cache_dir, views=views, mesh_every=meshes_every, progress=True
+    )
     try:
         result = run_video(input, out, config)
     except (CueError, RunError, FileNotFoundError) as exc:

@@ -91,3 +91,23 @@ def test_bvh_fk_equals_the_body_and_invalid_frames_hold(body, tmp_path):
     np.testing.assert_allclose(np.sort(fk.end_site_positions[0, :, 1]), np.sort(ref[0, tips, 1]), atol=0.02)
     # the frame without a person holds its nearest valid neighbour (BVH needs every frame)
     np.testing.assert_allclose(fk.positions[3], fk.positions[2], atol=1e-6)
+
+
+def test_obj_meshes_follow_the_fit(body, tmp_path):
+    from simpose.body.fit import body_vertices
+    from simpose.export.mesh import write_meshes, write_obj
+
+    shape = np.full(6, 0.5)
+    joints = body.forward_joints("anny", torch.zeros(3, 19, 3, dtype=torch.float64), torch.as_tensor(shape)[None],
+                                 trans=torch.tensor([[0.0, 0.0, 3.0]] * 3, dtype=torch.float64)).numpy()  # fmt: skip
+    joints[1] = np.nan
+    fit = fit_pose(body, joints, shape)
+    paths = write_meshes(tmp_path, body, fit)
+    assert [p.name for p in paths] == ["mesh_000000.obj", "mesh_000002.obj"]
+    lines = paths[0].read_text().splitlines()
+    v = np.array([list(map(float, l.split()[1:])) for l in lines if l.startswith("v ")])
+    f = np.array([list(map(int, l.split()[1:])) for l in lines if l.startswith("f ")])
+    assert f.min() == 1 and f.max() == len(v) == body.num_vertices and len(f) == body.faces.shape[0]
+    np.testing.assert_allclose(v, body_vertices(body, fit, np.array([0]))[0] @ CAM_TO_BVH.T, atol=1e-5)
+    with pytest.raises(ValueError, match="NaN"):
+        write_obj(tmp_path / "bad.obj", np.full((3, 3), np.nan), np.array([[0, 1, 2]]))

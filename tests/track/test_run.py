@@ -109,3 +109,17 @@ def test_interrupted_run_keeps_the_frames_done(mediapipe, person_clip, tmp_path)
     a = read_poses(tmp_path / "poses.npz")
     assert a["joints3d"].shape[0] == 5 and not bool(a["complete"])
     assert not list((tmp_path / "cache").glob("*.npz"))  # a partial result is never cached
+
+
+def test_single_image_and_image_folder(mediapipe, person_frames, tmp_path):
+    from PIL import Image
+
+    frames, _ = person_frames
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, f in enumerate(frames[:3]):
+        Image.fromarray(f).save(folder / f"f{i}.png")
+    one = run_video(folder / "f0.png", tmp_path / "one", RunConfig(fov=60.0, cache_dir=""))
+    assert one.n_frames == 1 and one.n_valid == 1 and (tmp_path / "one" / "overlay.mp4").is_file()
+    seq = run_video(folder, tmp_path / "seq", RunConfig(fov=60.0, cache_dir="", views=False))
+    assert seq.n_frames == 3 and seq.fps == 30.0  # image folders: 30 fps unless told

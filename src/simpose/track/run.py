@@ -78,6 +78,7 @@ class RunConfig:
         cache_dir: cue cache folder ('' for none).
         lifter_weights: a lifter checkpoint; None: the shipped weights.
         views: also write overlay.mp4, skeleton3d.mp4 and summary.png.
+        mesh_every: also write ``meshes/mesh_XXXXXX.obj`` for every n-th valid frame (0: none).
         json: also write poses.json.
         max_side: the overlay video's larger side at most this many pixels.
         progress: rich progress bars.
@@ -92,6 +93,7 @@ class RunConfig:
     cache_dir: str = str(default_cache_dir())
     lifter_weights: str | None = None
     views: bool = True
+    mesh_every: int = 0
     json: bool = True
     max_side: int = 1280
     progress: bool = False
@@ -334,6 +336,12 @@ def _write_outputs(out_dir: Path, arrays, body, fit, fps: float, config: RunConf
     written = write_poses(out_dir, arrays, json_too=config.json)
     paths = {p.name: p for p in written}
     paths["motion.bvh"] = write_body_bvh(out_dir / "motion.bvh", body, fit, fps)
+    if config.mesh_every > 0:
+        from simpose.export.mesh import write_meshes
+
+        meshes = write_meshes(out_dir / "meshes", body, fit, every=config.mesh_every)
+        if meshes:
+            paths["meshes/"] = meshes[0].parent
     cfg = out_dir / "run_config.json"
     cfg.write_text(json.dumps(config.to_dict(), indent=2))
     paths[cfg.name] = cfg
