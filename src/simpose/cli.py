@@ -143,6 +143,12 @@ def synth(
     backgrounds: Path | None = typer.Option(None, help="Folder of background images (default: procedural textures)."),
     shard: str = typer.Option("0/1", help="i/n: this job renders clip indices i, i+n, ..."),
     preview: Path | None = typer.Option(None, "--preview", help="Write contact sheets for the clips in this folder."),
+    truncated: float = typer.Option(0.1, help="Share of people cut by the left or right frame border (0..1)."),
+    occluders: float = typer.Option(0.3, help="Share of clips with synthetic occluders pasted in front (0..1)."),
+    max_occluders: int = typer.Option(2, help="At most this many occluders in such a clip."),
+    motion_blur: float = typer.Option(0.0, help="Motion blur exposure, fraction of a frame interval (0 = off)."),
+    noise: float = typer.Option(0.0, help="Sensor noise: Gaussian std up to this many 8-bit levels per clip (0 = off)."),
+    jpeg: int = typer.Option(0, help="JPEG compression at a quality drawn in [JPEG, 95] per clip (0 = off)."),
 ) -> None:
     """Render a synthetic dataset (resumable, sharded), or contact sheets of one (--preview)."""
     from simpose.render.context import RenderError
@@ -157,7 +163,9 @@ def synth(
             return
         if out is None:
             _fail("--out DIR is required (or --preview DIR)")
-        synthesize(out, clips, frames, size, seed, people, workers, motions, backgrounds, parse_shard(shard))
+        options = {"truncated_share": truncated, "occluder_prob": occluders, "max_occluders": max_occluders,
+                   "motion_blur": motion_blur, "noise_std": noise, "jpeg_quality": jpeg}  # fmt: skip
+        synthesize(out, clips, frames, size, seed, people, workers, motions, backgrounds, parse_shard(shard), options=options)
     except (ValueError, RenderError) as exc:
         _fail(str(exc))
 
