@@ -101,7 +101,9 @@ def fit_shape(
     if not ok.any():
         return s
     target = np.median(bone_lengths(joints[ok]), axis=0)
-    scale = np.maximum(target, 0.02)  # relative errors: short bones (hands, feet) count as much as long ones
+    # residuals in units of 10 cm (absolute, not relative): the long bones, whose errors move the
+    # mesh's hands and feet the most, count most
+    scale = np.full_like(target, 0.1)
     h = 0.02
     prior = 1e-2  # weak pull to the average body: phenotypes that barely change lengths stay put
     pose = torch.zeros(n + 1, len(POSE_BONES), 3, dtype=body.dtype)
