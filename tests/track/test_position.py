@@ -63,3 +63,14 @@ def test_too_few_joints_and_invalid_frames_are_nan_and_stay_nan():
     assert np.isnan(s[4]).all() and np.isnan(s[7]).all()
     # a run of one frame is left as it is; longer runs are smoothed within themselves
     np.testing.assert_allclose(s[[5, 6]].mean(0), t[[5, 6]].mean(0), atol=1e-9)
+
+
+def test_robust_weights_resist_a_wrong_3d_joint():
+    rel, uv, trans = _scene(T=30)
+    bad = rel.copy()
+    bad[:, 13] += [0.35, -0.25, 0.2]  # the lifter misplaced a wrist by ~50 cm
+    plain = solve_translation(bad, uv, None, K, PositionConfig(robust_iterations=0))
+    robust = solve_translation(bad, uv, None, K)
+    err = lambda t: np.linalg.norm(t - trans, axis=-1).mean()  # noqa: E731
+    assert err(robust) < 0.5 * err(plain)
+    np.testing.assert_allclose(solve_translation(rel, uv, None, K), trans, atol=1e-9)  # exact data stays exact

@@ -5,7 +5,8 @@ image coordinates ``(x, y) = K^-1 (u, v, 1)``, the pinhole model with the root a
 ``x (Z + t_z) = X + t_x`` and ``y (Z + t_z) = Y + t_y``: two equations LINEAR in ``t`` per
 joint. Stacking them over the joints, weighted by the detector's confidences, gives a 3 x 3
 weighted least-squares problem per frame (:func:`solve_translation`), solved in closed form,
-batched over frames. With exact 2D and 3D it recovers ``t`` exactly; the residual it minimises
+batched over frames, then re-weighted twice (Huber weights) so that a joint the lifter got
+wrong counts less. With exact 2D and 3D it recovers ``t`` exactly; the residual it minimises
 is the reprojection error scaled by each joint's depth, which for a body (depth spread << its
 distance) is the reprojection error up to a near-constant factor.
 
@@ -33,12 +34,19 @@ class PositionConfig:
         smooth_z_s: Gaussian sigma for t_z (depth, the noisy component), seconds.
         min_confidence: joints below this confidence get weight 0.
         min_joints: frames with fewer usable joints get NaN (the system needs >= 2 joints).
+        robust_iterations: re-weighting passes after the first solve (0: plain least squares).
+            A joint the lifter got wrong pulls the plain solution towards it; each pass scales
+            a joint's weight by ``min(1, robust_scale_m / residual)`` (Huber weights), so such
+            joints count less.
+        robust_scale_m: residual (metres at the joint's depth) above which a joint is down-weighted.
     """
 
     smooth_xy_s: float = 0.04
     smooth_z_s: float = 0.15
     min_confidence: float = 0.05
     min_joints: int = 4
+    robust_iterations: int = 2
+    robust_scale_m: float = 0.05
 
 
 def normalised_coords(joints2d: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -82,12 +90,22 @@ def solve_translation(
     b = np.stack([x * X[..., 2] - X[..., 0], y * X[..., 2] - X[..., 1]], axis=-1)  # (T, J, 2)
     A = A.reshape(T, 2 * J, 3)
     b = b.reshape(T, 2 * J)
-    w2 = np.repeat(w, 2, axis=1)
-    AtA = np.einsum("tn,tni,tnj->tij", w2, A, A)
-    Atb = np.einsum("tn,tni,tn->ti", w2, A, b)
-    out = np.full((T, 3), np.nan)
     ok = usable.sum(1) >= max(config.min_joints, 2)
-    ok &= np.abs(np.linalg.det(AtA)) > 1e-12
+    out = _weighted_solve(A, b, np.repeat(w, 2, axis=1), ok)
+    for _ in range(config.robust_iterations):
+        r = np.einsum("tni,ti->tn", A, np.nan_to_num(out)) - b  # (T, 2J) residuals, metres
+        r = np.linalg.norm(r.reshape(T, J, 2), axis=-1)  # per joint
+        huber = np.minimum(1.0, config.robust_scale_m / np.maximum(r, 1e-12))
+        out = _weighted_solve(A, b, np.repeat(w * huber, 2, axis=1), ok)
+    return out
+
+
+def _weighted_solve(A: np.ndarray, b: np.ndarray, w: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """(T, 3) argmin_t sum_n w_n (A_n t - b_n)^2 per frame; NaN where not ``ok`` or degenerate."""
+    AtA = np.einsum("tn,tni,tnj->tij", w, A, A)
+    Atb = np.einsum("tn,tni,tn->ti", w, A, b)
+    out = np.full((len(A), 3), np.nan)
+    ok = ok & (np.abs(np.linalg.det(AtA)) > 1e-12)
     if ok.any():
         out[ok] = np.linalg.solve(AtA[ok], Atb[ok][..., None])[..., 0]
     return out
