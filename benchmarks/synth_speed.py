@@ -12,6 +12,8 @@ people, occluders in 30 % of clips). Two measurements:
   write). frames/s = all frames / the slowest process's time. This is what a long
   ``simpose synth`` run approaches once every BVH file has been retargeted once per worker.
   The one-process run also prints where its time goes.
+  The process CPU time (all threads, llvmpipe's too) per frame is printed as well, with the rate
+  it allows on two idle cores: the machine is shared, and wall-clock rates drop with its load.
 * end to end: ``synthesize(..., workers=W)`` on a fresh folder, timed from the call to the
   last file: process start-up, model loading and first-use retargeting included.
 """
@@ -56,15 +58,15 @@ def _steady(args: tuple) -> dict:
     synth.renderer.render = timed(render, "render + annotations")
     barrier.wait()
     with tempfile.TemporaryDirectory() as d:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in indices:
             clip = synth.make(0, i)
             t1 = time.perf_counter()
             write_clip(Path(d) / f"{i}.npz", clip)
             spent["write (compress, atomic)"] += time.perf_counter() - t1
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     del clip_mod
-    return {"time": dt, "frames": clips * cfg["frames"], "spent": spent}
+    return {"time": dt, "cpu": cpu, "frames": clips * cfg["frames"], "spent": spent}
 
 
 def steady_state(workers: int, clips: int, cfg: dict) -> tuple[float, dict]:
@@ -74,6 +76,7 @@ def steady_state(workers: int, clips: int, cfg: dict) -> tuple[float, dict]:
         with ctx.Pool(workers) as pool:
             res = pool.map(_steady, [(r, clips, cfg, barrier) for r in range(workers)])
     frames = sum(r["frames"] for r in res)
+    res[0]["cpu_per_frame"] = sum(r["cpu"] for r in res) / frames
     return frames / max(r["time"] for r in res), res[0]
 
 
@@ -107,12 +110,14 @@ def main() -> None:
             for k, v in first["spent"].items():
                 print(f"  {k:<40} {v / first['frames'] * 1e3:6.2f} ms/frame  {100 * v / total:5.1f} %")
         e2e = end_to_end(w, args.e2e_clips, cfg) if args.e2e_clips else float("nan")
-        rows.append((w, fps, e2e))
+        rows.append((w, fps, e2e, first["cpu_per_frame"]))
     print(f"\nannotated frames/s at {args.size}x{args.size}, {args.frames} frames/clip, up to {args.people} people, all annotations")
-    print(f"{'workers':>8} {'steady state':>14} {'end to end':>12}")
-    for w, fps, e2e in rows:
-        print(f"{w:>8} {fps:>14.1f} {e2e:>12.1f}")
-    print(f"(end to end: {args.e2e_clips} clips, start-up and first-use retargeting included)")
+    print(f"{'workers':>8} {'steady state':>14} {'end to end':>12} {'CPU ms/frame':>14} {'2 cores / CPU':>14}")
+    for w, fps, e2e, cpu in rows:
+        print(f"{w:>8} {fps:>14.1f} {e2e:>12.1f} {cpu * 1e3:>14.2f} {2 / cpu:>14.1f}")
+    print(f"(end to end: {args.e2e_clips} clips, start-up and first-use retargeting included; CPU ms/frame: "
+          "process CPU time of the steady-state run, all threads incl. llvmpipe's; '2 cores / CPU' is the rate "
+          "that CPU cost allows on 2 otherwise idle cores)")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

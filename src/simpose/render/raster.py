@@ -325,6 +325,7 @@ class _MeshSlot:
     vbo: moderngl.Buffer
     ibo: moderngl.Buffer
     vao: moderngl.VertexArray
+    indices: np.ndarray | None = None  # the index array last uploaded (skip re-uploading it)
 
 
 class Rasterizer:
@@ -355,6 +356,9 @@ class Rasterizer:
         self.width, self.height, self.near, self.far = int(width), int(height), float(near), float(far)
         self._closed = True  # until every resource exists
         self._slots: list[_MeshSlot] = []
+        # per mesh slot, the static inputs of the last frame and what was derived from them
+        # (faces, labels and colours of a body do not change frame to frame)
+        self._static: dict[int, tuple] = {}
         self._owns_ctx = ctx is None
         self._ctx = create_context() if ctx is None else ctx
         size = (self.width, self.height)
@@ -420,6 +424,7 @@ class Rasterizer:
         lighting: Lighting | None = None,
         cull_back_faces: bool = False,
         barycentric: bool = True,
+        static_inputs: bool = False,
     ) -> RasterOutput:
         """Render one frame of P meshes with mutual occlusion.
 
@@ -447,6 +452,10 @@ class Rasterizer:
                 wound ones, hence off by default.
             barycentric: read the barycentric target back (skip it when not needed: one
                 read-back fewer).
+            static_inputs: promise that ``faces``, ``colors`` and ``part_labels`` numpy arrays
+                passed again as the same objects as in the previous call were not modified
+                since: their checks, conversions, face labels and index upload are reused (a
+                clip renders the same bodies frame after frame).
         Returns:
             The frame's :class:`RasterOutput`. ``flow`` is exact for piecewise-affine motion:
             each pixel's surface point is followed through the perspective-correct
@@ -462,7 +471,7 @@ class Rasterizer:
             background = np.asarray(background)
             if background.shape != (h, w, 3) or background.dtype != np.uint8:
                 raise ValueError(f"background must be ({h}, {w}, 3) uint8, got {background.shape} {background.dtype}")
-        meshes = _prepare_meshes(vertices_cam, faces, colors, part_labels, vertices_next_cam, normals, lighting)
+        meshes = _prepare_meshes(vertices_cam, faces, colors, part_labels, vertices_next_cam, normals, lighting, self._static if static_inputs else None)
 
         with self._ctx:
             self._draw(meshes, K, K_next, lighting, cull_back_faces)
@@ -516,7 +525,9 @@ class Rasterizer:
                 continue
             slot = self._slot(p, mesh.records.nbytes, mesh.indices.nbytes)
             slot.vbo.write(mesh.records)
-            slot.ibo.write(mesh.indices)
+            if slot.indices is not mesh.indices:
+                slot.ibo.write(mesh.indices)
+                slot.indices = mesh.indices
             prog["instance_id"].value = p + 1
             slot.vao.render(moderngl.TRIANGLES, vertices=mesh.indices.size)
 
@@ -540,6 +551,7 @@ class Rasterizer:
         for buf, need in ((slot.vbo, vbo_bytes), (slot.ibo, ibo_bytes)):
             if buf.size < need:
                 buf.orphan(max(need, 2 * buf.size))  # same buffer name: the VAO stays valid
+                slot.indices = None  # orphaning dropped the contents
         return slot
 
 
@@ -554,9 +566,14 @@ class _Mesh:
 
 
 def _prepare_meshes(
-    vertices_cam, faces, colors, part_labels, vertices_next_cam, normals, lighting: Lighting
+    vertices_cam, faces, colors, part_labels, vertices_next_cam, normals, lighting: Lighting, static: dict | None = None
 ) -> list[_Mesh]:
-    """Check and pack the per-mesh arguments of :meth:`Rasterizer.rasterize`."""
+    """Check and pack the per-mesh arguments of :meth:`Rasterizer.rasterize`.
+
+    ``static`` (slot -> last inputs and results) lets a mesh whose ``faces``, ``colors`` and
+    ``part_labels`` are the very same objects as in the previous call reuse their checked and
+    converted forms (a clip renders one body topology frame after frame).
+    """
     verts = _per_mesh(vertices_cam, "vertices_cam", None, 2)
     P = len(verts)
     if P > 255:
@@ -569,20 +586,34 @@ def _prepare_meshes(
     meshes = []
     for p in range(P):
         x = _to_numpy(verts[p], np.float32)
-        f = _to_numpy(faces_list[p], np.int64)
-        V = _check_vertices(x, f, p)
+        key = (faces_list[p], colors_list[p], labels_list[p], len(x))
+        cached = static.get(p) if static is not None else None
+        if cached is not None and all(a is b for a, b in zip(cached[0][:3], key[:3])) and cached[0][3] == key[3]:
+            f, f32, albedo, labels = cached[1]
+            if x.ndim != 2 or x.shape[1] != 3:
+                raise ValueError(f"mesh {p}: vertices must be (V, 3), got {x.shape}")
+            if not np.isfinite(x).all():
+                raise ValueError(f"mesh {p}: vertices contain NaN or inf")
+            V = len(x)
+        else:
+            f = _to_numpy(faces_list[p], np.int64)
+            V = _check_vertices(x, f, p)
+            f32 = f.astype(np.uint32)
+            albedo = _albedo(colors_list[p], V, p)
+            labels = None if part_labels is None else _face_labels(labels_list[p], f, V, p)
+            if static is not None and all(isinstance(a, np.ndarray) or a is None for a in key[:3]):
+                static[p] = (key, (f, f32, albedo, labels))  # numpy inputs only: torch may change in place
         records = np.empty((V, _FLOATS_PER_VERTEX), np.float32)
         records[:, 0:3] = x
         records[:, 3:6] = x if next_list[p] is None else _check_like(next_list[p], (V, 3), "vertices_next_cam", p)
-        records[:, 6:9] = _albedo(colors_list[p], V, p)
+        records[:, 6:9] = albedo
         if normals_list[p] is not None:
             records[:, 9:12] = _check_like(normals_list[p], (V, 3), "normals", p)
         elif lighting.intensity != 0:
             records[:, 9:12] = vertex_normals(x, f)
         else:  # no diffuse term: normals are not needed
             records[:, 9:12] = 0.0
-        labels = None if part_labels is None else _face_labels(labels_list[p], f, V, p)
-        meshes.append(_Mesh(records, f.astype(np.uint32), labels))
+        meshes.append(_Mesh(records, f32, labels))
     return meshes
 
 

@@ -160,7 +160,11 @@ class ClipRenderer:
         T = len(verts)
         f = self.faces
         v0, v1, v2 = (np.take(verts, c, axis=1) for c in self._corners)
-        fn = np.cross(v1 - v0, v2 - v0)  # (T, F, 3), length = twice the area
+        a, b = v1 - v0, v2 - v0
+        fn = np.empty_like(a)  # cross(a, b), (T, F, 3): length = twice the area
+        fn[..., 0] = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
+        fn[..., 1] = a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2]
+        fn[..., 2] = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
         n = (self._incidence @ fn.transpose(1, 0, 2).reshape(len(f), T * 3)).reshape(-1, T, 3).transpose(1, 0, 2)
         length = np.linalg.norm(n, axis=-1, keepdims=True)
         return np.divide(n, length, out=np.zeros_like(n), where=length > 0).astype(np.float32)
@@ -210,6 +214,7 @@ class ClipRenderer:
                 lighting=scene.lighting,
                 cull_back_faces=True,
                 barycentric=False,
+                static_inputs=True,
             )
             rgb[t], mask[t], parts[t], depth[t] = out.rgb, out.mask, out.parts, out.depth
             if nxt:
