@@ -92,6 +92,11 @@ def test_bad_options(tiny_clip, tmp_path):
     assert r.exit_code != 0
 
 
+def test_range_past_the_end(mediapipe, tiny_clip, tmp_path):
+    r = _run(tiny_clip, "--out", tmp_path / "o", "--start", "50", "--no-cache")
+    assert r.exit_code != 0 and "no frames in the range" in r.output
+
+
 @pytest.fixture
 def tiny_clip(tmp_path):
     return write_video(tmp_path / "tiny.mp4", [np.full((24, 32, 3), 40 * i, np.uint8) for i in range(3)], fps=10)

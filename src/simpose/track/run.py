@@ -239,6 +239,7 @@ def run_video(
     timings: dict[str, float] = {}
     tick = time.perf_counter()
     source = open_video(path)
+    K, assumed = camera_matrix(source.size, config.focal, config.fov)  # bad options fail before the slow stage
     stop = stop or threading.Event()
     with graceful_interrupt(stop):
         det = detect(source, config.keypoints, config.start, config.end, config.cache_dir or None, stop, config.progress)
@@ -252,7 +253,6 @@ def run_video(
     shifted = Keypoints2D(kp_all.keypoints - 0.5, kp_all.confidence, kp_all.valid, kp_all.image_size, kp_all.joint_set, kp_all.world)
     h36 = shifted.to_joint_set(JOINT_SET)
     kp, conf, valid = h36.keypoints[:, p].astype(np.float64), h36.confidence[:, p].astype(np.float64), h36.valid[:, p].copy()
-    K, assumed = camera_matrix(source.size, config.focal, config.fov)
 
     tick = time.perf_counter()
     from simpose.body.model import BodyModel
