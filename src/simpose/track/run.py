@@ -7,8 +7,8 @@ first calls, which build the body's joint regressor and caches, once per process
    cached; the first Ctrl-C ends it early and the run goes on with the frames done).
 2. ``lifter``: the 2D of the main person, as ``h36m17``, to root-relative 3D in ``h36m17``
    and the native ``anny`` set (:class:`simpose.models.lifter.Lifter`, offline mode).
-3. ``position``: camera-frame translation per frame in closed form, smoothed
-   (:mod:`simpose.track.position`).
+3. ``position``: camera-frame translation per frame in closed form, smoothed, then (``align_2d``)
+   each joint moved sideways onto its detected 2D ray at its depth (:mod:`simpose.track.position`).
 4. ``body_fit``: the body model's shape (one per track) and pose per frame
    (:mod:`simpose.body.fit`), placed on the native joints.
 5. ``write``: ``poses.npz``/``poses.json``/``motion.bvh`` (:mod:`simpose.export`), then the
@@ -38,7 +38,7 @@ import numpy as np
 
 from simpose.cues.keypoints import KeypointConfig, Keypoints2D
 from simpose.track.detect import Detections, detect, graceful_interrupt
-from simpose.track.position import PositionConfig, smooth_translation, solve_translation
+from simpose.track.position import PositionConfig, align_to_rays, smooth_translation, solve_translation
 
 __all__ = ["RunConfig", "RunResult", "RunError", "run_video", "default_cache_dir", "main_person", "DEFAULT_FOV"]
 
@@ -52,6 +52,16 @@ _SHARED = {
     "left_knee": "lowerleg01.L", "right_knee": "lowerleg01.R", "left_ankle": "foot.L", "right_ankle": "foot.R",
     "left_shoulder": "upperarm01.L", "right_shoulder": "upperarm01.R", "left_elbow": "lowerarm01.L",
     "right_elbow": "lowerarm01.R", "left_wrist": "wrist.L", "right_wrist": "wrist.R",
+}  # fmt: skip
+# which h36m17 joints' image-plane correction (align_2d) each native joint takes: the same point
+# where both sets have it, else the nearest one along the body
+_NATIVE_FROM_H36M = {
+    "root": {"pelvis": 1.0}, "spine05": {"pelvis": 1.0}, "spine03": {"spine": 1.0},
+    "spine01": {"spine": 0.5, "thorax": 0.5}, "neck01": {"thorax": 1.0}, "head": {"neck_nose": 1.0},
+    "head_top": {"head": 1.0},
+    **{f"{a}.{s}": {f"{side}_{b}": 1.0} for s, side in (("L", "left"), ("R", "right")) for a, b in (
+        ("clavicle", "shoulder"), ("upperarm01", "shoulder"), ("lowerarm01", "elbow"), ("wrist", "wrist"),
+        ("hand_tip", "wrist"), ("upperleg01", "hip"), ("lowerleg01", "knee"), ("foot", "ankle"), ("toe", "ankle"))},
 }  # fmt: skip
 
 
@@ -75,6 +85,9 @@ class RunConfig:
         start, end: frame range ``[start, end)`` (end None: to the end).
         keypoints: MediaPipe settings.
         position: absolute-position settings.
+        align_2d: move each 3D joint sideways onto its detected 2D ray (depth kept; weighted by
+            the detector's confidence), so the result and the mesh land on the person in the
+            image (:func:`simpose.track.position.align_to_rays`).
         cache_dir: cue cache folder ('' for none).
         lifter_weights: a lifter checkpoint; None: the shipped weights.
         views: also write overlay.mp4, skeleton3d.mp4 and summary.png.
@@ -90,6 +103,7 @@ class RunConfig:
     end: int | None = None
     keypoints: KeypointConfig = KeypointConfig()
     position: PositionConfig = PositionConfig()
+    align_2d: bool = True
     cache_dir: str = str(default_cache_dir())
     lifter_weights: str | None = None
     views: bool = True
@@ -194,6 +208,18 @@ def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, K: np.ndar
     return h36m, anny
 
 
+def native_displacement(displacement_h36m: np.ndarray) -> np.ndarray:
+    """(T, 17, 3) per-joint corrections of the h36m17 result -> (T, 25, 3) for the native joints."""
+    from simpose.body.joints import get_joint_set
+
+    h, a = get_joint_set("h36m17"), get_joint_set("anny")
+    W = np.zeros((len(a), len(h)))
+    for name, rule in _NATIVE_FROM_H36M.items():
+        for src, w in rule.items():
+            W[a.index(name), h.index(src)] = w
+    return np.einsum("ah,thc->tac", W, displacement_h36m)
+
+
 def place_native(h36m_cam: np.ndarray, anny_rel: np.ndarray) -> np.ndarray:
     """(T, 25, 3) native joints in the camera frame: shifted onto the h36m17 result by the joints both define."""
     from simpose.body.joints import get_joint_set
@@ -274,6 +300,10 @@ def run_video(
     joints3d = h36m_rel + trans[:, None]
     joints3d[~valid] = np.nan
     native = place_native(joints3d, anny_rel)
+    if config.align_2d:
+        aligned = align_to_rays(joints3d, kp, conf, K)
+        native = native + native_displacement(np.nan_to_num(aligned - joints3d))
+        joints3d = aligned
     timings["position"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
