@@ -75,7 +75,7 @@ def reference_joints(body: BodyModel, shape_params: np.ndarray | torch.Tensor | 
 
 
 def fit_shape(
-    body: BodyModel, joints: np.ndarray, valid: np.ndarray | None = None, iterations: int = 8, damping: float = 1e-2
+    body: BodyModel, joints: np.ndarray, valid: np.ndarray | None = None, iterations: int = 5, damping: float = 1e-2
 ) -> np.ndarray:
     """One shape whose bone lengths match the median bone lengths of a track.
 
