@@ -123,3 +123,18 @@ def test_single_image_and_image_folder(mediapipe, person_frames, tmp_path):
     assert one.n_frames == 1 and one.n_valid == 1 and (tmp_path / "one" / "overlay.mp4").is_file()
     seq = run_video(folder, tmp_path / "seq", RunConfig(fov=60.0, cache_dir="", views=False))
     assert seq.n_frames == 3 and seq.fps == 30.0  # image folders: 30 fps unless told
+
+
+def test_without_opengl_the_other_outputs_are_still_written(mediapipe, person_clip, tmp_path, monkeypatch):
+    from simpose.render.context import RenderError
+    from simpose.viz import overlay
+
+    def no_gl(self):
+        raise RenderError("no EGL here (test)")
+
+    monkeypatch.setattr(overlay.OverlayRenderer, "_rasterizer", no_gl)
+    r = run_video(person_clip, tmp_path, RunConfig(fov=60.0, end=3, cache_dir=""))
+    assert not (tmp_path / "overlay.mp4").exists() and "overlay.mp4" not in r.paths
+    for name in ("poses.npz", "motion.bvh", "skeleton3d.mp4", "summary.png"):
+        assert (tmp_path / name).is_file()
+    assert not list(tmp_path.glob(".overlay*"))  # the aborted video left no temporary file

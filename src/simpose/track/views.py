@@ -2,6 +2,7 @@
 
 Each video is written to a temporary file and renamed when complete
 (:class:`simpose.viz.video.VideoWriter`), so an interrupted run leaves no truncated file.
+Without OpenGL (no EGL here) the overlay is skipped with a logged error; the rest is written.
 """
 
 from __future__ import annotations
@@ -41,38 +42,18 @@ def write_views(out_dir: Path, source, frame_index: np.ndarray, arrays: dict, bo
     fps = float(arrays["fps"])
     valid = arrays["valid"][:, 0]
     joint_set = str(arrays["joint_set"])
-    row = {int(f): i for i, f in enumerate(frame_index)}
     valid_rows = np.flatnonzero(valid)
     picks = set(valid_rows[np.linspace(0, len(valid_rows) - 1, min(4, len(valid_rows))).round().astype(int)].tolist())
     thumbs: list[tuple[int, np.ndarray]] = []
     paths: dict[str, Path] = {}
 
-    renderer = OverlayRenderer(tuple(source.size), arrays["K"], body.faces.numpy(), max_side=config.max_side)
-    frames = source.frames(start=int(frame_index[0]), end=int(frame_index[-1]) + 1)
-    if config.progress:
-        from rich.progress import track
+    from simpose.render.context import RenderError
 
-        frames = track(frames, total=T, description="overlay", transient=True)
-    verts_cache: dict[int, np.ndarray] = {}
     try:
-        with VideoWriter(out_dir / "overlay.mp4", fps) as writer:
-            for index, image in frames:
-                i = row.get(int(index))
-                if i is None:
-                    continue
-                verts = None
-                if valid[i]:
-                    if i not in verts_cache:  # batched mesh forward for the next valid frames
-                        nxt = valid_rows[(valid_rows >= i)][:MESH_BATCH]
-                        verts_cache = dict(zip(nxt.tolist(), body_vertices(body, fit, nxt)))
-                    verts = verts_cache[i]
-                out = renderer.render(image, verts, arrays["joints2d"][i, 0], arrays["confidence"][i, 0], joint_set)
-                writer.write(out)
-                if i in picks:
-                    thumbs.append((int(index), out))
-        paths["overlay.mp4"] = writer.path
-    finally:
-        renderer.close()
+        paths["overlay.mp4"] = _overlay(out_dir, source, frame_index, arrays, body, fit, config, picks, thumbs)
+    except RenderError as e:  # the poses are written already; say what is missing and go on
+        log.error("overlay.mp4 not written: %s", e)
+        thumbs = []
 
     frames3d = render_skeleton3d(arrays["joints3d"][:, 0], valid, joint_set, fps)
     if config.progress:
@@ -89,3 +70,38 @@ def write_views(out_dir: Path, source, frame_index: np.ndarray, arrays: dict, bo
         out_dir / "summary.png", arrays["joints3d"][:, 0], arrays["confidence"][:, 0], valid, joint_set, fps, thumbs, title
     )
     return paths
+
+
+def _overlay(out_dir: Path, source, frame_index, arrays, body, fit, config, picks: set, thumbs: list) -> Path:
+    """Write overlay.mp4; appends (frame, image) of the rows in ``picks`` to ``thumbs``."""
+    T = len(frame_index)
+    valid = arrays["valid"][:, 0]
+    joint_set = str(arrays["joint_set"])
+    row = {int(f): i for i, f in enumerate(frame_index)}
+    valid_rows = np.flatnonzero(valid)
+    renderer = OverlayRenderer(tuple(source.size), arrays["K"], body.faces.numpy(), max_side=config.max_side)
+    frames = source.frames(start=int(frame_index[0]), end=int(frame_index[-1]) + 1)
+    if config.progress:
+        from rich.progress import track
+
+        frames = track(frames, total=T, description="overlay", transient=True)
+    verts_cache: dict[int, np.ndarray] = {}
+    try:
+        with VideoWriter(out_dir / "overlay.mp4", float(arrays["fps"])) as writer:
+            for index, image in frames:
+                i = row.get(int(index))
+                if i is None:
+                    continue
+                verts = None
+                if valid[i]:
+                    if i not in verts_cache:  # batched mesh forward for the next valid frames
+                        nxt = valid_rows[valid_rows >= i][:MESH_BATCH]
+                        verts_cache = dict(zip(nxt.tolist(), body_vertices(body, fit, nxt)))
+                    verts = verts_cache[i]
+                out = renderer.render(image, verts, arrays["joints2d"][i, 0], arrays["confidence"][i, 0], joint_set)
+                writer.write(out)
+                if i in picks:
+                    thumbs.append((int(index), out))
+    finally:
+        renderer.close()
+    return writer.path
