@@ -100,3 +100,18 @@ def test_range_past_the_end(mediapipe, tiny_clip, tmp_path):
 @pytest.fixture
 def tiny_clip(tmp_path):
     return write_video(tmp_path / "tiny.mp4", [np.full((24, 32, 3), 40 * i, np.uint8) for i in range(3)], fps=10)
+
+
+def test_ctrl_c_while_rendering_keeps_the_poses(mediapipe, tmp_path, monkeypatch, shared):
+    from simpose.track import views
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(views, "write_views", interrupted)
+    clip = shared / "real" / "videos" / "street_demo.mp4"
+    if not clip.is_file():
+        pytest.skip(f"{clip} is missing")
+    r = _run(clip, "--out", tmp_path / "o", "--no-cache", "--end", "2")
+    assert r.exit_code == 130 and "interrupted" in r.output
+    assert (tmp_path / "o" / "poses.npz").is_file() and (tmp_path / "o" / "motion.bvh").is_file()
