@@ -165,7 +165,7 @@ def test_shard_takes_every_nth(tmp_path, monkeypatch):
 
     done = []
     monkeypatch.setattr(w, "_init_worker", lambda *a: w._WORKER.__setitem__("synth", _Fake()))
-    monkeypatch.setattr(w, "_work", lambda job: done.append(job[1]) or job[1])
+    monkeypatch.setattr(w, "_work", lambda jobs: [done.append(j[1]) or j[1] for j in jobs])
     files = synthesize(tmp_path, 7, T, S, shard=(1, 3), progress=False)
     assert done == [1, 4] and [f.name for f in files] == ["clip_0000001.npz", "clip_0000004.npz"]
     assert parse_shard("2/5") == (2, 5)

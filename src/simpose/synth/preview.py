@@ -2,8 +2,9 @@
 
 One PNG per clip: a row per frame (at most ``max_frames``, evenly spaced), columns RGB, instance
 mask, body parts, depth, optical flow (colour wheel: hue = direction, brightness = magnitude
-relative to the clip's largest) and the joints of one set over RGB (visible joints green,
-occluded or outside red).
+relative to the clip's largest) and the joints of one set over RGB, coloured by why a joint is
+or is not seen (``occlusion``): green visible, red self-occluded, blue behind another person,
+yellow behind an occluder (not drawn: outside the image).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from simpose.render.parts import part_colors
 logger = logging.getLogger(__name__)
 
 __all__ = ["flow_to_color", "contact_sheet", "preview_folder"]
+
+# occlusion code (simpose.synth.clip.OCCLUSION_CODES) -> RGB
+_JOINT_COLORS = {0: (0, 255, 0), 2: (255, 0, 0), 3: (0, 128, 255), 4: (255, 255, 0)}
 
 
 def flow_to_color(flow: np.ndarray, max_mag: float | None = None) -> np.ndarray:
@@ -58,10 +62,12 @@ def contact_sheet(clip: dict, joint_set: str = "coco17", max_frames: int = 4) ->
         fl = flow_to_color(flows[t], fmax) if t < len(flows) else np.zeros((H, W, 3), np.uint8)
         joints = np.ascontiguousarray(clip["rgb"][t]).copy()
         r = max(1, H // 128)
+        codes = clip.get("occlusion", {}).get(js)
         for p in range(clip["joints2d"][js].shape[1]):
-            for (u, v), vis in zip(clip["joints2d"][js][t, p], clip["visible"][js][t, p]):
-                if np.isfinite(u) and np.isfinite(v):
-                    cv2.circle(joints, (int(round(u)), int(round(v))), r, (0, 255, 0) if vis else (255, 0, 0), -1)
+            for j, ((u, v), vis) in enumerate(zip(clip["joints2d"][js][t, p], clip["visible"][js][t, p])):
+                code = int(codes[t, p, j]) if codes is not None else (0 if vis else 2)
+                if np.isfinite(u) and np.isfinite(v) and code != 1:
+                    cv2.circle(joints, (int(round(u)), int(round(v))), r, _JOINT_COLORS.get(code, (255, 0, 0)), -1)
         rows.append(np.concatenate(
             [clip["rgb"][t], inst[clip["mask"][t]], pal[clip["parts"][t]], np.repeat(dimg[..., None], 3, -1), fl, joints],
             axis=1,

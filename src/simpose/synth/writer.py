@@ -124,12 +124,34 @@ def _init_worker(config, motions, backgrounds) -> None:
     _WORKER["synth"] = ClipSynthesizer(config, motions, backgrounds)
 
 
-def _work(job: tuple[int, int, str]) -> int:
+def _work(jobs: list[tuple[int, int, str]]) -> list[int]:
+    """Render a chunk of clips ``(seed, index, out)`` with this process's synthesizer.
+
+    Each file is compressed and written on a background thread while the next clip renders
+    (zlib and file writes release the GIL); at most two clips are in memory. Returns the
+    indices once every file of the chunk is on disk, so a reported clip is a finished file.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from simpose.data.synthetic import write_clip
 
-    seed, index, out = job
-    write_clip(clip_path(out, index), _WORKER["synth"].make(seed, index))
-    return index
+    synth = _WORKER["synth"]
+    with ThreadPoolExecutor(1) as pool:
+        pending = None
+        for seed, index, out in jobs:
+            clip = synth.make(seed, index)
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(write_clip, clip_path(out, index), clip)
+        if pending is not None:
+            pending.result()
+    return [index for _, index, _ in jobs]
+
+
+def _chunks(jobs: list, workers: int, most: int = 4) -> list[list]:
+    """Jobs in chunks of up to ``most``, small enough that every worker gets several."""
+    size = max(1, min(most, len(jobs) // (4 * workers)))
+    return [jobs[k : k + size] for k in range(0, len(jobs), size)]
 
 
 def synthesize(
@@ -181,24 +203,24 @@ def synthesize(
                     "backgrounds": str(backgrounds) if backgrounds else None, **dataclasses.asdict(config)}, indent=2)
     )  # fmt: skip
     logger.info("synth: %d clips in shard %d/%d, %d already done", len(indices), i, n, len(indices) - len(todo))
-    jobs = [(seed, k, str(out)) for k in todo]
+    chunks = _chunks([(seed, k, str(out)) for k in todo], workers)
     if todo:
-        from rich.progress import track
+        from rich.progress import Progress
 
-        if workers == 1:
-            _init_worker(config, motions, backgrounds)
-            try:
-                it = map(_work, jobs)
-                for _ in track(it, total=len(jobs), description="synth", disable=not progress):
-                    pass
-            finally:
-                _WORKER.pop("synth").rasterizer.close()
-        else:
-            import multiprocessing as mp
+        with Progress(disable=not progress) as bar:
+            task = bar.add_task("synth", total=len(todo))
+            if workers == 1:
+                _init_worker(config, motions, backgrounds)
+                try:
+                    for done in map(_work, chunks):
+                        bar.advance(task, len(done))
+                finally:
+                    _WORKER.pop("synth").rasterizer.close()
+            else:
+                import multiprocessing as mp
 
-            ctx = mp.get_context("spawn")  # no forked EGL / torch state
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(config, motions, backgrounds)) as pool:
-                it = pool.imap_unordered(_work, jobs)
-                for _ in track(it, total=len(jobs), description="synth", disable=not progress):
-                    pass
+                ctx = mp.get_context("spawn")  # no forked EGL / torch state
+                with ctx.Pool(workers, initializer=_init_worker, initargs=(config, motions, backgrounds)) as pool:
+                    for done in pool.imap_unordered(_work, chunks):
+                        bar.advance(task, len(done))
     return [clip_path(out, k) for k in indices]
