@@ -31,13 +31,15 @@ from pathlib import Path
 
 def _steady(args: tuple) -> dict:
     """One process: warm up on its clips, wait at the barrier, time them again."""
-    rank, clips, cfg, barrier = args
+    rank, clips, cfg, barrier, workers_total = args
     from simpose.data.synthetic import write_clip
     from simpose.synth.scene import SceneConfig
     from simpose.synth.writer import ClipSynthesizer
     import simpose.synth.clip as clip_mod
     import simpose.synth.scene as scene_mod
 
+    if workers_total > 1:
+        os.environ.setdefault("LP_NUM_THREADS", "1")  # as simpose.synth.writer's pool workers
     synth = ClipSynthesizer(SceneConfig(**cfg))
     indices = [rank * 100_000 + i for i in range(clips)]
     for i in indices:
@@ -85,7 +87,7 @@ def steady_state(workers: int, clips: int, cfg: dict) -> tuple[float, dict]:
     with ctx.Manager() as manager:
         barrier = manager.Barrier(workers)
         with ctx.Pool(workers) as pool:
-            res = pool.map(_steady, [(r, clips, cfg, barrier) for r in range(workers)])
+            res = pool.map(_steady, [(r, clips, cfg, barrier, workers) for r in range(workers)])
     frames = sum(r["frames"] for r in res)
     res[0]["cpu_per_frame"] = sum(r["cpu"] for r in res) / frames
     return frames / max(r["time"] for r in res), res[0]

@@ -43,6 +43,8 @@ class RestBody:
         pre: (NB, 3, 3) ``U_p^T`` and post: (NB, 3, 3) ``U_c`` (a pose bone's factor is
             ``pre @ D @ post``, D its delta rotation).
         skin: (V, NB * 4) float32 CSR matrix ``W[v, b] * x~[v, j]`` at column ``4 b + j``.
+        normals: (V, 3) area-weighted unit vertex normals of the rest mesh (given ``faces``).
+        skin_normals: (V, NB * 3) float32 CSR ``W[v, b] * n[v, j]`` at column ``3 b + j``.
     """
 
     vertices: np.ndarray
@@ -53,6 +55,8 @@ class RestBody:
     pre: np.ndarray
     post: np.ndarray
     skin: sp.csr_matrix
+    normals: np.ndarray | None = None
+    skin_normals: sp.csr_matrix | None = None
 
 
 class Skinner:
@@ -92,11 +96,12 @@ class Skinner:
         self._orient0 = a.bone_template_orientation_matrices.double().numpy()
         self._orient_blend = a.bone_orientation_blendshapes.double().numpy()
 
-    def rest(self, shape_params: np.ndarray | torch.Tensor) -> RestBody:
+    def rest(self, shape_params: np.ndarray | torch.Tensor, normals: bool = False) -> RestBody:
         """The rest model of one shape.
 
         Args:
             shape_params: (6,) or (1, 6) phenotype in [0, 1] (``SHAPE_NAMES``).
+            normals: also prepare the skinning of vertex normals (``pose(..., normals=True)``).
         """
         s = torch.as_tensor(np.asarray(shape_params, np.float64)).reshape(1, -1)
         if s.shape[1] != len(SHAPE_NAMES) or not torch.isfinite(s).all():
@@ -139,7 +144,15 @@ class Skinner:
         data = (W.data[:, None] * xh[self._W_rows]).ravel()
         cols = (W.indices[:, None] * 4 + np.arange(4)).ravel()
         skin = sp.csr_matrix((data.astype(np.float32), cols, W.indptr * 4), shape=(W.shape[0], W.shape[1] * 4))
-        return RestBody(verts, R, h, K_R, K_t, pre, U.copy(), skin)
+        n = skin_n = None
+        if normals:
+            from simpose.render.raster import vertex_normals
+
+            n = vertex_normals(verts, self.body.faces.numpy()).astype(np.float64)
+            data_n = (W.data[:, None] * n[self._W_rows]).ravel()
+            cols_n = (W.indices[:, None] * 3 + np.arange(3)).ravel()
+            skin_n = sp.csr_matrix((data_n.astype(np.float32), cols_n, W.indptr * 3), shape=(W.shape[0], W.shape[1] * 3))
+        return RestBody(verts, R, h, K_R, K_t, pre, U.copy(), skin, n, skin_n)
 
     def pose(
         self,
@@ -149,6 +162,7 @@ class Skinner:
         trans: np.ndarray,
         rows: np.ndarray | None = None,
         rotations: bool = False,
+        normals: bool = False,
     ):
         """Pose a rest body for T frames.
 
@@ -158,6 +172,10 @@ class Skinner:
             rows: skin only these vertex indices (default all).
             rotations: also return the (T, NB, 3, 3) posed bone orientations, anny frame, and the
                 (T, 3, 3) anny -> world rotations.
+            normals: also return (T, V, 3) float32 unit vertex normals, world frame: the rest
+                normals through the blended linear parts of the bone transforms (linear blend
+                skinning of normals: the usual shading approximation, a few degrees from the
+                posed mesh's own face-averaged normals; ``rest(..., normals=True)`` needed).
         Returns:
             vertices (T, V, 3) float32 (or (T, len(rows), 3)) and bone_heads (T, NB, 3) float64,
             world frame, metres (``BodyOutput.vertices`` / ``.bone_heads`` of the same inputs);
@@ -201,9 +219,19 @@ class Skinner:
         skin = rest.skin if rows is None else rest.skin[rows]
         verts = (skin @ flat).reshape(-1, T, 3).transpose(1, 0, 2)
         heads = np.einsum("tij,tbj->tbi", M, Wt - root[:, None]) + tr[:, None]
+        verts = np.ascontiguousarray(verts)
+        if normals:
+            if rest.skin_normals is None:
+                raise ValueError("pose(..., normals=True) needs rest(..., normals=True)")
+            flat_n = np.ascontiguousarray(lin.transpose(1, 3, 0, 2).reshape(NB * 3, T * 3), dtype=np.float32)
+            sn = rest.skin_normals if rows is None else rest.skin_normals[rows]
+            n = (sn @ flat_n).reshape(-1, T, 3).transpose(1, 0, 2)
+            length = np.linalg.norm(n, axis=-1, keepdims=True)
+            n = np.ascontiguousarray(np.divide(n, length, out=np.zeros_like(n), where=length > 0))
+            return (verts, heads, n) if not rotations else (verts, heads, WR, M, n)
         if rotations:
-            return np.ascontiguousarray(verts), heads, WR, M
-        return np.ascontiguousarray(verts), heads
+            return verts, heads, WR, M
+        return verts, heads
 
 
 class FastBodyModel(BodyModel):

@@ -186,7 +186,10 @@ class ClipRenderer:
         R32, t32 = Rs.astype(np.float32), ts.astype(np.float32)
         # (P, T, V, 3) camera-frame vertices and normals
         verts_cam = [np.ascontiguousarray(p.vertices @ R32.transpose(0, 2, 1) + t32[:, None]) for p in scene.people]
-        normals = [self.vertex_normals(v) for v in verts_cam]
+        normals = [
+            self.vertex_normals(v) if p.normals is None else np.ascontiguousarray(p.normals @ R32.transpose(0, 2, 1))
+            for v, p in zip(verts_cam, scene.people)
+        ]
         colors = [p.appearance.colors for p in scene.people]
 
         rgb = np.zeros((T, S, S, 3), np.uint8)

@@ -106,6 +106,8 @@ class Person:
         appearance: colours.
         source: the motion library's source string.
         truncated: whether the person was placed across a frame border.
+        normals: (T, V, 3) float32 world-frame vertex normals for shading (skinned rest
+            normals, :meth:`simpose.body.skinning.Skinner.pose`), or None (computed from the mesh).
     """
 
     pose_rotvecs: np.ndarray
@@ -117,6 +119,7 @@ class Person:
     appearance: Appearance
     source: str
     truncated: bool = False
+    normals: np.ndarray | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,10 +198,10 @@ def sample_scene(
         starts.append(offset)
         trans = np.asarray(m.trans, np.float64) + offset
         shape = np.asarray(sample.shape_params, np.float64)
-        rest = skinner.rest(shape)
+        rest = skinner.rest(shape, normals=True)
         pose = np.asarray(m.pose_rotvecs, np.float64)
         glob = np.asarray(m.global_rotvecs, np.float64)
-        vertices, heads = skinner.pose(rest, pose, glob, trans)
+        vertices, heads, normals = skinner.pose(rest, pose, glob, trans, normals=True)
         ref = skinner.pose(rest, np.zeros((1, *pose.shape[1:])), np.zeros((1, 3)), np.zeros((1, 3)))[0][0]
         people.append(
             Person(
@@ -210,6 +213,7 @@ def sample_scene(
                 bone_heads=heads,
                 appearance=sample_appearance(ref, part_labels, rng),
                 source=sample.source,
+                normals=normals,
             )
         )
     truncated = trunc_rng.random(n_people) < config.truncated_share if config.truncated_share > 0 else np.zeros(n_people, bool)

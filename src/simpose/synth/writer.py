@@ -120,7 +120,13 @@ class ClipSynthesizer:
 _WORKER: dict = {}
 
 
-def _init_worker(config, motions, backgrounds) -> None:
+def _init_worker(config, motions, backgrounds, pool: bool = False) -> None:
+    if pool:
+        import os
+
+        # one llvmpipe thread per pool worker: the workers already fill the cores, and extra
+        # render threads only add switching (no effect on a GPU; a value set by the user wins)
+        os.environ.setdefault("LP_NUM_THREADS", "1")
     _WORKER["synth"] = ClipSynthesizer(config, motions, backgrounds)
 
 
@@ -220,7 +226,7 @@ def synthesize(
                 import multiprocessing as mp
 
                 ctx = mp.get_context("spawn")  # no forked EGL / torch state
-                with ctx.Pool(workers, initializer=_init_worker, initargs=(config, motions, backgrounds)) as pool:
+                with ctx.Pool(workers, initializer=_init_worker, initargs=(config, motions, backgrounds, True)) as pool:
                     for done in pool.imap_unordered(_work, chunks):
                         bar.advance(task, len(done))
     return [clip_path(out, k) for k in indices]
