@@ -73,7 +73,7 @@ def test_skinned_normals_follow_the_posed_mesh(models):
     sk = Skinner(body)
     rest = sk.rest(shape.numpy()[0], normals=True)
     verts, _, normals = sk.pose(rest, pose.numpy() * 0.6, glob.numpy(), trans.numpy(), normals=True)
-    np.testing.assert_allclose(np.linalg.norm(normals, axis=-1)[np.linalg.norm(rest.normals, axis=-1) > 0], 1, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(normals, axis=-1)[:, np.linalg.norm(rest.normals, axis=-1) > 0], 1, atol=1e-5)
     cos = [(vertex_normals(v, body.faces.numpy()) * n).sum(-1) for v, n in zip(verts, normals)]
     angle = np.degrees(np.arccos(np.clip(np.concatenate(cos), -1, 1)))
     assert np.median(angle) < 1.0 and np.percentile(angle, 90) < 10.0, (np.median(angle), np.percentile(angle, 90))
