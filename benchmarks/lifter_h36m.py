@@ -1,17 +1,19 @@
 """Human3.6M S9+S11 accuracy of the lifter: protocols #1 and #2, per action, GT 2D and noisy 2D.
 
-    python benchmarks/lifter_h36m.py [--weights PATH] [--out DIR] [--noise-seed 0] [--causal]
+    python benchmarks/lifter_h36m.py [--weights PATH] [--out DIR] [--noise-seed 0] [--causal] [--card JSON]
 
 Human3.6M is used for evaluation only. Two input conditions: the ground-truth 2D (the 17
 joints projected with each camera, distortion included, confidence None) and the same 2D
 degraded by the synthetic detector-noise model (``simpose.models.noise``, default parameters,
 strength 1, truncation at the image border; its confidences are passed to the lifter).
-Writes ``results.json``/``results.md`` per condition under ``--out`` and prints a table.
+Writes ``results.json``/``results.md`` per condition under ``--out`` and prints a table; with
+``--card`` also records the numbers in that weights card (``metrics.h36m_s9_s11``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import zlib
 from pathlib import Path
@@ -33,6 +35,7 @@ def main() -> None:
     parser.add_argument("--noise-seed", type=int, default=0)
     parser.add_argument("--causal", action="store_true", help="evaluate the causal (streaming) head")
     parser.add_argument("--skip-noisy", action="store_true")
+    parser.add_argument("--card", type=Path, default=None, help="weights card (.json) to record the numbers in")
     args = parser.parse_args()
     root = args.data or shared_dir() / "benchmarks" / "h36m"
     sequences = load_h36m(root)
@@ -65,6 +68,26 @@ def main() -> None:
         print(f"| {action} | {cells} |")
     cells = " | ".join(f"**{results[k].protocol1_mpjpe_mm:.1f}** | **{results[k].protocol2_pa_mpjpe_mm:.1f}**" for k in keys)
     print(f"| average | {cells} |")
+    if args.card is not None:
+        _record(args.card, results, args.causal)
+
+
+def _record(card_path: Path, results: dict, causal: bool) -> None:
+    """Write the averages and per-action [P1, P2] into the card, as evaluation (nothing fitted to it)."""
+    card = json.loads(card_path.read_text())
+    h36m = card.setdefault("metrics", {}).setdefault("h36m_s9_s11", {})
+    h36m["protocol"] = "all frames, all 4 cameras, averaged per action then over the 15 actions; per_action = [P1, P2] mm; evaluation only, nothing fitted to it"
+    h36m["command"] = "python benchmarks/lifter_h36m.py" + (" --causal" if causal else "")
+    names = {"gt2d": "gt_2d", "noisy2d": "gt_2d_plus_noise_model"}
+    for key, res in results.items():
+        entry = {"protocol1_mpjpe_mm": round(res.protocol1_mpjpe_mm, 1), "protocol2_pa_mpjpe_mm": round(res.protocol2_pa_mpjpe_mm, 1)}
+        if causal:
+            h36m[names[key] + "_causal_head"] = entry
+        else:
+            entry["per_action"] = {a: [round(v["mpjpe_mm"], 1), round(v["pa_mpjpe_mm"], 1)] for a, v in res.per_action.items()}
+            h36m[names[key]] = entry
+    card_path.write_text(json.dumps(card, indent=1))
+    print(f"recorded in {card_path}")
 
 
 if __name__ == "__main__":

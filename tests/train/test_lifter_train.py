@@ -145,3 +145,14 @@ def test_sampler_proportions_vary_within_the_range(tiny_cache):
     ratio = shin[0.15] / shin[0.0]  # the same windows and cameras: only the proportions differ
     assert ratio.min() >= np.exp(-0.15) - 1e-4 and ratio.max() <= np.exp(0.15) + 1e-4
     assert ratio.std() > 0.05
+
+
+def test_cut_schedule_keeps_the_cosine_then_anneals_to_the_floor():
+    from simpose.train.lifter import _lr
+
+    full = TrainConfig(steps=1000, warmup=10)
+    cut = TrainConfig(steps=700, warmup=10, schedule_steps=1000, anneal_steps=100)
+    assert [_lr(cut, s) for s in range(600)] == [_lr(full, s) for s in range(600)]  # the same run up to the anneal
+    assert _lr(full, 999) == pytest.approx(full.lr * full.final_lr_fraction, rel=1e-3)
+    assert _lr(cut, 650) == pytest.approx(0.5 * (_lr(full, 600) + cut.lr * cut.final_lr_fraction))  # linear
+    assert _lr(cut, 699) == pytest.approx(0.01 * _lr(full, 600) + 0.99 * cut.lr * cut.final_lr_fraction)  # the last step: 99% of the way down

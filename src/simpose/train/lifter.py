@@ -45,7 +45,12 @@ class TrainConfig:
     Attributes:
         steps: optimiser steps. seed: the data stream and the initial weights.
         lr: peak Adam learning rate (linear warm-up over ``warmup`` steps, cosine decay to
-            ``lr * final_lr_fraction``).
+            ``lr * final_lr_fraction`` at step ``schedule_steps``, None: ``steps``).
+        schedule_steps: length of the cosine (None: ``steps``).
+        anneal_steps: over the last this many steps the rate falls linearly from the cosine's
+            value to the floor (0: none). With ``schedule_steps`` this ends a run before its
+            cosine does, yet annealed, while every earlier step keeps the cosine's rate (so a run
+            whose length had to be cut to the time available stays reproducible).
         causal_weight: weight of the causal head's loss.
         bone_weight: weight of a bone-length consistency term (0: off).
         channels, filter_widths, dropout: the network (:class:`TemporalLifterNet`).
@@ -54,11 +59,13 @@ class TrainConfig:
         cache: the joint cache's config. sampler, camera, noise: how windows are drawn.
     """
 
-    steps: int = 12000
+    steps: int = 6000
     seed: int = 0
     lr: float = 1e-3
     warmup: int = 200
     final_lr_fraction: float = 0.02
+    schedule_steps: int | None = None
+    anneal_steps: int = 0
     causal_weight: float = 0.5
     bone_weight: float = 0.0
     channels: int = 256
@@ -157,9 +164,18 @@ def _batches(sampler: WindowSampler, seed: int, start_step: int, workers: int):
 def _lr(cfg: TrainConfig, step: int) -> float:
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
-    frac = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
     floor = cfg.final_lr_fraction
-    return cfg.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+    length = cfg.schedule_steps or cfg.steps
+
+    def cosine(s: int) -> float:
+        frac = (s - cfg.warmup) / max(1, length - cfg.warmup)
+        return cfg.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+
+    start = cfg.steps - cfg.anneal_steps
+    if cfg.anneal_steps > 0 and step >= start:  # linear from the cosine's value down to the floor
+        a = (step - start) / cfg.anneal_steps
+        return (1 - a) * cosine(start) + a * cfg.lr * floor
+    return cosine(step)
 
 
 def save_weights(net: TemporalLifterNet, cfg: TrainConfig, path: Path, card: dict) -> None:
