@@ -38,8 +38,11 @@ def _steady(args: tuple) -> dict:
     import simpose.synth.clip as clip_mod
     import simpose.synth.scene as scene_mod
 
+    import simpose.synth.writer as writer_mod
+
     if workers_total > 1:
         os.environ.setdefault("LP_NUM_THREADS", "1")  # as simpose.synth.writer's pool workers
+    writer_mod._single_threaded_math()  # as the writer's workers
     synth = ClipSynthesizer(SceneConfig(**cfg))
     indices = [rank * 100_000 + i for i in range(clips)]
     for i in indices:
@@ -60,7 +63,6 @@ def _steady(args: tuple) -> dict:
     scene_mod.sample_scene = timed(sample, "scene (motion library, posing, looks)")
     synth.renderer.render = timed(render, "render + annotations")
     barrier.wait()
-    import simpose.synth.writer as writer_mod
 
     writer_mod._WORKER["synth"] = synth
     original_write = write_clip

@@ -127,7 +127,19 @@ def _init_worker(config, motions, backgrounds, pool: bool = False) -> None:
         # one llvmpipe thread per pool worker: the workers already fill the cores, and extra
         # render threads only add switching (no effect on a GPU; a value set by the user wins)
         os.environ.setdefault("LP_NUM_THREADS", "1")
+    _single_threaded_math()
     _WORKER["synth"] = ClipSynthesizer(config, motions, backgrounds)
+
+
+def _single_threaded_math() -> int:
+    """One torch thread (returns the previous count): a clip's tensors are small, so thread
+    hand-offs cost more CPU than they save; the processes are the parallelism. Every path
+    (in-process and pool workers) sets it, so the files do not depend on ``--workers``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return before
 
 
 def _work(jobs: list[tuple[int, int, str]]) -> list[int]:
@@ -216,17 +228,24 @@ def synthesize(
         with Progress(disable=not progress) as bar:
             task = bar.add_task("synth", total=len(todo))
             if workers == 1:
+                import torch
+
+                threads = torch.get_num_threads()
                 _init_worker(config, motions, backgrounds)
                 try:
                     for done in map(_work, chunks):
                         bar.advance(task, len(done))
                 finally:
                     _WORKER.pop("synth").rasterizer.close()
+                    torch.set_num_threads(threads)
             else:
                 import multiprocessing as mp
 
                 ctx = mp.get_context("spawn")  # no forked EGL / torch state
-                with ctx.Pool(workers, initializer=_init_worker, initargs=(config, motions, backgrounds, True)) as pool:
+                # (BLAS threads stay as they are: a different count changes float sums in the
+                # last bit, and the files must not depend on --workers)
+                pool = ctx.Pool(workers, initializer=_init_worker, initargs=(config, motions, backgrounds, True))
+                with pool:
                     for done in pool.imap_unordered(_work, chunks):
                         bar.advance(task, len(done))
     return [clip_path(out, k) for k in indices]
