@@ -242,3 +242,37 @@ def test_bad_input_messages(tmp_path, monkeypatch):
         synthesize(tmp_path / "o4", 1, 2, 32, progress=False)
     res = runner.invoke(app, ["synth", "--out", str(tmp_path / "o5"), "--clips", "1", "--size", "32", "--frames", "2"])
     assert res.exit_code != 0 and "libegl1" in res.output
+
+
+# ------------------------------------------------------------------------------ motion cache
+def test_motion_cache_gives_the_same_clips(tmp_path, motions):
+    """Retargeted BVH clips cached on disk: a re-run that reads the cache writes the same bytes."""
+    if motions is None:
+        pytest.skip("no BVH files here (procedural motion only)")
+    from simpose.body.skinning import FastBodyModel
+    from simpose.motion.library import LibraryConfig, MotionLibrary
+    from simpose.synth.motion_cache import CachedMotionLibrary
+
+    body = FastBodyModel()
+    cached = CachedMotionLibrary(body, LibraryConfig(motions_dir=motions), tmp_path / "cache")
+    a = cached.mocap_clip(0)
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    b = CachedMotionLibrary(body, LibraryConfig(motions_dir=motions), tmp_path / "cache").mocap_clip(0)
+    c = MotionLibrary(body, LibraryConfig(motions_dir=motions)).mocap_clip(0)
+    for m in (b, c):
+        for k in ("pose_rotvecs", "global_rotvecs", "trans"):
+            np.testing.assert_array_equal(getattr(m, k), getattr(a, k))
+        assert (m.fps, m.source) == (a.fps, a.source)
+    kw = dict(seed=2, motions=motions, progress=False, options={"occluder_prob": 0.0})
+    from simpose.data.synthetic import read_clip
+
+    n = 4
+    synthesize(tmp_path / "d", n, 2, 32, **kw)
+    first = [clip_path(tmp_path / "d", i).read_bytes() for i in range(n)]
+    sources = [s for i in range(n) for s in read_clip(clip_path(tmp_path / "d", i))["meta"]["motion_sources"]]
+    assert any(s.startswith("mocap:") for s in sources), sources  # the cache is exercised
+    assert list((tmp_path / "d" / ".motion_cache").glob("*.npz"))
+    for i in range(n):
+        clip_path(tmp_path / "d", i).unlink()
+    synthesize(tmp_path / "d", n, 2, 32, **kw)
+    assert [clip_path(tmp_path / "d", i).read_bytes() for i in range(n)] == first

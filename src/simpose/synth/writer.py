@@ -58,13 +58,22 @@ class ClipSynthesizer:
     Args:
         config: :class:`SceneConfig`. motions: BVH folder or None (library default).
         backgrounds: image folder or None (procedural).
+        motion_cache: folder of retargeted BVH clips shared with other workers
+            (:mod:`simpose.synth.motion_cache`); None = in memory only.
     Raises:
         ValueError: bad motions or backgrounds folder. RenderError: no EGL context.
     """
 
-    def __init__(self, config: SceneConfig, motions: str | Path | None = None, backgrounds: str | Path | None = None):
+    def __init__(
+        self,
+        config: SceneConfig,
+        motions: str | Path | None = None,
+        backgrounds: str | Path | None = None,
+        motion_cache: str | Path | None = None,
+    ):
         from simpose.body.skinning import FastBodyModel
-        from simpose.motion.library import LibraryConfig, MotionLibrary
+        from simpose.motion.library import LibraryConfig
+        from simpose.synth.motion_cache import CachedMotionLibrary
         from simpose.render.appearance import BackgroundSource
         from simpose.render.parts import body_part_labels
         from simpose.render.raster import Rasterizer
@@ -74,7 +83,7 @@ class ClipSynthesizer:
         self.body = FastBodyModel()  # = BodyModel, faster for one shape at a time (motion library too)
         self.skinner = self.body.skinner
         # every retargeted BVH stays cached (a few hundred kB each): a worker retargets a file once
-        self.library = MotionLibrary(self.body, LibraryConfig(motions_dir=motions, cache_size=4096))
+        self.library = CachedMotionLibrary(self.body, LibraryConfig(motions_dir=motions, cache_size=4096), motion_cache)
         self.backgrounds = BackgroundSource(backgrounds)
         self.part_labels = body_part_labels(self.body)
         self.rasterizer = Rasterizer(config.size, config.size)
@@ -120,7 +129,7 @@ class ClipSynthesizer:
 _WORKER: dict = {}
 
 
-def _init_worker(config, motions, backgrounds, pool: bool = False) -> None:
+def _init_worker(config, motions, backgrounds, pool: bool = False, motion_cache=None) -> None:
     if pool:
         import os
 
@@ -128,7 +137,7 @@ def _init_worker(config, motions, backgrounds, pool: bool = False) -> None:
         # render threads only add switching (no effect on a GPU; a value set by the user wins)
         os.environ.setdefault("LP_NUM_THREADS", "1")
     _single_threaded_math()
-    _WORKER["synth"] = ClipSynthesizer(config, motions, backgrounds)
+    _WORKER["synth"] = ClipSynthesizer(config, motions, backgrounds, motion_cache)
 
 
 def _single_threaded_math() -> int:
@@ -222,6 +231,7 @@ def synthesize(
     )  # fmt: skip
     logger.info("synth: %d clips in shard %d/%d, %d already done", len(indices), i, n, len(indices) - len(todo))
     chunks = _chunks([(seed, k, str(out)) for k in todo], workers)
+    cache = out / ".motion_cache"  # retargeted BVH clips, shared by the workers and re-runs
     if todo:
         from rich.progress import Progress
 
@@ -231,7 +241,7 @@ def synthesize(
                 import torch
 
                 threads = torch.get_num_threads()
-                _init_worker(config, motions, backgrounds)
+                _init_worker(config, motions, backgrounds, False, cache)
                 try:
                     for done in map(_work, chunks):
                         bar.advance(task, len(done))
@@ -244,7 +254,7 @@ def synthesize(
                 ctx = mp.get_context("spawn")  # no forked EGL / torch state
                 # (BLAS threads stay as they are: a different count changes float sums in the
                 # last bit, and the files must not depend on --workers)
-                pool = ctx.Pool(workers, initializer=_init_worker, initargs=(config, motions, backgrounds, True))
+                pool = ctx.Pool(workers, initializer=_init_worker, initargs=(config, motions, backgrounds, True, cache))
                 with pool:
                     for done in pool.imap_unordered(_work, chunks):
                         bar.advance(task, len(done))
