@@ -5,7 +5,8 @@ first calls, which build the body's joint regressor and caches, once per process
 
 1. ``keypoints``: decode + MediaPipe BlazePose-33 per frame (:mod:`simpose.track.detect`;
    cached; the first Ctrl-C ends it early and the run goes on with the frames done).
-2. ``lifter``: the 2D of the main person, as ``h36m17``, to root-relative 3D in ``h36m17``
+2. ``lifter``: the 2D of the main person, mapped to ``h36m17`` (a synthetic-trained map from
+   BlazePose's landmarks to H36M's joints, :mod:`simpose.track.keypoint_map`), to root-relative 3D in ``h36m17``
    and the native ``anny`` set (:class:`simpose.models.lifter.Lifter`, offline mode).
 3. ``position``: camera-frame translation per frame in closed form, smoothed, then (``align_2d``)
    each joint moved sideways onto its detected 2D ray at its depth (:mod:`simpose.track.position`).
@@ -85,6 +86,8 @@ class RunConfig:
         start, end: frame range ``[start, end)`` (end None: to the end).
         keypoints: MediaPipe settings.
         position: absolute-position settings.
+        keypoint_map: BlazePose landmarks to H36M joints through the synthetic-trained map
+            (:mod:`simpose.track.keypoint_map`); False: renamed as they are.
         align_2d: move each 3D joint sideways onto its detected 2D ray (depth kept; weighted by
             the detector's confidence), so the result and the mesh land on the person in the
             image (:func:`simpose.track.position.align_to_rays`).
@@ -103,6 +106,7 @@ class RunConfig:
     end: int | None = None
     keypoints: KeypointConfig = KeypointConfig()
     position: PositionConfig = PositionConfig()
+    keypoint_map: bool = True
     align_2d: bool = True
     cache_dir: str = str(default_cache_dir())
     lifter_weights: str | None = None
@@ -185,6 +189,27 @@ def _fill_gaps(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
     for c in range(flat.shape[1]):
         out[:, c] = np.interp(np.arange(len(x)), idx, flat[idx, c])
     return out.reshape(x.shape)
+
+
+def to_lifter_joints(keypoints: np.ndarray, confidence: np.ndarray, joint_set: str, learned_map: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Detected keypoints (T, J, 2) of ``joint_set`` -> h36m17 points (T, 17, 2) and confidence (T, 17).
+
+    BlazePose goes through the synthetic-trained map of :mod:`simpose.track.keypoint_map` (its
+    landmarks are not H36M's joints); other sets, or ``learned_map=False``, are renamed
+    (:func:`simpose.body.joints.convert`).
+    """
+    if joint_set == "blazepose33" and learned_map:
+        from simpose.track.keypoint_map import apply_map, load_map
+
+        return apply_map(keypoints, confidence, load_map())
+    from simpose.body.joints import conversion_matrix, convert
+
+    W, has = conversion_matrix(joint_set, JOINT_SET, strict=False)
+    kp = convert(np.asarray(keypoints, np.float64), joint_set, JOINT_SET, strict=False)
+    conf = np.zeros(kp.shape[:-1])
+    for j in np.flatnonzero(has):
+        conf[..., j] = np.asarray(confidence)[..., W[j] != 0].min(-1)
+    return kp, np.where(np.isfinite(kp).all(-1), conf, 0.0)
 
 
 def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -276,9 +301,9 @@ def run_video(
     if not kp_all.valid.any():
         raise RunError(f"{source.path}: no person found in {kp_all.num_frames} frames {_range_text(det)}")
     p = main_person(kp_all)
-    shifted = Keypoints2D(kp_all.keypoints - 0.5, kp_all.confidence, kp_all.valid, kp_all.image_size, kp_all.joint_set, kp_all.world)
-    h36 = shifted.to_joint_set(JOINT_SET)
-    kp, conf, valid = h36.keypoints[:, p].astype(np.float64), h36.confidence[:, p].astype(np.float64), h36.valid[:, p].copy()
+    kp, conf = to_lifter_joints(kp_all.keypoints[:, p] - 0.5, kp_all.confidence[:, p], kp_all.joint_set, config.keypoint_map)
+    valid = kp_all.valid[:, p].copy()
+    kp_detected, conf_detected = kp.copy(), conf.copy()
 
     tick = time.perf_counter()
     from simpose.body.model import BodyModel
@@ -313,7 +338,7 @@ def run_video(
     timings["body_fit"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    arrays = _pose_arrays(h36, p, joints3d, valid, fit, K, source, det)
+    arrays = _pose_arrays(kp_detected, conf_detected, joints3d, valid, fit, K, source, det)
     paths = _write_outputs(out_dir, arrays, body, fit, source.fps, config)
     timings["write_poses"] = time.perf_counter() - tick
     if config.views:
@@ -330,13 +355,12 @@ def _range_text(det: Detections) -> str:
     return f"(frames {f[0]}-{f[-1]})" if len(f) else ""
 
 
-def _pose_arrays(h36: Keypoints2D, p: int, joints3d, valid, fit, K, source, det: Detections) -> dict[str, np.ndarray]:
+def _pose_arrays(kp, conf, joints3d, valid, fit, K, source, det: Detections) -> dict[str, np.ndarray]:
     """The ``poses.npz`` content (P = 1: the main person), NaN/0 wherever the person is missing."""
     from simpose.body.joints import get_joint_set
 
     f32 = lambda x: np.asarray(x, np.float32)[:, None]  # noqa: E731  (T, ...) -> (T, P=1, ...)
-    kp = h36.keypoints[:, p].copy()
-    conf = h36.confidence[:, p].copy()
+    kp, conf = kp.copy(), conf.copy()
     kp[~valid], conf[~valid] = np.nan, 0.0
     shape = np.where(valid[:, None], fit.shape_params[None], np.nan)
     return {
