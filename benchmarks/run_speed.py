@@ -110,7 +110,7 @@ def main() -> None:
     rows = [
         ("decode + 2D keypoints (MediaPipe)", t["keypoints"]),
         ("optical flow, DIS (not used by run)", flow_s),
-        ("lifter", t["lifter"]),
+        ("keypoint map + lifter", t["lifter"]),
         ("absolute position", t["position"]),
         ("body fit (shape + pose)", t["body_fit"]),
         ("write poses.npz/json + motion.bvh", t["write_poses"]),
@@ -122,7 +122,7 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     for name, sec in rows:
         print(f"| {name} | {sec:.2f} | {1000 * sec / T:.1f} | {T / sec if sec > 0 else float('inf'):.0f} |")
-    three_d = t["lifter"] + t["position"] + t["body_fit"]
+    three_d = t["lifter"] + t["position"] + t["body_fit"]  # the keypoint map is in "lifter"
     total = sum(v for k, v in t.items() if not k.startswith("flow"))
     print(f"| **3D stages (lifter + position + body fit)** | **{three_d:.2f}** | **{1000 * three_d / T:.1f}** | "
           f"**{T / three_d:.0f}** |")  # fmt: skip

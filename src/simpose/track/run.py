@@ -301,9 +301,7 @@ def run_video(
     if not kp_all.valid.any():
         raise RunError(f"{source.path}: no person found in {kp_all.num_frames} frames {_range_text(det)}")
     p = main_person(kp_all)
-    kp, conf = to_lifter_joints(kp_all.keypoints[:, p] - 0.5, kp_all.confidence[:, p], kp_all.joint_set, config.keypoint_map)
     valid = kp_all.valid[:, p].copy()
-    kp_detected, conf_detected = kp.copy(), conf.copy()
 
     tick = time.perf_counter()
     from simpose.body.model import BodyModel
@@ -315,6 +313,8 @@ def run_video(
     timings["setup"] = time.perf_counter() - tick  # once per process, not per frame
 
     tick = time.perf_counter()
+    kp, conf = to_lifter_joints(kp_all.keypoints[:, p] - 0.5, kp_all.confidence[:, p], kp_all.joint_set, config.keypoint_map)
+    kp_detected, conf_detected = kp.copy(), conf.copy()
     h36m_rel, anny_rel = lift(lifter, kp, conf, valid, K)
     timings["lifter"] = time.perf_counter() - tick
 
