@@ -6,8 +6,9 @@ Layout (T frames, P people, J joints of ``joint_set``; NaN wherever ``valid`` is
 key                  shape, dtype                 meaning
 ==================== ============================ =============================================
 joints3d             (T, P, J, 3) float32         camera frame, metres (x right, y down, z fwd)
-joints2d             (T, P, J, 2) float32         detected keypoints, pixels (pixel centres at
-                                                  integers, K's convention)
+joints2d             (T, P, J, 2) float32         the detector's keypoints in ``joint_set``
+                                                  (BlazePose mapped by simpose.track.keypoint_map),
+                                                  pixels (centres at integers, K's convention)
 confidence           (T, P, J) float32            detector confidence in [0, 1] (0: invalid)
 valid                (T, P) bool                  person p found in frame t
 joint_set            () str                       e.g. ``"h36m17"``
