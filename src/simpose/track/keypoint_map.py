@@ -109,8 +109,9 @@ def apply_map(keypoints: np.ndarray, confidence: np.ndarray, W: np.ndarray) -> t
         confidence: (..., 33).
         W: (17, 33) map.
     Returns:
-        (..., 17, 2) pixels and (..., 17) confidence: the lowest confidence among each point's
-        sources. A point whose sources are missing falls back to the renaming rule (and is NaN
+        (..., 17, 2) pixels and (..., 17) confidence: the mean of its sources' confidences
+        weighted by ``|w|`` (a hip leans on the knees a little: an occluded knee lowers the hip's
+        confidence a little, not to its own). A point whose sources are missing falls back to the renaming rule (and is NaN
         with confidence 0 where that also lacks its sources).
     """
     bp, h36 = get_joint_set("blazepose33"), get_joint_set("h36m17")
@@ -126,7 +127,8 @@ def apply_map(keypoints: np.ndarray, confidence: np.ndarray, W: np.ndarray) -> t
             ok = finite[..., used].all(-1)
             val = np.einsum("s,...sc->...c", rule[j, used], np.where(finite[..., used, None], kp[..., used, :], 0.0))
             out[..., j, :] = np.where(ok[..., None], val, out[..., j, :])
-            out_conf[..., j] = np.where(ok, conf[..., used].min(-1), out_conf[..., j])
+            a = np.abs(rule[j, used])
+            out_conf[..., j] = np.where(ok, conf[..., used] @ (a / a.sum()), out_conf[..., j])
     return out, out_conf
 
 
