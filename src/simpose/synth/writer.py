@@ -3,6 +3,9 @@
 Clip ``i`` is drawn from ``numpy.random.SeedSequence([seed, i])`` alone, so the same seed gives the
 same files whatever the sharding, the number of workers or the order of work. Finished files
 (written atomically by :func:`simpose.data.synthetic.write_clip`) are skipped on a re-run.
+Each worker renders a chunk of clips and writes each file on a background thread while the next
+renders; retargeted BVH clips are cached in ``<out>/.motion_cache`` for every worker and re-run
+(:mod:`simpose.synth.motion_cache`). Both change timing only, never the bytes.
 """
 
 from __future__ import annotations
