@@ -155,6 +155,10 @@ def synth(
     from simpose.synth.writer import parse_shard, synthesize
 
     try:
+        import cv2  # noqa: F401 - backgrounds, occluders, degradations and sheets use OpenCV
+    except ImportError:
+        _fail("simpose synth needs OpenCV: pip install 'simpose[mediapipe]' (or opencv-python-headless)")
+    try:
         if preview is not None:
             from simpose.synth.preview import preview_folder
 

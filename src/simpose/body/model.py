@@ -138,6 +138,9 @@ def _import_anny_quietly() -> None:
         os.dup2(tmp.fileno(), 2)
         try:
             import anny.skinning.warp_skinning  # noqa: F401 - initialises Warp
+            import warp
+
+            warp.config.log_level = warp.LOG_WARNING  # nor its "Module ... load on device" line per first kernel use
         except ImportError:
             pass
         finally:
