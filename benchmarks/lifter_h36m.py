@@ -5,7 +5,8 @@
 Human3.6M is used for evaluation only. Two input conditions: the ground-truth 2D (the 17
 joints projected with each camera, distortion included, confidence None) and the same 2D
 degraded by the synthetic detector-noise model (``simpose.models.noise``, default parameters,
-strength 1, truncation at the image border; its confidences are passed to the lifter).
+strength 1, truncation at the image border; its confidences are passed to the lifter). The
+sequence's camera calibration is passed too (``--no-camera``: pixels only).
 Writes ``results.json``/``results.md`` per condition under ``--out`` and prints a table; with
 ``--card`` also records the numbers in that weights card (``metrics.h36m_s9_s11``).
 """
@@ -35,6 +36,7 @@ def main() -> None:
     parser.add_argument("--noise-seed", type=int, default=0)
     parser.add_argument("--causal", action="store_true", help="evaluate the causal (streaming) head")
     parser.add_argument("--skip-noisy", action="store_true")
+    parser.add_argument("--no-camera", action="store_true", help="pass no calibration (pixels only: no pelvis-view virtual camera)")
     parser.add_argument("--card", type=Path, default=None, help="weights card (.json) to record the numbers in")
     args = parser.parse_args()
     root = args.data or shared_dir() / "benchmarks" / "h36m"
@@ -43,12 +45,15 @@ def main() -> None:
     noise = NoiseConfig()
 
     def clean(seq):
-        return lifter.predict(np.asarray(seq.joints2d)[:, 0], causal=args.causal)
+        return lifter.predict(np.asarray(seq.joints2d)[:, 0], camera=camera(seq), causal=args.causal)
 
     def noisy(seq):
         rng = np.random.default_rng([args.noise_seed, zlib.crc32(seq.name.encode())])
         x, conf = apply_detector_noise(np.asarray(seq.joints2d, dtype=np.float64)[:, 0], "h36m17", rng, noise, image_size=seq.camera.image_size)
-        return lifter.predict(x, confidence=conf, causal=args.causal)
+        return lifter.predict(x, confidence=conf, camera=camera(seq), causal=args.causal)
+
+    def camera(seq):
+        return None if args.no_camera else seq.camera
 
     conditions = [("gt2d", clean, "ground-truth 2D")]
     if not args.skip_noisy:

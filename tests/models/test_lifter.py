@@ -178,3 +178,33 @@ def test_shipped_weights_on_a_synthetic_clip(body):
     mpjpe_mm = np.linalg.norm(pred - gt, axis=-1).mean() * 1000
     print(f"shipped lifter on a synthetic clip: MPJPE {mpjpe_mm:.1f} mm")
     assert mpjpe_mm < 120, mpjpe_mm
+
+
+def test_pelvis_view_turns_with_the_camera():
+    from simpose.models.lifter import pelvis_view_rotations, to_pelvis_view
+
+    rng = np.random.default_rng(5)
+    T = 40
+    pose = rng.normal(0, 0.25, (T, len(H36M), 3)) * np.array([1, 2, 0.5]) + np.array([0.6, 0.3, 4.0])  # off-axis person
+    K = np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]])
+
+    def project(X):
+        return X[..., :2] / X[..., 2:] * 900.0 + (640, 360)
+
+    conf = np.ones((T, len(H36M)))
+    R = pelvis_view_rotations((project(pose) - (640, 360)) / 900.0, conf)
+    np.testing.assert_allclose(R @ R.transpose(0, 2, 1), np.broadcast_to(np.eye(3), R.shape), atol=1e-12)
+    ray = np.einsum("tij,tj->ti", R, pose[:, H36M.index("pelvis")])
+    np.testing.assert_allclose(ray[:, :2], 0.0, atol=1e-9)  # the virtual camera looks at the pelvis
+    view = to_pelvis_view((project(pose) - (640, 360)) / 900.0, R)
+    np.testing.assert_allclose(view[:, H36M.index("pelvis")], 0.0, atol=1e-9)
+    np.testing.assert_allclose(pelvis_view_rotations(np.zeros((1, len(H36M), 2)), conf[:1])[0], np.eye(3), atol=1e-12)
+    # Panning the camera about its centre turns the prediction with it, exactly (same virtual view).
+    a = np.radians(20.0)
+    Ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    lifter = _lifter()
+    pa = lifter.predict(project(pose), camera=K)
+    pb = lifter.predict(project(pose @ Ry.T), camera=K)
+    np.testing.assert_allclose(pb, pa @ Ry.T, atol=1e-4)
+    # Without the virtual view the centred image changes and so does the prediction.
+    assert np.abs(lifter.predict(project(pose @ Ry.T)) - pa @ Ry.T).max() > 1e-3

@@ -150,7 +150,7 @@ def test_sampler_proportions_vary_within_the_range(tiny_cache):
 def test_cut_schedule_keeps_the_cosine_then_anneals_to_the_floor():
     from simpose.train.lifter import _lr
 
-    full = TrainConfig(steps=1000, warmup=10)
+    full = TrainConfig(steps=1000, warmup=10, schedule_steps=None, anneal_steps=0)
     cut = TrainConfig(steps=700, warmup=10, schedule_steps=1000, anneal_steps=100)
     assert [_lr(cut, s) for s in range(600)] == [_lr(full, s) for s in range(600)]  # the same run up to the anneal
     assert _lr(full, 999) == pytest.approx(full.lr * full.final_lr_fraction, rel=1e-3)

@@ -28,6 +28,14 @@ errors in absolute scale are what protocol #2's Procrustes alignment forgives).
 
 Output: ``(T, J, 3)`` metres in the camera's axes (x right, y down, z forward), each set
 relative to its own root (``h36m17``: pelvis; ``anny``: ``root``).
+
+Virtual camera (when a camera is given): centring in step 2 throws away where the person is in
+the image, yet a person seen off the optical axis is seen along a different ray, so the same
+image pose means a rotated camera-frame pose. With intrinsics, every frame is first re-projected
+into a virtual camera that shares the camera's centre and looks straight at the pelvis
+(:func:`pelvis_view_rotations`; its x axis stays horizontal in the camera's x-z plane), as the
+training cameras do (they aim at the pelvis); the prediction is rotated back into the real
+camera's axes. Without a camera the pixels are used as they are and nothing is rotated.
 """
 
 from __future__ import annotations
@@ -59,6 +67,8 @@ __all__ = [
     "clip_scale",
     "causal_scales",
     "normalize_keypoints",
+    "pelvis_view_rotations",
+    "to_pelvis_view",
     "output_slices",
 ]
 
@@ -149,6 +159,39 @@ def _to_normalised_image(joints2d: np.ndarray, camera) -> np.ndarray:
         xy_t = torch.as_tensor(np.where(finite, xy, 0.0))
         xy = np.where(finite, undistort(xy_t, dist).numpy(), np.nan)
     return xy
+
+
+def pelvis_view_rotations(xy: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """Per-frame rotation from the camera to a virtual camera looking along the pelvis ray.
+
+    Args:
+        xy: (..., T, J, 2) normalised image coordinates ``(u - c) / f`` (undistorted).
+        confidence: (..., T, J); the pelvis ray is the pelvis where it is seen, otherwise the
+            confidence-weighted mean of the seen joints, otherwise the optical axis.
+    Returns:
+        (..., T, 3, 3) R with rows the virtual camera's axes in camera coordinates: a camera-frame
+        vector v is ``R @ v`` in the virtual frame. Its z row is the unit pelvis ray, its x row is
+        horizontal (orthogonal to the camera's y axis), so R is the identity on the optical axis.
+    """
+    pel = _pelvis()
+    seen = (confidence > 0) & np.isfinite(xy).all(-1)
+    xy0 = np.where(seen[..., None], xy, 0.0)
+    w = seen.astype(np.float64)
+    mean = (w[..., None] * xy0).sum(-2) / np.maximum(w.sum(-1), 1e-9)[..., None]
+    centre = np.where(seen[..., pel, None], xy0[..., pel, :], np.where(w.sum(-1, keepdims=True) > 0, mean, 0.0))
+    fwd = np.concatenate([centre, np.ones_like(centre[..., :1])], -1)
+    fwd /= np.linalg.norm(fwd, axis=-1, keepdims=True)
+    right = np.stack([fwd[..., 2], np.zeros_like(fwd[..., 0]), -fwd[..., 0]], -1)  # (0, 1, 0) x fwd
+    right /= np.linalg.norm(right, axis=-1, keepdims=True)
+    return np.stack([right, np.cross(fwd, right), fwd], axis=-2)
+
+
+def to_pelvis_view(xy: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """(..., T, J, 2) normalised image coordinates -> the same rays in the virtual cameras ``R`` (..., T, 3, 3)."""
+    d = np.concatenate([xy, np.ones_like(xy[..., :1])], -1)
+    dv = np.einsum("...ij,...kj->...ki", R, d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return dv[..., :2] / dv[..., 2:]
 
 
 def normalize_keypoints(
@@ -346,6 +389,21 @@ class Lifter:
             conf = np.nan_to_num(conf, nan=0.0)
         return x, conf
 
+    @staticmethod
+    def _view(x: np.ndarray, conf: np.ndarray, camera) -> tuple[np.ndarray, np.ndarray | None]:
+        """Pixels -> (coordinates the network's normalisation takes, per-frame R or None): with a
+        camera, the rays re-projected into the pelvis-view virtual cameras (module docstring)."""
+        if camera is None:
+            return x, None
+        xy = _to_normalised_image(x, camera)
+        R = pelvis_view_rotations(xy, np.where(np.isfinite(xy).all(-1), conf, 0.0))
+        return to_pelvis_view(xy, R), R
+
+    @staticmethod
+    def _unview(y: np.ndarray, R: np.ndarray | None) -> np.ndarray:
+        """(T, J, 3) virtual-camera predictions -> camera axes (``R^T y`` per frame)."""
+        return y if R is None else np.einsum("tji,tkj->tki", R, y).astype(np.float32)
+
     def _select(self, out: np.ndarray, output_set: str) -> np.ndarray:
         if output_set not in self._slices:
             raise ValueError(f"output_set must be one of {OUTPUT_SETS}, got {output_set!r}")
@@ -384,8 +442,9 @@ class Lifter:
         if T == 0:
             return np.zeros((0, len(get_joint_set(output_set)), 3), dtype=np.float32)
         RF = self.receptive_field
+        x, R = self._view(x, conf, camera)
         if causal:
-            feats, _ = normalize_keypoints(x, conf, camera, scale=1.0)
+            feats, _ = normalize_keypoints(x, conf, None, scale=1.0)
             sizes = frame_sizes(feats[..., :2], feats[..., 2])
             scales = causal_scales(sizes)
             idx = np.clip(np.arange(T)[:, None] + np.arange(-RF + 1, 1)[None], 0, None)  # (T, RF) replicate-padded
@@ -395,8 +454,8 @@ class Lifter:
             for s in range(0, T, chunk):
                 w = torch.from_numpy(windows[s : s + chunk].reshape(-1, RF, windows.shape[2] * 3))
                 out.append(self.net.forward_windows(w)[:, HEAD_CAUSAL].numpy())
-            return self._select(np.concatenate(out), output_set)
-        feats, _ = normalize_keypoints(x, conf, camera)
+            return self._select(self._unview(np.concatenate(out), R), output_set)
+        feats, _ = normalize_keypoints(x, conf, None)
         half = RF // 2
         padded = np.concatenate([np.repeat(feats[:1], half, 0), feats, np.repeat(feats[-1:], half, 0)])
         padded = padded.reshape(len(padded), -1)
@@ -409,7 +468,7 @@ class Lifter:
             pieces[-1] = np.concatenate([last, np.repeat(last[-1:], n + RF - 1 - len(last), 0)])
         y = self.net(torch.from_numpy(np.stack(pieces)))[:, :, HEAD_CENTRE]  # (P, n, J, 3)
         y = y.reshape(-1, *y.shape[2:])[:T].numpy()
-        return self._select(y, output_set)
+        return self._select(self._unview(y, R), output_set)
 
     def stream(self, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17") -> LifterStream:
         """A frame-by-frame (causal) predictor; gives the same numbers as ``predict(causal=True)``."""
@@ -432,7 +491,8 @@ class LifterStream:
         """joints2d: (J, 2) pixels, confidence (J,) or None -> (J_out, 3) metres for this frame."""
         conf = None if confidence is None else np.asarray(confidence)[None]
         x, c = self.lifter._inputs(np.asarray(joints2d)[None], self.joint_set, conf)
-        feats, _ = normalize_keypoints(x, c, self.camera, scale=1.0)  # (1, J, 3)
+        x, R = self.lifter._view(x, c, self.camera)
+        feats, _ = normalize_keypoints(x, c, None, scale=1.0)  # (1, J, 3)
         self._sizes = (self._sizes + [float(frame_sizes(feats[..., :2], feats[..., 2])[0])])[-CAUSAL_SCALE_FRAMES:]
         RF = self.lifter.receptive_field
         self._frames = (self._frames + [feats[0]])[-RF:]
@@ -440,4 +500,4 @@ class LifterStream:
         window = np.stack(frames).copy()
         window[..., :2] /= np.float32(clip_scale(np.asarray(self._sizes)))
         y = self.lifter.net.forward_windows(torch.from_numpy(window.reshape(1, RF, -1)))[:, HEAD_CAUSAL].numpy()
-        return self.lifter._select(y, self.output_set)[0]
+        return self.lifter._select(self.lifter._unview(y, R), self.output_set)[0]
