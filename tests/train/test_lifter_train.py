@@ -156,3 +156,18 @@ def test_cut_schedule_keeps_the_cosine_then_anneals_to_the_floor():
     assert _lr(full, 999) == pytest.approx(full.lr * full.final_lr_fraction, rel=1e-3)
     assert _lr(cut, 650) == pytest.approx(0.5 * (_lr(full, 600) + cut.lr * cut.final_lr_fraction))  # linear
     assert _lr(cut, 699) == pytest.approx(0.01 * _lr(full, 600) + 0.99 * cut.lr * cut.final_lr_fraction)  # the last step: 99% of the way down
+
+
+def test_pelvis_view_targets_are_the_camera_targets_turned(tiny_cache):
+    from simpose.train.lifter_data import CameraConfig
+
+    cache = load_joint_cache(tiny_cache[0])
+    cam = CameraConfig(aim_jitter=0.0)  # the camera looks at the centre frame's pelvis: its virtual camera is itself
+    out = {}
+    for view in (False, True):
+        s = WindowSampler(cache, SamplerConfig(batch_size=64, clean_fraction=1.0, pelvis_view=view), cam)
+        out[view] = s.sample(np.random.default_rng(4))
+    np.testing.assert_allclose(out[True].targets[:, 0], out[False].targets[:, 0], atol=1e-4)
+    assert np.median(np.abs(out[True].features - out[False].features)) < 0.01  # nearly centred views: nearly the same input
+    norms = [np.linalg.norm(out[v].targets[:, 1], axis=-1) for v in (False, True)]
+    np.testing.assert_allclose(norms[1], norms[0], atol=1e-5)  # the last frame's target: turned, not changed

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from simpose.body.joints import get_joint_set
-from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, clip_scale, frame_sizes, normalize_keypoints
+from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, clip_scale, frame_sizes, normalize_keypoints, pelvis_view_rotations, to_pelvis_view
 from simpose.models.noise import NoiseConfig, apply_detector_noise
 
 logger = logging.getLogger(__name__)
@@ -405,6 +405,11 @@ class SamplerConfig:
             (:func:`scale_bones`): factors in ``[exp(-b), exp(b)]``; 0 turns it off.
         bone_scale_prob: share of windows whose proportions are changed (the others keep the
             body model's own).
+        pelvis_view: train in the lifter's pelvis-view virtual camera (every frame re-projected
+            into a camera that looks at its pelvis, targets rotated into it), as the lifter
+            predicts when it is given a camera. Off in the shipped recipe (its weights were
+            trained before the virtual camera existed; the training cameras aim at the pelvis,
+            so the difference is the aim jitter); meant for the next run.
     """
 
     receptive_field: int = 27
@@ -417,6 +422,7 @@ class SamplerConfig:
     scale_frames: int = 24
     bone_scale: float = 0.15
     bone_scale_prob: float = 0.8
+    pelvis_view: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -546,7 +552,13 @@ class WindowSampler:
         uv = np.concatenate([uv_win, uv[:, RF:]], axis=1)
         conf = np.concatenate([conf_win, inside.astype(np.float64)], axis=1)
         conf = np.where(Xc[..., 2] > 0.1, conf, 0.0)
-        feats, _ = normalize_keypoints(uv, conf, K, scale=np.ones(B))
+        if cfg.pelvis_view:
+            xy = (uv - pp[:, None, None]) / f[:, None, None, None]
+            R = pelvis_view_rotations(xy, conf)  # (B, RF + S, 3, 3)
+            feats, _ = normalize_keypoints(to_pelvis_view(xy, R), conf, None, scale=np.ones(B))
+            Y = np.einsum("bhij,bhkj->bhki", R[:, [RF // 2, RF - 1]], Y)
+        else:
+            feats, _ = normalize_keypoints(uv, conf, K, scale=np.ones(B))
         scale = clip_scale(frame_sizes(feats[..., :2], feats[..., 2]))  # (B,) over window + span frames
         feats = feats[:, :RF].copy()
         feats[..., :2] /= scale[:, None, None, None].astype(np.float32)
