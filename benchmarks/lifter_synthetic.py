@@ -1,6 +1,6 @@
 """Synthetic validation of lifter weights: MPJPE / PA-MPJPE on windows drawn like the training data.
 
-    python benchmarks/lifter_synthetic.py [--weights A.pt B.pt ...] [--cache /tmp/lifter_cache] [--batches 8]
+    python benchmarks/lifter_synthetic.py [--weights A.pt B.pt ...] [--cache /tmp/lifter_cache] [--batches 8] [--pelvis-view]
 
 No real data. Windows come from the joint cache through :class:`WindowSampler` with a seed that
 training never uses (training draws from ``(seed, step)`` and validates on ``(seed, 999999)``),
@@ -33,10 +33,11 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, nargs="*", default=[None], help="lifter .pt files (default: the shipped weights)")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/lifter_cache"))
     parser.add_argument("--batches", type=int, default=8, help="batches of 512 windows per condition")
+    parser.add_argument("--pelvis-view", action="store_true", help="windows in the pelvis-view virtual camera (SamplerConfig.pelvis_view)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     cache = load_joint_cache(args.cache)
-    base = TrainConfig().sampler
+    base = dataclasses.replace(TrainConfig().sampler, pelvis_view=args.pelvis_view)
     conditions = {
         "recipe": base,
         "all noisy": dataclasses.replace(base, clean_fraction=0.0),
