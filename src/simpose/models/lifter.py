@@ -438,9 +438,18 @@ class Lifter:
             (T, J_out, 3) float32 metres, camera axes, relative to the set's root.
         """
         x, conf = self._inputs(joints2d, joint_set, confidence)
-        T = x.shape[0]
-        if T == 0:
+        if x.shape[0] == 0:
             return np.zeros((0, len(get_joint_set(output_set)), 3), dtype=np.float32)
+        return self._select(self._predict_all(x, conf, camera, causal, chunk), output_set)
+
+    @torch.no_grad()
+    def _predict_all(self, x: np.ndarray, conf: np.ndarray, camera, causal: bool = False, chunk: int = 4096) -> np.ndarray:
+        """Every output joint of :meth:`predict` before the set is chosen: (T, J_all, 3) camera axes.
+
+        ``x``/``conf`` as :meth:`_inputs` returns them (``INPUT_SET``, T >= 1); :meth:`_select`
+        picks a set, so one network pass can give both sets.
+        """
+        T = x.shape[0]
         RF = self.receptive_field
         x, R = self._view(x, conf, camera)
         if causal:
@@ -454,7 +463,7 @@ class Lifter:
             for s in range(0, T, chunk):
                 w = torch.from_numpy(windows[s : s + chunk].reshape(-1, RF, windows.shape[2] * 3))
                 out.append(self.net.forward_windows(w)[:, HEAD_CAUSAL].numpy())
-            return self._select(self._unview(np.concatenate(out), R), output_set)
+            return self._unview(np.concatenate(out), R)
         feats, _ = normalize_keypoints(x, conf, None)
         half = RF // 2
         padded = np.concatenate([np.repeat(feats[:1], half, 0), feats, np.repeat(feats[-1:], half, 0)])
@@ -468,7 +477,7 @@ class Lifter:
             pieces[-1] = np.concatenate([last, np.repeat(last[-1:], n + RF - 1 - len(last), 0)])
         y = self.net(torch.from_numpy(np.stack(pieces)))[:, :, HEAD_CENTRE]  # (P, n, J, 3)
         y = y.reshape(-1, *y.shape[2:])[:T].numpy()
-        return self._select(self._unview(y, R), output_set)
+        return self._unview(y, R)
 
     def stream(self, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17") -> LifterStream:
         """A frame-by-frame (causal) predictor; gives the same numbers as ``predict(causal=True)``."""

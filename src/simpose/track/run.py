@@ -227,8 +227,11 @@ def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, K: np.ndar
         ok = finite[:, j] & valid
         kp_in[:, j] = _fill_gaps(kp[:, j], ok) if ok.any() else 0.0
     conf_in = np.where(valid[:, None] & finite, conf, 0.0)
-    h36m = lifter.predict(kp_in, JOINT_SET, conf_in, camera=K, output_set="h36m17").astype(np.float64)
-    anny = lifter.predict(kp_in, JOINT_SET, conf_in, camera=K, output_set="anny").astype(np.float64)
+    # one network pass for both sets (what two predict() calls would give)
+    x, c = lifter._inputs(kp_in, JOINT_SET, conf_in)
+    out = lifter._predict_all(x, c, K)
+    h36m = lifter._select(out, "h36m17").astype(np.float64)
+    anny = lifter._select(out, "anny").astype(np.float64)
     h36m[~valid], anny[~valid] = np.nan, np.nan
     return h36m, anny
 
