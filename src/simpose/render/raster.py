@@ -590,11 +590,7 @@ def _prepare_meshes(
         cached = static.get(p) if static is not None else None
         if cached is not None and all(a is b for a, b in zip(cached[0][:3], key[:3])) and cached[0][3] == key[3]:
             f, f32, albedo, labels = cached[1]
-            if x.ndim != 2 or x.shape[1] != 3:
-                raise ValueError(f"mesh {p}: vertices must be (V, 3), got {x.shape}")
-            if not np.isfinite(x).all():
-                raise ValueError(f"mesh {p}: vertices contain NaN or inf")
-            V = len(x)
+            V = _check_points(x, p)  # the faces were checked against this vertex count before
         else:
             f = _to_numpy(faces_list[p], np.int64)
             V = _check_vertices(x, f, p)
@@ -667,11 +663,16 @@ def _per_mesh(x, name: str, P: int | None, ndim: int, shared: bool = False) -> l
     return meshes
 
 
-def _check_vertices(x: np.ndarray, f: np.ndarray, p: int) -> int:
+def _check_points(x: np.ndarray, p: int) -> int:
     if x.ndim != 2 or x.shape[1] != 3:
         raise ValueError(f"mesh {p}: vertices must be (V, 3), got {x.shape}")
     if not np.isfinite(x).all():
         raise ValueError(f"mesh {p}: vertices contain NaN or inf")
+    return len(x)
+
+
+def _check_vertices(x: np.ndarray, f: np.ndarray, p: int) -> int:
+    _check_points(x, p)
     if f.ndim != 2 or f.shape[1] != 3:
         raise ValueError(f"mesh {p}: faces must be (F, 3), got {f.shape}")
     if f.size and (f.min() < 0 or f.max() >= len(x)):
