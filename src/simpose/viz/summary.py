@@ -47,6 +47,8 @@ def write_summary(
     matplotlib.use("Agg", force=False)  # headless; only if no backend was chosen yet
     import matplotlib.pyplot as plt
 
+    from simpose.body.fit import bone_lengths
+
     js = get_joint_set(joint_set)
     T = len(valid)
     t = np.arange(T) / fps
@@ -82,8 +84,8 @@ def write_summary(
     ax.legend(fontsize=8)
 
     ax = fig.add_subplot(sub[2])
-    child = [j for j, p in enumerate(js.parents) if p >= 0]
-    lengths = np.linalg.norm(X[:, child] - X[:, [js.parents[j] for j in child]], axis=-1)
+    child = [j for j, p in enumerate(js.parents) if p >= 0]  # the bones in bone_lengths' order
+    lengths = bone_lengths(X, joint_set)
     med = np.nanmedian(lengths, axis=0) if np.asarray(valid).any() else np.ones(len(child))
     rel = lengths / med
     for k, j in enumerate(child):
