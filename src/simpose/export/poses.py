@@ -70,8 +70,6 @@ def to_json_tree(arrays: dict[str, np.ndarray]) -> dict:
             obj = np.where(np.isfinite(a), a, np.nan).astype(object)
             obj[~np.isfinite(a)] = None
             out[k] = obj.tolist()
-        elif a.dtype.kind in "US":
-            out[k] = a.tolist()
         else:
             out[k] = a.tolist()
     return out
