@@ -317,7 +317,6 @@ def run_video(
 
     tick = time.perf_counter()
     kp, conf = to_lifter_joints(kp_all.keypoints[:, p] - 0.5, kp_all.confidence[:, p], kp_all.joint_set, config.keypoint_map)
-    kp_detected, conf_detected = kp.copy(), conf.copy()
     h36m_rel, anny_rel = lift(lifter, kp, conf, valid, K)
     timings["lifter"] = time.perf_counter() - tick
 
@@ -341,7 +340,7 @@ def run_video(
     timings["body_fit"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    arrays = _pose_arrays(kp_detected, conf_detected, joints3d, valid, fit, K, source, det)
+    arrays = _pose_arrays(kp, conf, joints3d, valid, fit, K, source, det)
     paths = _write_outputs(out_dir, arrays, body, fit, source.fps, config)
     timings["write_poses"] = time.perf_counter() - tick
     if config.views:
