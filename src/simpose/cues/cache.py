@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose._files import replace_atomically
 from simpose.cues.video import ImageSequence, VideoSource
 
 __all__ = [
@@ -107,7 +108,7 @@ def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
                         np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        replace_atomically(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

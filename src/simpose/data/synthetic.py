@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose._files import replace_atomically
+
 __all__ = ["write_clip", "read_clip", "CLIP_KEYS", "SyntheticClipError"]
 
 CLIP_KEYS = ("rgb", "mask", "parts", "depth", "flow", "K", "joints3d", "joints2d", "visible", "occlusion", "body", "meta")
@@ -74,7 +76,7 @@ def write_clip(path: str | Path, clip: dict) -> None:
                 info.compress_type = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
                 with zf.open(info, "w", force_zip64=True) as g:
                     np.lib.format.write_array(g, np.ascontiguousarray(a), allow_pickle=False)
-        os.replace(tmp, path)
+        replace_atomically(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

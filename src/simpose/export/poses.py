@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose._files import replace_atomically
+
 __all__ = ["POSE_KEYS", "write_poses", "read_poses", "to_json_tree"]
 
 POSE_KEYS = (
@@ -52,8 +54,7 @@ def _atomic(path: Path, write) -> Path:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        replace_atomically(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose._files import replace_atomically
 from simpose.motion.resample import resample_linear, resample_rotmats
 
 __all__ = [
@@ -779,10 +780,7 @@ def _write_atomic(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
+        replace_atomically(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

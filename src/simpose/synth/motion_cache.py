@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose._files import replace_atomically
 from simpose.motion.library import MotionLibrary
 from simpose.motion.retarget import MotionClip
 
@@ -104,7 +105,7 @@ class CachedMotionLibrary(MotionLibrary):
                     fps=np.float64(motion.fps), source=np.str_(motion.source),
                     shape_params=np.zeros(0) if motion.shape_params is None else np.asarray(motion.shape_params),
                 )  # fmt: skip
-            os.replace(tmp, file)
+            replace_atomically(tmp, file)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simpose._files import replace_atomically
 from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, TemporalLifterNet, output_slices
 from simpose.models.noise import NoiseConfig
 from simpose.train.lifter_data import CacheConfig, CameraConfig, SamplerConfig, WindowSampler, build_joint_cache, load_joint_cache
@@ -134,8 +135,7 @@ def _save_atomic(obj, path: Path) -> None:
     os.close(fd)
     try:
         torch.save(obj, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        replace_atomically(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose._files import replace_atomically
 from simpose.body.joints import get_joint_set
 from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, clip_scale, frame_sizes, normalize_keypoints, pelvis_view_rotations, to_pelvis_view
 from simpose.models.noise import NoiseConfig, apply_detector_noise
@@ -126,8 +127,7 @@ def _save_atomic(path: Path, **arrays) -> None:
     os.close(fd)
     try:
         np.savez(tmp, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        replace_atomically(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

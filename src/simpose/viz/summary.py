@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose._files import replace_atomically
 from simpose.body.joints import get_joint_set
 
 __all__ = ["write_summary"]
@@ -103,5 +104,5 @@ def write_summary(
     tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.savefig(tmp)
     plt.close(fig)
-    os.replace(tmp, path)
+    replace_atomically(tmp, path)
     return path

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose._files import replace_atomically
+
 __all__ = ["VideoWriter", "write_video"]
 
 
@@ -71,7 +73,7 @@ class VideoWriter:
             for packet in self._stream.encode():
                 self._container.mux(packet)
             self._container.close()
-        os.replace(self._tmp, self.path)
+        replace_atomically(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:

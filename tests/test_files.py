@@ -1,0 +1,40 @@
+"""Files written atomically get the mode a plain open() gives, not mkstemp's owner-only 0600."""
+
+import os
+import stat
+import tempfile
+
+import numpy as np
+
+from simpose._files import replace_atomically
+from simpose.viz.video import write_video
+
+
+def _expected_mode() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_replace_gives_the_plain_open_mode_and_moves(tmp_path):
+    target = tmp_path / "out.bin"
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"x")  # the reference: what open() gives under this umask
+    fd, tmp = tempfile.mkstemp(dir=tmp_path)
+    os.write(fd, b"data")
+    os.close(fd)
+    assert _mode(tmp) == 0o600
+    replace_atomically(tmp, target)
+    assert not os.path.exists(tmp)
+    assert target.read_bytes() == b"data"
+    assert _mode(target) == _mode(plain) == _expected_mode()
+
+
+def test_videos_are_readable_like_other_files(tmp_path):
+    frames = [np.full((32, 32, 3), 40 * i, np.uint8) for i in range(3)]
+    path = write_video(tmp_path / "v.mp4", frames, fps=10)
+    assert _mode(path) == _expected_mode()
