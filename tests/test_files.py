@@ -38,3 +38,20 @@ def test_videos_are_readable_like_other_files(tmp_path):
     frames = [np.full((32, 32, 3), 40 * i, np.uint8) for i in range(3)]
     path = write_video(tmp_path / "v.mp4", frames, fps=10)
     assert _mode(path) == _expected_mode()
+
+
+def test_atomic_open_leaves_the_old_file_on_error(tmp_path):
+    from simpose._files import atomic_open
+
+    target = tmp_path / "t.txt"
+    with atomic_open(target, "w", encoding="utf-8") as f:
+        f.write("first")
+    assert target.read_text() == "first" and _mode(target) == _expected_mode()
+    try:
+        with atomic_open(target, "w", encoding="utf-8") as f:
+            f.write("second, half")
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert target.read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.txt"]  # no temporary file left

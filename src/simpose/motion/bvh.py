@@ -23,13 +23,12 @@ import itertools
 import logging
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from simpose._files import replace_atomically
+from simpose._files import atomic_open
 from simpose.motion.resample import resample_linear, resample_rotmats
 
 __all__ = [
@@ -774,16 +773,8 @@ def format_bvh(clip: BvhClip, offset_decimals: int = 6, value_decimals: int = 8)
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        replace_atomically(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
 
 
 def write_clip(
