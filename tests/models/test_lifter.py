@@ -79,6 +79,7 @@ def test_shapes_units_and_roots():
 
 def test_batched_sliding_windows_match_single_windows():
     lifter = _lifter()
+    lifter.flip = False  # one window of the network, not averaged with its mirror image
     x = _walk(61)
     RF = lifter.receptive_field
     full = lifter.predict(x, chunk=4096)
@@ -208,3 +209,20 @@ def test_pelvis_view_turns_with_the_camera():
     np.testing.assert_allclose(pb, pa @ Ry.T, atol=1e-4)
     # Without the virtual view the centred image changes and so does the prediction.
     assert np.abs(lifter.predict(project(pose @ Ry.T)) - pa @ Ry.T).max() > 1e-3
+
+
+def test_flipped_prediction_is_mirror_equivariant():
+    """Test-time flipping averages the lift of the input and of its mirror image mirrored back,
+    so lifting a mirrored clip gives exactly the mirrored 3D (a random net alone does not)."""
+    lifter = _lifter(seed=3)
+    x = _walk(60, seed=2)
+    mirrored = x[:, list(H36M.flip_permutation)].copy()
+    mirrored[..., 0] = 1280 - mirrored[..., 0]
+    for output_set in ("h36m17", "anny"):
+        perm = list(get_joint_set(output_set).flip_permutation)
+        y, ym = lifter.predict(x, output_set=output_set), lifter.predict(mirrored, output_set=output_set)
+        expected = y[:, perm] * np.array([-1.0, 1.0, 1.0], dtype=np.float32)
+        np.testing.assert_allclose(ym, expected, atol=1e-5)
+    lifter.flip = False
+    y, ym = lifter.predict(x), lifter.predict(mirrored)
+    assert np.abs(ym - y[:, list(H36M.flip_permutation)] * np.array([-1.0, 1.0, 1.0])).max() > 1e-3

@@ -40,6 +40,7 @@ camera's axes. Without a camera the pixels are used as they are and nothing is r
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -69,6 +70,7 @@ __all__ = [
     "normalize_keypoints",
     "pelvis_view_rotations",
     "to_pelvis_view",
+    "output_flip_permutation",
     "output_slices",
 ]
 
@@ -337,6 +339,22 @@ class TemporalLifterNet(nn.Module):
 # ------------------------------------------------------------------------------ inference
 
 
+@functools.cache
+def _flip_in() -> np.ndarray:
+    return np.asarray(get_joint_set(INPUT_SET).flip_permutation)
+
+
+@functools.cache
+def output_flip_permutation() -> np.ndarray:
+    """Left-right permutation of the network's joint axis (every ``OUTPUT_SETS`` set, in order)."""
+    perms, start = [], 0
+    for name in OUTPUT_SETS:
+        perm = np.asarray(get_joint_set(name).flip_permutation)
+        perms.append(perm + start)
+        start += len(perm)
+    return np.concatenate(perms)
+
+
 def _roots() -> dict[str, int]:
     return {name: get_joint_set(name).root for name in OUTPUT_SETS}
 
@@ -351,8 +369,9 @@ class Lifter:
 
     name = "simpose-lifter"
 
-    def __init__(self, net: TemporalLifterNet, card: dict | None = None) -> None:
+    def __init__(self, net: TemporalLifterNet, card: dict | None = None, flip: bool = True) -> None:
         self.net = net.eval()
+        self.flip = flip
         self.card = card or {}
         self.receptive_field = net.receptive_field
         self._slices = output_slices()
@@ -475,9 +494,25 @@ class Lifter:
         if len(pieces[-1]) < n + RF - 1:  # last piece: pad with its last frame, trim after
             last = pieces[-1]
             pieces[-1] = np.concatenate([last, np.repeat(last[-1:], n + RF - 1 - len(last), 0)])
-        y = self.net(torch.from_numpy(np.stack(pieces)))[:, :, HEAD_CENTRE]  # (P, n, J, 3)
-        y = y.reshape(-1, *y.shape[2:])[:T].numpy()
+        y = self._centre_head(np.stack(pieces))  # (P, n, J_all, 3)
+        y = y.reshape(-1, *y.shape[2:])[:T]
         return self._unview(y, R)
+
+    def _centre_head(self, pieces: np.ndarray) -> np.ndarray:
+        """(P, n + RF - 1, 3 J_in) padded features -> (P, n, J_all, 3) centre-head output,
+        averaged with the output for the mirrored input mirrored back (test-time flipping:
+        the network is trained on mirrored windows too, so the two are equally good guesses and
+        their mean cancels part of each one's error)."""
+        x = torch.from_numpy(pieces)
+        y = self.net(x)[:, :, HEAD_CENTRE]
+        if not self.flip:
+            return y.numpy()
+        P, L, _ = x.shape
+        xf = x.view(P, L, -1, 3)[:, :, _flip_in()].clone()
+        xf[..., 0] *= -1
+        yf = self.net(xf.view(P, L, -1))[:, :, HEAD_CENTRE][:, :, output_flip_permutation()]
+        yf[..., 0] *= -1
+        return ((y + yf) / 2).numpy()
 
     def stream(self, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17") -> LifterStream:
         """A frame-by-frame (causal) predictor; gives the same numbers as ``predict(causal=True)``."""

@@ -37,7 +37,7 @@ import numpy as np
 
 from simpose._files import replace_atomically
 from simpose.body.joints import get_joint_set
-from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, clip_scale, frame_sizes, normalize_keypoints, pelvis_view_rotations, to_pelvis_view
+from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, clip_scale, frame_sizes, normalize_keypoints, output_flip_permutation, pelvis_view_rotations, to_pelvis_view
 from simpose.models.noise import NoiseConfig, apply_detector_noise
 
 logger = logging.getLogger(__name__)
@@ -359,6 +359,54 @@ def scale_bones(joints: np.ndarray, factors: np.ndarray, tree=None) -> np.ndarra
 
 
 
+# Pose augmentation: where whole sub-chains are turned (anny joints; a turn applies to every
+# offset below the joint) and the largest turn, degrees. Shoulders and hips are ball joints, so a
+# turn of the whole arm or leg stays a human pose; elbows and knees are hinges and are left alone.
+LIMB_TURNS: tuple[tuple[str, float], ...] = (
+    ("upperarm01.L", 1.0), ("upperarm01.R", 1.0), ("upperleg01.L", 0.6), ("upperleg01.R", 0.6),
+    ("spine03", 0.4), ("neck01", 0.6),
+)  # fmt: skip
+
+
+def _random_rotations(rng: np.random.Generator, shape: tuple[int, ...], max_angle: np.ndarray) -> np.ndarray:
+    """(*shape, 3, 3) rotations about uniformly random axes by angles uniform in [0, max_angle] radians."""
+    axis = rng.normal(size=shape + (3,))
+    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+    angle = rng.uniform(0.0, 1.0, shape) * max_angle
+    k = np.zeros(shape + (3, 3))
+    k[..., 0, 1], k[..., 0, 2], k[..., 1, 2] = -axis[..., 2], axis[..., 1], -axis[..., 0]
+    k = k - np.swapaxes(k, -1, -2)
+    s, c = np.sin(angle)[..., None, None], np.cos(angle)[..., None, None]
+    return np.eye(3) + s * k + (1 - c) * (k @ k)  # Rodrigues
+
+
+def turn_limbs(joints: np.ndarray, rotations: np.ndarray, at: np.ndarray, tree=None) -> np.ndarray:
+    """Turn whole sub-chains: every offset below joint ``at[k]`` is rotated by ``rotations[:, k]``.
+
+    Args:
+        joints: (B, T, J, 3) the union of ``OUTPUT_SETS`` (metres).
+        rotations: (B, K, 3, 3) one world-frame rotation per turned joint, the same for all frames.
+        at: (K,) union-joint indices the turns are about (their own position does not move).
+        tree: :func:`bone_tree`'s output (computed when None).
+    Returns:
+        (B, T, J, 3): each joint = its new parent + (product of the turns of its ancestors) x its
+        old offset, so bone lengths are kept and a turn at the shoulder carries the whole arm.
+    """
+    parent, _, order = bone_tree() if tree is None else tree
+    B = joints.shape[0]
+    J = joints.shape[-2]
+    local = np.broadcast_to(np.eye(3, dtype=joints.dtype), (J, B, 3, 3)).copy()
+    local[at] = np.moveaxis(rotations, 1, 0).astype(joints.dtype)
+    acc = local.copy()  # acc[j]: the rotation applied to the offsets of j's children
+    src = np.ascontiguousarray(np.moveaxis(joints, -2, 0))  # (J, B, T, 3)
+    out = src.copy()
+    for j in order[1:]:
+        p = parent[j]
+        acc[j] = acc[p] @ local[j]
+        out[j] = out[p] + np.einsum("bij,btj->bti", acc[p], src[j] - src[p])
+    return np.moveaxis(out, 0, -2)
+
+
 @dataclasses.dataclass(frozen=True)
 class CameraConfig:
     """Random cameras around the person (simpose world frame: y down, floor at y = 0).
@@ -405,6 +453,9 @@ class SamplerConfig:
             (:func:`scale_bones`): factors in ``[exp(-b), exp(b)]``; 0 turns it off.
         bone_scale_prob: share of windows whose proportions are changed (the others keep the
             body model's own).
+        limb_turn_deg: largest turn of a shoulder (whole arm; the other ``LIMB_TURNS`` scale it)
+            for pose augmentation (:func:`turn_limbs`): poses the motions do not contain; 0 off.
+        limb_turn_prob: share of windows whose limbs are turned.
         pelvis_view: train in the lifter's pelvis-view virtual camera (every frame re-projected
             into a camera that looks at its pelvis, targets rotated into it), as the lifter
             predicts when it is given a camera (the training cameras aim at the pelvis only up
@@ -421,6 +472,8 @@ class SamplerConfig:
     scale_frames: int = 24
     bone_scale: float = 0.15
     bone_scale_prob: float = 0.8
+    limb_turn_deg: float = 0.0
+    limb_turn_prob: float = 0.5
     pelvis_view: bool = True
 
 
@@ -431,15 +484,6 @@ class Batch:
 
     features: np.ndarray
     targets: np.ndarray
-
-
-def _union_flip() -> np.ndarray:
-    perms, start = [], 0
-    for js in OUTPUT_SETS:
-        p = get_joint_set(js).flip_permutation
-        perms.append(p + start)
-        start += len(p)
-    return np.concatenate(perms)
 
 
 def _look_at(eye: np.ndarray, target: np.ndarray, roll: np.ndarray) -> np.ndarray:
@@ -478,13 +522,16 @@ class WindowSampler:
             if group.any():
                 p[group] = share * lengths[group] / lengths[group].sum()
         self.segment_p = p / p.sum()
-        self.flip = _union_flip()
+        self.flip = output_flip_permutation()
         if OUTPUT_SETS[0] != INPUT_SET:
             raise ValueError("the input set must be the first output set (its joints lead the cache)")
         self.flip_in = get_joint_set(INPUT_SET).flip_permutation
         self.n_in = len(get_joint_set(INPUT_SET))
         self.pelvis = get_joint_set(OUTPUT_SETS[0]).index("pelvis")
         self.tree = bone_tree()
+        n_h = len(get_joint_set(OUTPUT_SETS[0]))
+        self.turn_at = np.array([n_h + get_joint_set("anny").index(name) for name, _ in LIMB_TURNS])
+        self.turn_scale = np.array([w for _, w in LIMB_TURNS])
 
     def _draw(self, rng: np.random.Generator, B: int):
         """Windows (+ span frames for the size) in the camera frame: (B, RF + S, J_in, 3), targets
@@ -506,6 +553,10 @@ class WindowSampler:
         factors = np.where(rng.random((B, 1)) < cfg.bone_scale_prob, factors, 1.0)
         if cfg.bone_scale > 0:
             joints = scale_bones(joints, factors, self.tree)
+        if cfg.limb_turn_deg > 0:
+            turns = _random_rotations(rng, (B, len(self.turn_at)), np.radians(cfg.limb_turn_deg) * self.turn_scale)
+            turns = np.where((rng.random(B) < cfg.limb_turn_prob)[:, None, None, None], turns, np.eye(3))
+            joints = turn_limbs(joints, turns, self.turn_at, self.tree)
         joints = np.where(mirror[:, None, None, None], joints[:, :, self.flip], joints)
         joints[..., 0] *= np.where(mirror, -1.0, 1.0).astype(np.float32)[:, None, None]
         X = joints[:, :, : self.n_in]  # (B, RF + S, J_in, 3)
