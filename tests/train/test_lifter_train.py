@@ -173,37 +173,23 @@ def test_pelvis_view_targets_are_the_camera_targets_turned(tiny_cache):
     np.testing.assert_allclose(norms[1], norms[0], atol=1e-5)  # the last frame's target: turned, not changed
 
 
-def test_turn_limbs_keeps_bone_lengths_and_moves_only_the_turned_chain(tiny_cache):
-    from simpose.train.lifter_data import LIMB_TURNS, _random_rotations, bone_tree, turn_limbs
-
+def test_sampler_sizes_follow_the_prior_whatever_the_proportions(tiny_cache):
+    """With ``size_sigma`` every window's skeleton is scaled to a size (sum of the h36m17 bone
+    lengths) drawn log-normally around the cache's median, independently of its proportions."""
     cache = load_joint_cache(tiny_cache[0])
-    joints = cache.joints[None, :40].astype(np.float64)  # (1, 40, 42, 3)
-    tree = bone_tree()
-    anny = get_joint_set("anny")
-    at = np.array([17 + anny.index(name) for name, _ in LIMB_TURNS])
-    np.testing.assert_allclose(turn_limbs(joints, np.broadcast_to(np.eye(3), (1, len(at), 3, 3)), at, tree), joints, atol=1e-12)
-    # Turn the left arm only, by 90 degrees about the body's vertical (y) axis.
-    R = np.broadcast_to(np.eye(3), (1, len(at), 3, 3)).copy()
-    R[0, [name for name, _ in LIMB_TURNS].index("upperarm01.L")] = [[0, 0, 1], [0, 1, 0], [-1, 0, 0]]
-    out = turn_limbs(joints, R, at, tree)
-    parent = tree[0]
-    for j in range(len(parent)):  # every bone of the union keeps its length
-        if parent[j] >= 0:
-            np.testing.assert_allclose(
-                np.linalg.norm(out[..., j, :] - out[..., parent[j], :], axis=-1),
-                np.linalg.norm(joints[..., j, :] - joints[..., parent[j], :], axis=-1), atol=1e-9)  # fmt: skip
-    moved = np.linalg.norm(out - joints, axis=-1).max(axis=(0, 1))  # (42,)
-    arm = [H36M.index(n) for n in ("left_elbow", "left_wrist")] + [17 + anny.index(n) for n in ("lowerarm01.L", "wrist.L", "hand_tip.L")]
-    assert (moved[arm] > 0.05).all()  # a 90-degree turn moves the elbow by ~0.3 m
-    np.testing.assert_allclose(np.delete(moved, arm), 0.0, atol=1e-9)  # nothing else moves
-    # The turn is the rotation about the shoulder: elbow offset = R @ old offset.
-    s, e = 17 + anny.index("upperarm01.L"), 17 + anny.index("lowerarm01.L")
-    turn = R[0, [name for name, _ in LIMB_TURNS].index("upperarm01.L")]
-    np.testing.assert_allclose(out[0, :, e] - out[0, :, s], (joints[0, :, e] - joints[0, :, s]) @ turn.T, atol=1e-9)
-    # Random turns: proper rotations, angles within the bound.
-    Rs = _random_rotations(np.random.default_rng(0), (200, 3), np.radians(30.0) * np.ones(3))
-    np.testing.assert_allclose(Rs @ np.swapaxes(Rs, -1, -2), np.broadcast_to(np.eye(3), Rs.shape), atol=1e-12)
-    np.testing.assert_allclose(np.linalg.det(Rs), 1.0, atol=1e-12)
-    angle = np.degrees(np.arccos(np.clip((np.trace(Rs, axis1=-2, axis2=-1) - 1) / 2, -1, 1)))
-    assert angle.max() <= 30.0 + 1e-6 and angle.max() > 25.0
+    parents = np.asarray(H36M.parents)
 
+    def sizes_and_legs(cfg):
+        sampler = WindowSampler(cache, cfg)
+        Xc, _, _ = sampler._draw(np.random.default_rng(5), 3000)
+        c = Xc[:, cfg.receptive_field // 2]  # (B, 17, 3): lengths do not change with the camera
+        bones = np.linalg.norm(c[:, 1:] - c[:, parents[1:]], axis=-1)
+        leg = np.linalg.norm(c[:, H36M.index("left_knee")] - c[:, H36M.index("left_hip")], axis=-1)
+        return bones.sum(-1), leg / bones.sum(-1), sampler.median_size
+
+    size, leg_share, median = sizes_and_legs(SamplerConfig(size_sigma=0.06))
+    assert abs(np.std(np.log(size / median)) - 0.06) < 0.006
+    assert abs(np.median(size) / median - 1) < 0.01
+    assert abs(np.corrcoef(size, leg_share)[0, 1]) < 0.1  # size says nothing about proportions
+    size0, _, _ = sizes_and_legs(SamplerConfig(size_sigma=None))  # the body model's own sizes
+    assert np.std(np.log(size0 / median)) > 0.1

@@ -359,54 +359,6 @@ def scale_bones(joints: np.ndarray, factors: np.ndarray, tree=None) -> np.ndarra
 
 
 
-# Pose augmentation: where whole sub-chains are turned (anny joints; a turn applies to every
-# offset below the joint) and the largest turn, degrees. Shoulders and hips are ball joints, so a
-# turn of the whole arm or leg stays a human pose; elbows and knees are hinges and are left alone.
-LIMB_TURNS: tuple[tuple[str, float], ...] = (
-    ("upperarm01.L", 1.0), ("upperarm01.R", 1.0), ("upperleg01.L", 0.6), ("upperleg01.R", 0.6),
-    ("spine03", 0.4), ("neck01", 0.6),
-)  # fmt: skip
-
-
-def _random_rotations(rng: np.random.Generator, shape: tuple[int, ...], max_angle: np.ndarray) -> np.ndarray:
-    """(*shape, 3, 3) rotations about uniformly random axes by angles uniform in [0, max_angle] radians."""
-    axis = rng.normal(size=shape + (3,))
-    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
-    angle = rng.uniform(0.0, 1.0, shape) * max_angle
-    k = np.zeros(shape + (3, 3))
-    k[..., 0, 1], k[..., 0, 2], k[..., 1, 2] = -axis[..., 2], axis[..., 1], -axis[..., 0]
-    k = k - np.swapaxes(k, -1, -2)
-    s, c = np.sin(angle)[..., None, None], np.cos(angle)[..., None, None]
-    return np.eye(3) + s * k + (1 - c) * (k @ k)  # Rodrigues
-
-
-def turn_limbs(joints: np.ndarray, rotations: np.ndarray, at: np.ndarray, tree=None) -> np.ndarray:
-    """Turn whole sub-chains: every offset below joint ``at[k]`` is rotated by ``rotations[:, k]``.
-
-    Args:
-        joints: (B, T, J, 3) the union of ``OUTPUT_SETS`` (metres).
-        rotations: (B, K, 3, 3) one world-frame rotation per turned joint, the same for all frames.
-        at: (K,) union-joint indices the turns are about (their own position does not move).
-        tree: :func:`bone_tree`'s output (computed when None).
-    Returns:
-        (B, T, J, 3): each joint = its new parent + (product of the turns of its ancestors) x its
-        old offset, so bone lengths are kept and a turn at the shoulder carries the whole arm.
-    """
-    parent, _, order = bone_tree() if tree is None else tree
-    B = joints.shape[0]
-    J = joints.shape[-2]
-    local = np.broadcast_to(np.eye(3, dtype=joints.dtype), (J, B, 3, 3)).copy()
-    local[at] = np.moveaxis(rotations, 1, 0).astype(joints.dtype)
-    acc = local.copy()  # acc[j]: the rotation applied to the offsets of j's children
-    src = np.ascontiguousarray(np.moveaxis(joints, -2, 0))  # (J, B, T, 3)
-    out = src.copy()
-    for j in order[1:]:
-        p = parent[j]
-        acc[j] = acc[p] @ local[j]
-        out[j] = out[p] + np.einsum("bij,btj->bti", acc[p], src[j] - src[p])
-    return np.moveaxis(out, 0, -2)
-
-
 @dataclasses.dataclass(frozen=True)
 class CameraConfig:
     """Random cameras around the person (simpose world frame: y down, floor at y = 0).
@@ -453,9 +405,14 @@ class SamplerConfig:
             (:func:`scale_bones`): factors in ``[exp(-b), exp(b)]``; 0 turns it off.
         bone_scale_prob: share of windows whose proportions are changed (the others keep the
             body model's own).
-        limb_turn_deg: largest turn of a shoulder (whole arm; the other ``LIMB_TURNS`` scale it)
-            for pose augmentation (:func:`turn_limbs`): poses the motions do not contain; 0 off.
-        limb_turn_prob: share of windows whose limbs are turned.
+        size_sigma: std of the log of the person's size (the sum of the h36m17 bone lengths)
+            around the cache's median: every window is scaled about its pelvis to a size drawn
+            so, whatever the body's proportions (None: the body model's own sizes). Why: 2D
+            keypoints do not show how big a person is, and anny's height parameter also changes
+            proportions (taller bodies have much longer thighs), so a lifter trained on anny's
+            sizes reads size from proportions and gets it wrong on people built differently;
+            with the size drawn independently it keeps to the population's size, and adult
+            stature varies by about 4-5% (std) within a sex, so 0.06 covers both sexes.
         pelvis_view: train in the lifter's pelvis-view virtual camera (every frame re-projected
             into a camera that looks at its pelvis, targets rotated into it), as the lifter
             predicts when it is given a camera (the training cameras aim at the pelvis only up
@@ -472,8 +429,7 @@ class SamplerConfig:
     scale_frames: int = 24
     bone_scale: float = 0.15
     bone_scale_prob: float = 0.8
-    limb_turn_deg: float = 0.0
-    limb_turn_prob: float = 0.5
+    size_sigma: float | None = None
     pelvis_view: bool = True
 
 
@@ -529,9 +485,9 @@ class WindowSampler:
         self.n_in = len(get_joint_set(INPUT_SET))
         self.pelvis = get_joint_set(OUTPUT_SETS[0]).index("pelvis")
         self.tree = bone_tree()
-        n_h = len(get_joint_set(OUTPUT_SETS[0]))
-        self.turn_at = np.array([n_h + get_joint_set("anny").index(name) for name, _ in LIMB_TURNS])
-        self.turn_scale = np.array([w for _, w in LIMB_TURNS])
+        self.parents_in = np.asarray(get_joint_set(INPUT_SET).parents)
+        first = cache.joints[cache.segments[:, 0], : self.n_in]  # (S, J_in, 3) one frame per body
+        self.median_size = float(np.median(np.linalg.norm(first[:, 1:] - first[:, self.parents_in[1:]], axis=-1).sum(-1)))
 
     def _draw(self, rng: np.random.Generator, B: int):
         """Windows (+ span frames for the size) in the camera frame: (B, RF + S, J_in, 3), targets
@@ -553,10 +509,13 @@ class WindowSampler:
         factors = np.where(rng.random((B, 1)) < cfg.bone_scale_prob, factors, 1.0)
         if cfg.bone_scale > 0:
             joints = scale_bones(joints, factors, self.tree)
-        if cfg.limb_turn_deg > 0:
-            turns = _random_rotations(rng, (B, len(self.turn_at)), np.radians(cfg.limb_turn_deg) * self.turn_scale)
-            turns = np.where((rng.random(B) < cfg.limb_turn_prob)[:, None, None, None], turns, np.eye(3))
-            joints = turn_limbs(joints, turns, self.turn_at, self.tree)
+        size = rng.normal(0.0, 1.0, B)  # drawn even when off (see above)
+        if cfg.size_sigma is not None:
+            centre = joints[:, RF // 2, : self.n_in]  # (B, J_in, 3)
+            current = np.linalg.norm(centre[:, 1:] - centre[:, self.parents_in[1:]], axis=-1).sum(-1)
+            k = (self.median_size * np.exp(cfg.size_sigma * size) / current).astype(np.float32)[:, None, None, None]
+            p = joints[:, RF // 2 : RF // 2 + 1, self.pelvis : self.pelvis + 1]
+            joints = p + k * (joints - p)
         joints = np.where(mirror[:, None, None, None], joints[:, :, self.flip], joints)
         joints[..., 0] *= np.where(mirror, -1.0, 1.0).astype(np.float32)[:, None, None]
         X = joints[:, :, : self.n_in]  # (B, RF + S, J_in, 3)
