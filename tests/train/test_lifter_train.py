@@ -193,3 +193,14 @@ def test_sampler_sizes_follow_the_prior_whatever_the_proportions(tiny_cache):
     assert abs(np.corrcoef(size, leg_share)[0, 1]) < 0.1  # size says nothing about proportions
     size0, _, _ = sizes_and_legs(SamplerConfig(size_sigma=None))  # the body model's own sizes
     assert np.std(np.log(size0 / median)) > 0.1
+
+
+def test_cache_splits_by_motion(tiny_cache):
+    full = load_joint_cache(tiny_cache[0])
+    train_part = load_joint_cache(tiny_cache[0], exclude=("proc_",))
+    held_out = load_joint_cache(tiny_cache[0], only=("proc_",))
+    assert not train_part.procedural.any() and held_out.procedural.all()
+    assert len(train_part.joints) + len(held_out.joints) == len(full.joints)
+    np.testing.assert_array_equal(np.concatenate([train_part.joints, held_out.joints]), full.joints)
+    with pytest.raises(FileNotFoundError, match="selected"):
+        load_joint_cache(tiny_cache[0], only=("cmu_99_",))

@@ -264,12 +264,20 @@ class JointCache:
     procedural: np.ndarray
 
 
-def load_joint_cache(folder: str | Path) -> JointCache:
-    """Read every part of a cache folder."""
+def load_joint_cache(folder: str | Path, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None) -> JointCache:
+    """Read the parts of a cache folder.
+
+    Args:
+        folder: the cache folder.
+        exclude: part-name prefixes to leave out (``"cmu_09_"``: CMU subject 9; ``"proc_0008_"``).
+        only: part-name prefixes to keep (None: all); with ``exclude`` this splits a cache into a
+            training and a held-out part by motion (subjects, procedural clips).
+    """
     folder = Path(folder)
     parts = sorted(p for p in folder.glob("*.npz") if ".tmp" not in p.name)
+    parts = [p for p in parts if not p.name.startswith(tuple(exclude)) and (only is None or p.name.startswith(tuple(only)))]
     if not parts:
-        raise FileNotFoundError(f"{folder}: no cache parts (build them with build_joint_cache)")
+        raise FileNotFoundError(f"{folder}: no cache parts{' selected' if exclude or only else ''} (build them with build_joint_cache)")
     joints, segments, procedural, offset = [], [], [], 0
     for p in parts:
         with np.load(p) as z:
