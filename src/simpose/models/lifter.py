@@ -302,7 +302,43 @@ class TemporalLifterNet(nn.Module):
         B, T, C = x.shape
         return bn(x.reshape(B * T, C)).view(B, T, C)
 
+    def _folded(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Inference weights of the strided path: each convolution flattened to (out, w C) with its
+        batch norm folded in (``W g / s``, ``beta - mean g / s``); cached until a weight changes.
+        For one window at a time (streaming) the per-layer overhead is most of the cost."""
+        layers = [(self.expand, self.expand_bn)] + list(zip(self.convs, self.bns)) + [(self.shrink, None)]
+        key = tuple((conv.weight._version, conv.weight.data_ptr()) for conv, _ in layers) + tuple(
+            (bn.running_mean._version, bn.weight._version) for _, bn in layers if bn is not None
+        )
+        if getattr(self, "_folded_key", None) != key:
+            folded = []
+            for conv, bn in layers:
+                w = conv.weight.detach().permute(0, 2, 1).reshape(conv.out_channels, -1)
+                b = conv.bias.detach() if conv.bias is not None else torch.zeros(conv.out_channels)
+                if bn is not None:
+                    g = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+                    w, b = w * g[:, None], bn.bias.detach() + (b - bn.running_mean) * g
+                folded.append((w.contiguous(), b.contiguous()))
+            self._folded_cache, self._folded_key = folded, key
+        return self._folded_cache
+
+    def _windows_eval(self, x: torch.Tensor) -> torch.Tensor:
+        fw = self.filter_widths
+        layers = self._folded()
+        B = x.shape[0]
+        w0, b0 = layers[0]
+        x = F.relu(F.linear(x.reshape(B, -1, fw[0] * x.shape[-1]), w0, b0))
+        for i, w in enumerate(fw[1:]):
+            res = x[:, w // 2 :: w]
+            (wa, ba), (wb, bb) = layers[1 + 2 * i], layers[2 + 2 * i]
+            x = F.relu(F.linear(x.reshape(B, -1, w * x.shape[-1]), wa, ba))
+            x = res + F.relu(F.linear(x, wb, bb))
+        out = F.linear(x, *layers[-1])
+        return out.view(B, self.heads, self.out_joints, 3)
+
     def _windows(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training and not torch.is_grad_enabled():
+            return self._windows_eval(x)
         fw = self.filter_widths
         x = self.drop(F.relu(self._bn(self._strided(x, self.expand, fw[0]), self.expand_bn)))
         for i, w in enumerate(fw[1:]):
