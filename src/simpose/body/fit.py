@@ -34,7 +34,7 @@ import torch
 from simpose.body.joints import get_joint_set
 from simpose.body.model import POSE_BONES, SHAPE_NAMES, BodyModel
 
-__all__ = ["BodyFit", "fit_body", "fit_pose", "fit_shape", "reference_joints", "bone_lengths"]
+__all__ = ["BodyFit", "fit_body", "fit_pose", "fit_shape", "reference_joints", "bone_lengths", "min_rotation"]
 
 NATIVE = "anny"
 
@@ -151,8 +151,9 @@ def _kabsch(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.swapaxes(Vt, -1, -2) @ D @ np.swapaxes(U, -1, -2)
 
 
-def _min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(T, 3, 3) smallest rotations taking directions a (T, 3) onto b (T, 3)."""
+def min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) smallest rotations taking directions a (N, 3) onto b (N, 3) (any lengths;
+    identity where they are parallel or opposite: the axis is undefined there)."""
     a = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
     b = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-12)
     axis = np.cross(a, b)
@@ -207,7 +208,7 @@ def fit_pose(
         else:
             Gp = G[:, js.parents[j]] if js.parents[j] >= 0 else np.broadcast_to(np.eye(3), (T, 3, 3))
             local_target = np.einsum("tji,tj->ti", Gp, b[:, 0])  # G_parent^T b
-            G[:, j] = Gp @ _min_rotation(np.broadcast_to(a[0], (T, 3)), local_target)
+            G[:, j] = Gp @ min_rotation(np.broadcast_to(a[0], (T, 3)), local_target)
     bone_joint = [js.index(b) for b in POSE_BONES]
     parents = body.pose_bone_parents
     G_root = G[:, root]

@@ -23,6 +23,7 @@ import roma
 import torch
 
 from simpose.body.model import POSE_BONES, BodyModel
+from simpose.body.fit import min_rotation
 from simpose.motion.bvh import BvhClip, forward_kinematics
 
 logger = logging.getLogger(__name__)
@@ -220,18 +221,6 @@ def guess_map(clip: BvhClip) -> RetargetMap:
     )
 
 
-def _min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) smallest rotations taking unit directions a (N,3) onto b (N,3)."""
-    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
-    axis = np.cross(a, b)
-    s = np.linalg.norm(axis, axis=-1, keepdims=True)
-    c = np.sum(a * b, axis=-1, keepdims=True)
-    angle = np.arctan2(s, c)
-    rotvec = np.where(s > 1e-9, axis / np.maximum(s, 1e-12) * angle, 0.0)
-    return roma.rotvec_to_rotmat(torch.as_tensor(rotvec)).numpy()
-
-
 def retarget(
     clip: BvhClip,
     body: BodyModel,
@@ -281,7 +270,7 @@ def retarget(
     if (np.linalg.norm(bvh_dirs, axis=-1) < 1e-9).any():
         bad = [b for b, v in zip(POSE_BONES, bvh_dirs) if np.linalg.norm(v) < 1e-9]
         raise RetargetError(f"{clip.source}: zero-length rest bones for {bad}; choose other tail joints in the map")
-    A = _min_rotation(body_dirs, bvh_dirs)  # (19, 3, 3)
+    A = min_rotation(body_dirs, bvh_dirs)  # (19, 3, 3)
 
     frames = slice(1, None) if skip_first_frame else slice(None)
     W = fk.global_rotmats[frames]  # (T, J, 3, 3) BVH axes

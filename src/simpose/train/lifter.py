@@ -64,12 +64,12 @@ class TrainConfig:
         cache: the joint cache's config. sampler, camera, noise: how windows are drawn.
     """
 
-    steps: int = 5000
+    steps: int = 6000
     seed: int = 0
     lr: float = 1e-3
     warmup: int = 200
     final_lr_fraction: float = 0.02
-    schedule_steps: int | None = 6000
+    schedule_steps: int | None = None
     anneal_steps: int = 800
     causal_weight: float = 0.5
     bone_weight: float = 0.0

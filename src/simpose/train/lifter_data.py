@@ -435,9 +435,9 @@ class SamplerConfig:
     noise_strength: tuple[float, float] = (0.2, 1.5)
     scale_span: tuple[int, int] = (27, 500)
     scale_frames: int = 24
-    bone_scale: float = 0.15
+    bone_scale: float = 0.25
     bone_scale_prob: float = 0.8
-    size_sigma: float | None = None
+    size_sigma: float | None = 0.06
     pelvis_view: bool = True
 
 
