@@ -132,15 +132,6 @@ def fit_shape(
     return s
 
 
-def _children() -> dict[int, list[int]]:
-    js = get_joint_set(NATIVE)
-    out: dict[int, list[int]] = {j: [] for j in range(len(js))}
-    for j, p in enumerate(js.parents):
-        if p >= 0:
-            out[p].append(j)
-    return out
-
-
 def _kabsch(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
     """(T, 3, 3) rotations R minimising sum_k w_k |R a_k - b_k|^2; a (K, 3), b (T, K, 3), w (K,)."""
     H = np.einsum("k,ki,tkj->tij", w, a, b)  # sum w a b^T
@@ -182,13 +173,13 @@ def fit_pose(
     ok = np.isfinite(X).all((-1, -2))
     ok = ok if valid is None else ok & np.asarray(valid, bool)
     ref = reference_joints(body, shape_params)
-    kids = _children()
+    kids = js.children
     root = js.root
     G = np.full((T, len(js), 3, 3), np.nan)  # world rotation of the bone headed at joint j
     Xo = np.where(ok[:, None, None], X, 0.0)
     # joints in tree order (parents before children): the set lists them that way
     for j in range(len(js)):
-        c = kids[j]
+        c = list(kids[j])
         if not c:
             continue
         # a child at the same place as j (anny's spine05 head is the root's) shows no direction:

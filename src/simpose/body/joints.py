@@ -52,6 +52,11 @@ class JointSet:
     def num_joints(self) -> int:
         return len(self.names)
 
+    @property
+    def children(self) -> tuple[tuple[int, ...], ...]:
+        """The children of each joint in the kinematic tree (``parents`` inverted)."""
+        return tuple(tuple(c for c, p in enumerate(self.parents) if p == j) for j in range(len(self.names)))
+
     def index(self, name: str) -> int:
         try:
             return self.names.index(name)

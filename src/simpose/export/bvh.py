@@ -43,7 +43,7 @@ def body_skeleton(body: BodyModel, shape_params: np.ndarray) -> tuple[BvhSkeleto
     """
     js = get_joint_set("anny")
     ref = reference_joints(body, shape_params) @ CAM_TO_BVH.T
-    kids = {j: [c for c, p in enumerate(js.parents) if p == j] for j in range(len(js))}
+    kids = js.children
     tips = [j for j in range(len(js)) if not kids[j]]
     joint_of = [j for j in range(len(js)) if j not in tips]
     new = {j: k for k, j in enumerate(joint_of)}
