@@ -108,7 +108,7 @@ class RunConfig:
     position: PositionConfig = PositionConfig()
     keypoint_map: bool = True
     align_2d: bool = True
-    cache_dir: str = str(default_cache_dir())
+    cache_dir: str = dataclasses.field(default_factory=lambda: str(default_cache_dir()))  # read when a config is made
     lifter_weights: str | None = None
     views: bool = True
     mesh_every: int = 0
