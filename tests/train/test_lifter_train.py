@@ -139,7 +139,7 @@ def test_sampler_proportions_vary_within_the_range(tiny_cache):
     knee, ankle = H36M.index("left_knee"), H36M.index("left_ankle")
     shin = {}
     for b in (0.0, 0.15):
-        s = WindowSampler(cache, SamplerConfig(batch_size=256, bone_scale=b, bone_scale_prob=1.0, mirror_prob=0.0))
+        s = WindowSampler(cache, SamplerConfig(batch_size=256, bone_scale=b, bone_scale_prob=1.0, mirror_prob=0.0, size_sigma=None))
         y = s.sample(np.random.default_rng(3)).targets
         shin[b] = np.linalg.norm(y[:, 0, knee] - y[:, 0, ankle], axis=-1)
     ratio = shin[0.15] / shin[0.0]  # the same windows and cameras: only the proportions differ
@@ -204,3 +204,14 @@ def test_cache_splits_by_motion(tiny_cache):
     np.testing.assert_array_equal(np.concatenate([train_part.joints, held_out.joints]), full.joints)
     with pytest.raises(FileNotFoundError, match="selected"):
         load_joint_cache(tiny_cache[0], only=("cmu_99_",))
+
+
+def test_bone_centre_lengthens_a_group_in_every_window(tiny_cache):
+    cache = load_joint_cache(tiny_cache[0])
+    elbow, wrist = H36M.index("left_elbow"), H36M.index("left_wrist")
+    forearm = {}
+    for centre in ((), (("forearm", 1.2),)):
+        s = WindowSampler(cache, SamplerConfig(batch_size=128, bone_scale=0.0, bone_centre=centre, size_sigma=None, mirror_prob=0.0))
+        y = s.sample(np.random.default_rng(4)).targets
+        forearm[centre] = np.linalg.norm(y[:, 0, elbow] - y[:, 0, wrist], axis=-1)
+    np.testing.assert_allclose(forearm[(("forearm", 1.2),)], 1.2 * forearm[()], rtol=1e-4)

@@ -413,6 +413,8 @@ class SamplerConfig:
             (:func:`scale_bones`): factors in ``[exp(-b), exp(b)]``; 0 turns it off.
         bone_scale_prob: share of windows whose proportions are changed (the others keep the
             body model's own).
+        bone_centre: (group, factor) pairs: bone groups lengthened in every window before the
+            random factors, moving the centre of the proportions away from the body model's.
         size_sigma: std of the log of the person's size (the sum of the h36m17 bone lengths)
             around the cache's median: every window is scaled about its pelvis to a size drawn
             so, whatever the body's proportions (None: the body model's own sizes). Why: 2D
@@ -437,6 +439,7 @@ class SamplerConfig:
     scale_frames: int = 24
     bone_scale: float = 0.25
     bone_scale_prob: float = 0.8
+    bone_centre: tuple[tuple[str, float], ...] = ()
     size_sigma: float | None = 0.06
     pelvis_view: bool = True
 
@@ -493,6 +496,9 @@ class WindowSampler:
         self.n_in = len(get_joint_set(INPUT_SET))
         self.pelvis = get_joint_set(OUTPUT_SETS[0]).index("pelvis")
         self.tree = bone_tree()
+        self.bone_centre = np.ones(len(BONE_GROUPS))
+        for group, factor in sampler.bone_centre:
+            self.bone_centre[BONE_GROUPS.index(group)] = factor
         self.parents_in = np.asarray(get_joint_set(INPUT_SET).parents)
         first = cache.joints[cache.segments[:, 0], : self.n_in]  # (S, J_in, 3) one frame per body
         self.median_size = float(np.median(np.linalg.norm(first[:, 1:] - first[:, self.parents_in[1:]], axis=-1).sum(-1)))
@@ -514,8 +520,8 @@ class WindowSampler:
         joints = self.cache.joints[idx]  # (B, RF + S, J_out, 3) world, float32; window first
         # Drawn even when off, so that the rest of the stream does not depend on the setting.
         factors = np.exp(cfg.bone_scale * rng.uniform(-1.0, 1.0, (B, len(BONE_GROUPS))))
-        factors = np.where(rng.random((B, 1)) < cfg.bone_scale_prob, factors, 1.0)
-        if cfg.bone_scale > 0:
+        factors = np.where(rng.random((B, 1)) < cfg.bone_scale_prob, factors, 1.0) * self.bone_centre
+        if cfg.bone_scale > 0 or cfg.bone_centre:
             joints = scale_bones(joints, factors, self.tree)
         size = rng.normal(0.0, 1.0, B)  # drawn even when off (see above)
         if cfg.size_sigma is not None:
