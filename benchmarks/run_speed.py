@@ -67,29 +67,19 @@ def time_3d_warm(result, repeats: int = 3) -> dict[str, float]:
     """Best-of-``repeats`` seconds of the 3D stages, re-run on the run's own 2D (models loaded, caches warm).
 
     The in-run numbers are single cold runs on a machine that other jobs share; these show
-    what the stages cost once warm.
+    what the stages cost once warm. The stages are the run's own (``lift_and_fit``).
     """
-    from simpose.body.fit import fit_body
     from simpose.body.model import BodyModel
     from simpose.models.lifter import Lifter
-    from simpose.track.position import smooth_translation, solve_translation
-    from simpose.track.run import lift, place_native
+    from simpose.track.run import lift_and_fit
 
     a = result.arrays
     kp, conf, valid, K = a["joints2d"][:, 0].astype(float), a["confidence"][:, 0].astype(float), a["valid"][:, 0], a["K"]
     lifter, body = Lifter.from_pretrained(), BodyModel()
     best = {"lifter": np.inf, "position": np.inf, "body_fit": np.inf}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        h36m, anny = lift(lifter, kp, conf, valid, K)
-        t1 = time.perf_counter()
-        trans = smooth_translation(solve_translation(h36m, kp, conf, K), result.fps)
-        native = place_native(h36m + trans[:, None], anny)
-        t2 = time.perf_counter()
-        fit_body(body, native, valid)
-        t3 = time.perf_counter()
-        for k, v in zip(best, (t1 - t0, t2 - t1, t3 - t2)):
-            best[k] = min(best[k], v)
+        timings = lift_and_fit(lifter, body, kp, conf, valid, K, result.fps)[3]
+        best = {k: min(v, timings[k]) for k, v in best.items()}
     return best
 
 

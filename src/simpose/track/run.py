@@ -41,7 +41,7 @@ from simpose.cues.keypoints import KeypointConfig, Keypoints2D
 from simpose.track.detect import Detections, detect, graceful_interrupt
 from simpose.track.position import PositionConfig, align_to_rays, smooth_translation, solve_translation
 
-__all__ = ["RunConfig", "RunResult", "RunError", "run_video", "default_cache_dir", "main_person", "DEFAULT_FOV"]
+__all__ = ["RunConfig", "RunResult", "RunError", "run_video", "lift_and_fit", "default_cache_dir", "main_person", "DEFAULT_FOV"]
 
 log = logging.getLogger(__name__)
 
@@ -315,29 +315,9 @@ def run_video(
     _warm_up(lifter, body)
     timings["setup"] = time.perf_counter() - tick  # once per process, not per frame
 
-    tick = time.perf_counter()
     kp, conf = to_lifter_joints(kp_all.keypoints[:, p] - 0.5, kp_all.confidence[:, p], kp_all.joint_set, config.keypoint_map)
-    h36m_rel, anny_rel = lift(lifter, kp, conf, valid, K)
-    timings["lifter"] = time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    trans = solve_translation(h36m_rel, kp, conf, K, config.position)
-    valid &= np.isfinite(trans).all(-1)
-    trans = smooth_translation(np.where(valid[:, None], trans, np.nan), source.fps, config.position)
-    joints3d = h36m_rel + trans[:, None]
-    joints3d[~valid] = np.nan
-    native = place_native(joints3d, anny_rel)
-    if config.align_2d:
-        aligned = align_to_rays(joints3d, kp, conf, K)
-        native = native + native_displacement(np.nan_to_num(aligned - joints3d))
-        joints3d = aligned
-    timings["position"] = time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    from simpose.body.fit import fit_body
-
-    fit = fit_body(body, native, valid)
-    timings["body_fit"] = time.perf_counter() - tick
+    joints3d, valid, fit, stage_s = lift_and_fit(lifter, body, kp, conf, valid, K, source.fps, config)
+    timings.update(stage_s)
 
     tick = time.perf_counter()
     arrays = _pose_arrays(kp, conf, joints3d, valid, fit, K, source, det)
@@ -350,6 +330,46 @@ def run_video(
         paths.update(write_views(out_dir, source, det.frame_index, arrays, body, fit, config))
         timings["views"] = time.perf_counter() - tick
     return RunResult(out_dir, paths, len(valid), int(valid.sum()), det.complete, K, assumed, source.fps, timings, arrays)
+
+
+def lift_and_fit(lifter, body, kp, conf, valid, K, fps: float, config: RunConfig = RunConfig()):
+    """The 3D stages of a run, one person: lift, place in the camera frame, fit the body.
+
+    Args:
+        lifter: a :class:`~simpose.models.lifter.Lifter`. body: the body model.
+        kp, conf: (T, 17, 2) h36m17 pixels and (T, 17) confidences (:func:`to_lifter_joints`).
+        valid: (T,) frames with a person. K: (3, 3) intrinsics. fps: frame rate.
+        config: the run's settings (``position``, ``align_2d``).
+    Returns:
+        joints3d (T, 17, 3) camera-frame metres (NaN where not valid), valid (T,) (frames whose
+        translation could not be solved dropped), the :class:`~simpose.body.fit.BodyFit`, and
+        the seconds of each stage (``lifter``, ``position``, ``body_fit``).
+    """
+    from simpose.body.fit import fit_body
+
+    timings = {}
+    valid = valid.copy()
+    tick = time.perf_counter()
+    h36m_rel, anny_rel = lift(lifter, kp, conf, valid, K)
+    timings["lifter"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    trans = solve_translation(h36m_rel, kp, conf, K, config.position)
+    valid &= np.isfinite(trans).all(-1)
+    trans = smooth_translation(np.where(valid[:, None], trans, np.nan), fps, config.position)
+    joints3d = h36m_rel + trans[:, None]
+    joints3d[~valid] = np.nan
+    native = place_native(joints3d, anny_rel)
+    if config.align_2d:
+        aligned = align_to_rays(joints3d, kp, conf, K)
+        native = native + native_displacement(np.nan_to_num(aligned - joints3d))
+        joints3d = aligned
+    timings["position"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    fit = fit_body(body, native, valid)
+    timings["body_fit"] = time.perf_counter() - tick
+    return joints3d, valid, fit, timings
 
 
 def _range_text(det: Detections) -> str:
