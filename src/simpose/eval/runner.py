@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from pathlib import Path
 
@@ -86,14 +85,12 @@ def run_h36m(
         def inputs_of(seq):
             return np.asarray(seq.joints2d)[:, 0], "h36m17"
 
-    # Models that take the camera get its calibration (intrinsics and distortion, part of every
+    # Every model takes the camera's calibration (intrinsics and distortion, part of every
     # Human3.6M sequence; no 3D ground truth): the simpose lifter uses it for its pelvis-view
     # virtual camera.
-    takes_camera = "camera" in inspect.signature(lifter.predict).parameters
-
     def predict(seq):
         x, js = inputs_of(seq)
-        return lifter.predict(x, joint_set=js, camera=seq.camera) if takes_camera else lifter.predict(x, joint_set=js)
+        return lifter.predict(x, joint_set=js, camera=seq.camera)
 
     bar = _progress_wrapper("Human3.6M", len(sequences)) if progress else None
     result = evaluate_sequences(sequences, predict, model_name=model, inputs=inputs, progress=bar)

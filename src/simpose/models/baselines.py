@@ -51,12 +51,14 @@ class MeanPoseLifter:
         self.mean_pose = mean_pose - mean_pose[0]
         self.candidates = np.einsum("nab,jb->nja", _yaw_rotmats(np.linspace(0, 2 * np.pi, n_yaws, endpoint=False)), self.mean_pose)
 
-    def predict(self, joints2d: np.ndarray, joint_set: str = "h36m17", confidence: np.ndarray | None = None) -> np.ndarray:
+    def predict(self, joints2d: np.ndarray, joint_set: str = "h36m17", confidence: np.ndarray | None = None, camera=None) -> np.ndarray:
         """Root-relative 3D from 2D.
 
         Args:
             joints2d: (T, J, 2) pixels in ``joint_set``.
             confidence: (T, J) in [0, 1], or None.
+            camera: accepted for the lifters' common interface and not used (a weak-perspective
+                fit in pixels needs no calibration).
         Returns:
             (T, 17, 3) h36m17, camera-frame axes, metres, pelvis at the origin.
         """
