@@ -13,13 +13,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from simpose._files import replace_atomically
+from simpose._files import atomic_open
 from simpose.motion.library import MotionLibrary
 from simpose.motion.retarget import MotionClip
 
@@ -97,19 +95,12 @@ class CachedMotionLibrary(MotionLibrary):
 
     def _store(self, file: Path, motion: MotionClip) -> None:
         file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=file.name + ".", suffix=".tmp", dir=file.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f, pose_rotvecs=motion.pose_rotvecs, global_rotvecs=motion.global_rotvecs, trans=motion.trans,
-                    fps=np.float64(motion.fps), source=np.str_(motion.source),
-                    shape_params=np.zeros(0) if motion.shape_params is None else np.asarray(motion.shape_params),
-                )  # fmt: skip
-            replace_atomically(tmp, file)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_open(file) as f:
+            np.savez(
+                f, pose_rotvecs=motion.pose_rotvecs, global_rotvecs=motion.global_rotvecs, trans=motion.trans,
+                fps=np.float64(motion.fps), source=np.str_(motion.source),
+                shape_params=np.zeros(0) if motion.shape_params is None else np.asarray(motion.shape_params),
+            )  # fmt: skip
 
     def __repr__(self) -> str:
         return super().__repr__() + f", disk cache {self.cache_dir}"

@@ -20,16 +20,14 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from simpose._files import replace_atomically
+from simpose._files import atomic_open
 from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, TemporalLifterNet, output_slices
 from simpose.models.noise import NoiseConfig
 from simpose.train.lifter_data import CacheConfig, CameraConfig, SamplerConfig, WindowSampler, build_joint_cache, load_joint_cache
@@ -136,14 +134,8 @@ def _bone_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def _save_atomic(obj, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        replace_atomically(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(path) as f:
+        torch.save(obj, f)
 
 
 class _Stream(torch.utils.data.IterableDataset):

@@ -30,12 +30,11 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from simpose._files import replace_atomically
+from simpose._files import atomic_open
 from simpose.body.joints import get_joint_set
 from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, clip_scale, frame_sizes, normalize_keypoints, output_flip_permutation, pelvis_view_rotations, to_pelvis_view
 from simpose.models.noise import NoiseConfig, apply_detector_noise
@@ -123,14 +122,8 @@ def _jobs(cfg: CacheConfig) -> list[tuple[str, str, int]]:
 
 
 def _save_atomic(path: Path, **arrays) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp.npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        replace_atomically(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(path) as f:
+        np.savez(f, **arrays)
 
 
 _BODY = None

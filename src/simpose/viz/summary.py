@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simpose._files import replace_atomically
+from simpose._files import atomic_open
 from simpose.body.joints import get_joint_set
 
 __all__ = ["write_summary"]
@@ -101,8 +101,9 @@ def write_summary(
         fig.suptitle(title)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    replace_atomically(tmp, path)
+    try:
+        with atomic_open(path) as f:
+            fig.savefig(f, format="png")
+    finally:
+        plt.close(fig)
     return path
