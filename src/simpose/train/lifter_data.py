@@ -53,6 +53,7 @@ __all__ = [
     "BONE_GROUPS",
     "bone_tree",
     "scale_bones",
+    "skeleton_size",
 ]
 
 # Procedural families and how often each is drawn: the sitting/crouching/kneeling families the
@@ -358,6 +359,11 @@ def scale_bones(joints: np.ndarray, factors: np.ndarray, tree=None) -> np.ndarra
     return np.moveaxis(out, 0, -2)
 
 
+def skeleton_size(joints: np.ndarray) -> np.ndarray:
+    """(..., J_in, 3) ``INPUT_SET`` joints -> (...,) the sum of their bone lengths, metres (the
+    person's size as the size prior sees it: pose-independent, unlike the extent)."""
+    parents = np.asarray(get_joint_set(INPUT_SET).parents)
+    return np.linalg.norm(joints[..., 1:, :] - joints[..., parents[1:], :], axis=-1).sum(-1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -485,16 +491,13 @@ class WindowSampler:
         self.flip = output_flip_permutation()
         if OUTPUT_SETS[0] != INPUT_SET:
             raise ValueError("the input set must be the first output set (its joints lead the cache)")
-        self.flip_in = get_joint_set(INPUT_SET).flip_permutation
         self.n_in = len(get_joint_set(INPUT_SET))
         self.pelvis = get_joint_set(OUTPUT_SETS[0]).index("pelvis")
         self.tree = bone_tree()
         self.bone_centre = np.ones(len(BONE_GROUPS))
         for group, factor in sampler.bone_centre:
             self.bone_centre[BONE_GROUPS.index(group)] = factor
-        self.parents_in = np.asarray(get_joint_set(INPUT_SET).parents)
-        first = cache.joints[cache.segments[:, 0], : self.n_in]  # (S, J_in, 3) one frame per body
-        self.median_size = float(np.median(np.linalg.norm(first[:, 1:] - first[:, self.parents_in[1:]], axis=-1).sum(-1)))
+        self.median_size = float(np.median(skeleton_size(cache.joints[cache.segments[:, 0], : self.n_in])))  # one frame per body
 
     def _draw(self, rng: np.random.Generator, B: int):
         """Windows (+ span frames for the size) in the camera frame: (B, RF + S, J_in, 3), targets
@@ -518,8 +521,7 @@ class WindowSampler:
             joints = scale_bones(joints, factors, self.tree)
         size = rng.normal(0.0, 1.0, B)  # drawn even when off (see above)
         if cfg.size_sigma is not None:
-            centre = joints[:, RF // 2, : self.n_in]  # (B, J_in, 3)
-            current = np.linalg.norm(centre[:, 1:] - centre[:, self.parents_in[1:]], axis=-1).sum(-1)
+            current = skeleton_size(joints[:, RF // 2, : self.n_in])
             k = (self.median_size * np.exp(cfg.size_sigma * size) / current).astype(np.float32)[:, None, None, None]
             p = joints[:, RF // 2 : RF // 2 + 1, self.pelvis : self.pelvis + 1]
             joints = p + k * (joints - p)
