@@ -302,11 +302,15 @@ class TemporalLifterNet(nn.Module):
         B, T, C = x.shape
         return bn(x.reshape(B * T, C)).view(B, T, C)
 
+    def _layers(self) -> list[tuple[nn.Conv1d, nn.BatchNorm1d | None]]:
+        """The convolutions in order, each with the batch norm that follows it (None: the last)."""
+        return [(self.expand, self.expand_bn)] + list(zip(self.convs, self.bns)) + [(self.shrink, None)]
+
     def _folded(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Inference weights of the strided path: each convolution flattened to (out, w C) with its
         batch norm folded in (``W g / s``, ``beta - mean g / s``); cached until a weight changes.
         For one window at a time (streaming) the per-layer overhead is most of the cost."""
-        layers = [(self.expand, self.expand_bn)] + list(zip(self.convs, self.bns)) + [(self.shrink, None)]
+        layers = self._layers()
         key = tuple((conv.weight._version, conv.weight.data_ptr()) for conv, _ in layers) + tuple(
             (bn.running_mean._version, bn.weight._version) for _, bn in layers if bn is not None
         )
@@ -322,30 +326,30 @@ class TemporalLifterNet(nn.Module):
             self._folded_cache, self._folded_key = folded, key
         return self._folded_cache
 
-    def _windows_eval(self, x: torch.Tensor) -> torch.Tensor:
-        fw = self.filter_widths
-        layers = self._folded()
-        B = x.shape[0]
-        w0, b0 = layers[0]
-        x = F.relu(F.linear(x.reshape(B, -1, fw[0] * x.shape[-1]), w0, b0))
-        for i, w in enumerate(fw[1:]):
-            res = x[:, w // 2 :: w]
-            (wa, ba), (wb, bb) = layers[1 + 2 * i], layers[2 + 2 * i]
-            x = F.relu(F.linear(x.reshape(B, -1, w * x.shape[-1]), wa, ba))
-            x = res + F.relu(F.linear(x, wb, bb))
-        out = F.linear(x, *layers[-1])
-        return out.view(B, self.heads, self.out_joints, 3)
-
     def _windows(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training and not torch.is_grad_enabled():
-            return self._windows_eval(x)
         fw = self.filter_widths
-        x = self.drop(F.relu(self._bn(self._strided(x, self.expand, fw[0]), self.expand_bn)))
+        if not self.training and not torch.is_grad_enabled():  # inference: batch norms folded in
+            folded = self._folded()
+
+            def layer(k: int, x: torch.Tensor, w: int) -> torch.Tensor:
+                B, T, C = x.shape
+                return F.linear(x.reshape(B, T // w, w * C), *folded[k])
+
+        else:
+            pairs = self._layers()
+
+            def layer(k: int, x: torch.Tensor, w: int) -> torch.Tensor:
+                conv, bn = pairs[k]
+                y = self._strided(x, conv, w)
+                return y if bn is None else self._bn(y, bn)
+
+        drop = self.drop if self.training else (lambda t: t)  # a no-op call per layer costs streaming ~10%
+        x = drop(F.relu(layer(0, x, fw[0])))
         for i, w in enumerate(fw[1:]):
             res = x[:, w // 2 :: w]
-            x = self.drop(F.relu(self._bn(self._strided(x, self.convs[2 * i], w), self.bns[2 * i])))
-            x = res + self.drop(F.relu(self._bn(self._strided(x, self.convs[2 * i + 1], 1), self.bns[2 * i + 1])))
-        out = self._strided(x, self.shrink, 1)  # (B, 1, H*J*3)
+            x = drop(F.relu(layer(1 + 2 * i, x, w)))
+            x = res + drop(F.relu(layer(2 + 2 * i, x, 1)))
+        out = layer(len(fw) * 2 - 1, x, 1)  # (B, 1, H*J*3)
         return out.view(x.shape[0], self.heads, self.out_joints, 3)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
