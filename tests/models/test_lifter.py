@@ -62,6 +62,10 @@ def test_stream_matches_batched_causal():
     np.testing.assert_allclose(pushed, lifter.predict(x, causal=True), atol=1e-5)
 
 
+def _camera() -> np.ndarray:
+    return np.array([[1000.0, 0, 320], [0, 1000.0, 240], [0, 0, 1]])
+
+
 def test_shapes_units_and_roots():
     lifter = _lifter()
     x = _walk(33)
@@ -73,6 +77,13 @@ def test_shapes_units_and_roots():
     assert out_a.shape == (33, len(anny), 3)
     np.testing.assert_array_equal(out_a[:, anny.root], 0.0)
     assert lifter.predict(x[:5]).shape == (5, 17, 3)  # shorter than the receptive field: edge padding
+    both = lifter.predict_sets(x, camera=_camera())
+    for name in ("h36m17", "anny"):  # one pass for both sets gives what two predict calls give
+        np.testing.assert_array_equal(both[name], lifter.predict(x, camera=_camera(), output_set=name))
+    with pytest.raises(ValueError, match="output_set"):
+        lifter.predict(x, output_set="coco17")
+    with pytest.raises(ValueError, match="output_set"):
+        lifter.stream(output_set="coco17")
     coco = get_joint_set("coco17")
     assert lifter.predict(np.zeros((7, len(coco), 2)) + 100, joint_set="coco17").shape == (7, 17, 3)
 

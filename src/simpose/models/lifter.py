@@ -464,14 +464,11 @@ class Lifter:
         return y if R is None else np.einsum("tji,tkj->tki", R, y).astype(np.float32)
 
     def _select(self, out: np.ndarray, output_set: str) -> np.ndarray:
-        if output_set not in self._slices:
-            raise ValueError(f"output_set must be one of {OUTPUT_SETS}, got {output_set!r}")
         joints = out[..., self._slices[output_set], :]
         root = _roots()[output_set]
         return joints - joints[..., root : root + 1, :]
 
     # -------------------------------------------------------------- predict
-    @torch.no_grad()
     def predict(
         self,
         joints2d: np.ndarray,
@@ -496,10 +493,28 @@ class Lifter:
         Returns:
             (T, J_out, 3) float32 metres, camera axes, relative to the set's root.
         """
+        return self.predict_sets(joints2d, joint_set, confidence, camera, (output_set,), causal, chunk)[output_set]
+
+    @torch.no_grad()
+    def predict_sets(
+        self,
+        joints2d: np.ndarray,
+        joint_set: str = INPUT_SET,
+        confidence: np.ndarray | None = None,
+        camera=None,
+        output_sets: tuple[str, ...] = OUTPUT_SETS,
+        causal: bool = False,
+        chunk: int = 4096,
+    ) -> dict[str, np.ndarray]:
+        """:meth:`predict` for several output sets from one network pass: {set: (T, J_set, 3)}."""
+        for name in output_sets:
+            if name not in OUTPUT_SETS:
+                raise ValueError(f"output_set must be one of {OUTPUT_SETS}, got {name!r}")
         x, conf = self._inputs(joints2d, joint_set, confidence)
         if x.shape[0] == 0:
-            return np.zeros((0, len(get_joint_set(output_set)), 3), dtype=np.float32)
-        return self._select(self._predict_all(x, conf, camera, causal, chunk), output_set)
+            return {name: np.zeros((0, len(get_joint_set(name)), 3), dtype=np.float32) for name in output_sets}
+        out = self._predict_all(x, conf, camera, causal, chunk)
+        return {name: self._select(out, name) for name in output_sets}
 
     @torch.no_grad()
     def _predict_all(self, x: np.ndarray, conf: np.ndarray, camera, causal: bool = False, chunk: int = 4096) -> np.ndarray:
@@ -566,6 +581,8 @@ class LifterStream:
     """
 
     def __init__(self, lifter: Lifter, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17") -> None:
+        if output_set not in OUTPUT_SETS:
+            raise ValueError(f"output_set must be one of {OUTPUT_SETS}, got {output_set!r}")
         self.lifter, self.joint_set, self.camera, self.output_set = lifter, joint_set, camera, output_set
         self._frames: list[np.ndarray] = []
         self._sizes: list[float] = []

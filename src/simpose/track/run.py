@@ -227,11 +227,8 @@ def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, K: np.ndar
         ok = finite[:, j] & valid
         kp_in[:, j] = _fill_gaps(kp[:, j], ok) if ok.any() else 0.0
     conf_in = np.where(valid[:, None] & finite, conf, 0.0)
-    # one network pass for both sets (what two predict() calls would give)
-    x, c = lifter._inputs(kp_in, JOINT_SET, conf_in)
-    out = lifter._predict_all(x, c, K)
-    h36m = lifter._select(out, "h36m17").astype(np.float64)
-    anny = lifter._select(out, "anny").astype(np.float64)
+    out = lifter.predict_sets(kp_in, JOINT_SET, conf_in, K, ("h36m17", "anny"))
+    h36m, anny = out["h36m17"].astype(np.float64), out["anny"].astype(np.float64)
     h36m[~valid], anny[~valid] = np.nan, np.nan
     return h36m, anny
 
