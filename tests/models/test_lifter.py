@@ -10,8 +10,10 @@ from simpose.models.lifter import (
     WEIGHTS_PATH,
     Lifter,
     TemporalLifterNet,
+    SCALE_FRAMES,
     normalize_keypoints,
     output_slices,
+    sliding_scales,
 )
 
 H36M = get_joint_set("h36m17")
@@ -237,3 +239,34 @@ def test_flipped_prediction_is_mirror_equivariant():
     lifter.flip = False
     y, ym = lifter.predict(x), lifter.predict(mirrored)
     assert np.abs(ym - y[:, list(H36M.flip_permutation)] * np.array([-1.0, 1.0, 1.0])).max() > 1e-3
+
+
+def test_sliding_scales_are_span_medians():
+    sizes = np.arange(1.0, 301.0)  # a person growing steadily in the image
+    S = 11
+    centred, causal = sliding_scales(sizes, S), sliding_scales(sizes, S, causal=True)
+    np.testing.assert_allclose(centred[5:-5], sizes[5:-5])  # symmetric span about t: its median is sizes[t]
+    np.testing.assert_allclose(causal[10:], sizes[10:] - 5)  # the last 11 frames up to t
+    assert centred[0] == np.median(sizes[:6]) and causal[0] == sizes[0]  # spans cut at the clip's ends
+    gaps = sizes.copy()
+    gaps[100:200] = np.nan  # invalid frames are skipped; a span with none valid gets 1
+    out = sliding_scales(gaps, S)
+    assert np.isfinite(out).all() and out[150] == 1.0 and out[98] == np.median(sizes[93:100])
+
+
+def test_a_person_walking_away_is_scaled_frame_by_frame():
+    """The same pose at 3 m and at 7 m in one clip: with the size taken over SCALE_FRAMES frames
+    (not the whole clip) both ends give the network (nearly) the same input."""
+    from simpose.models.lifter import frame_sizes
+
+    x = _walk(1)[0]
+    x = x - x[H36M.index("pelvis")]
+    T = 10 * SCALE_FRAMES
+    depth = np.linspace(3.0, 7.0, T)
+    clip = 320 + x[None] * (3.0 / depth)[:, None, None]  # (T, J, 2): shrinking with distance
+    feats, _ = normalize_keypoints(clip, scale=1.0)
+    local = sliding_scales(frame_sizes(feats[..., :2], feats[..., 2]))
+    first, last = feats[0, :, :2] / local[0], feats[-1, :, :2] / local[-1]
+    assert np.abs(first - last).max() < 0.1 * np.abs(first).max()
+    whole, _ = normalize_keypoints(clip)  # one size for the whole clip: the ends differ by 7/3
+    assert np.abs(whole[0, :, :2] - whole[-1, :, :2]).max() > 0.5 * np.abs(whole[0, :, :2]).max()

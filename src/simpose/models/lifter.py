@@ -14,10 +14,12 @@ Input normalisation (:func:`normalize_keypoints`), the input contract of the shi
    camera, pixels are used as they are (square pixels assumed): steps 2-3 make the result the
    same anyway, since centring removes ``c`` and the scale removes ``f``.
 2. centring: every frame minus its pelvis (``h36m17`` pelvis).
-3. scaling by one per-clip 2D size: the median over the clip's frames of the frame's
-   confidence-weighted RMS distance of the joints to the pelvis (:func:`frame_sizes`). For the
-   causal mode the clip is the frames seen so far (:func:`causal_scales`: the running median of
-   the last ``CAUSAL_SCALE_FRAMES``).
+3. scaling by a per-clip 2D size: the median, over ``SCALE_FRAMES`` frames around each frame
+   (:func:`sliding_scales`; in the causal mode the last ``SCALE_FRAMES`` up to it), of the
+   frame's confidence-weighted RMS distance of the joints to the pelvis (:func:`frame_sizes`).
+   Training takes that median over spans of 27 to 500 frames (``SamplerConfig.scale_span``),
+   so a long video is not scaled by one median of all its frames: a person walking from 3 to
+   7 m away would be 2D-scaled by a size that fits neither end, an input training never shows.
 4. joints with confidence 0 (not detected, outside the image) are zeroed; the confidence is the
    third input channel of every joint.
 
@@ -66,7 +68,7 @@ __all__ = [
     "LifterStream",
     "frame_sizes",
     "clip_scale",
-    "causal_scales",
+    "sliding_scales",
     "normalize_keypoints",
     "pelvis_view_rotations",
     "to_pelvis_view",
@@ -78,7 +80,9 @@ INPUT_SET = "h36m17"
 OUTPUT_SETS: tuple[str, ...] = ("h36m17", "anny")
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "lifter.pt"
 CARD_PATH = WEIGHTS_PATH.with_suffix(".json")
-CAUSAL_SCALE_FRAMES = 500  # the causal per-clip size looks this far back (10 s at 50 fps)
+# Frames over which the per-clip 2D size is taken at test time: the middle, on a log scale, of
+# the spans training uses (SamplerConfig.scale_span = 27..500: sqrt(27 * 500) = 116).
+SCALE_FRAMES = 116
 HEAD_CENTRE, HEAD_CAUSAL = 0, 1
 
 
@@ -124,18 +128,21 @@ def clip_scale(sizes: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(med) & (med > 0), med, 1.0)
 
 
-def causal_scales(sizes: np.ndarray, history: int = CAUSAL_SCALE_FRAMES) -> np.ndarray:
-    """Running per-clip size for the causal mode: the median of the last ``history`` frame sizes.
+def sliding_scales(sizes: np.ndarray, frames: int = SCALE_FRAMES, causal: bool = False) -> np.ndarray:
+    """Per-frame clip size: the median of the frame sizes over ``frames`` frames about each frame.
 
     Args:
         sizes: (T,) frame sizes (:func:`frame_sizes`), NaN where invalid.
+        frames: span length.
+        causal: the span ends at the frame (entry t depends on frames ``t - frames + 1 .. t``
+            only) instead of being centred on it.
     Returns:
-        (T,): entry t depends on frames ``max(0, t - history + 1) .. t`` only.
+        (T,) sizes (:func:`clip_scale` of each span; spans are cut at the clip's ends).
     """
     T = len(sizes)
-    padded = np.concatenate([np.full(history - 1, np.nan), sizes])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, history)[:T]
-    return clip_scale(windows)
+    before = frames - 1 if causal else frames // 2
+    padded = np.concatenate([np.full(before, np.nan), sizes, np.full(frames - 1 - before, np.nan)])
+    return clip_scale(np.lib.stride_tricks.sliding_window_view(padded, frames)[:T])
 
 
 def _to_normalised_image(joints2d: np.ndarray, camera) -> np.ndarray:
@@ -488,7 +495,7 @@ class Lifter:
             camera: None, a (3, 3) intrinsics matrix K, or a :class:`~simpose.camera.Camera`.
             output_set: ``"h36m17"`` or ``"anny"``.
             causal: predict each frame from it and the ``RF - 1`` frames before it only (the
-                streaming mode; per-clip size from past frames, :func:`causal_scales`).
+                streaming mode; per-clip size from past frames, :func:`sliding_scales`).
             chunk: frames per batch element in the offline mode.
         Returns:
             (T, J_out, 3) float32 metres, camera axes, relative to the set's root.
@@ -529,7 +536,7 @@ class Lifter:
         if causal:
             feats, _ = normalize_keypoints(x, conf, None, scale=1.0)
             sizes = frame_sizes(feats[..., :2], feats[..., 2])
-            scales = causal_scales(sizes)
+            scales = sliding_scales(sizes, causal=True)
             idx = np.clip(np.arange(T)[:, None] + np.arange(-RF + 1, 1)[None], 0, None)  # (T, RF) replicate-padded
             windows = feats[idx]  # (T, RF, J, 3)
             windows[..., :2] /= scales[:, None, None, None].astype(np.float32)
@@ -538,7 +545,8 @@ class Lifter:
                 w = torch.from_numpy(windows[s : s + chunk].reshape(-1, RF, windows.shape[2] * 3))
                 out.append(self.net.forward_windows(w)[:, HEAD_CAUSAL].numpy())
             return self._unview(np.concatenate(out), R)
-        feats, _ = normalize_keypoints(x, conf, None)
+        feats, _ = normalize_keypoints(x, conf, None, scale=1.0)
+        feats[..., :2] /= sliding_scales(frame_sizes(feats[..., :2], feats[..., 2]))[:, None, None].astype(np.float32)
         half = RF // 2
         padded = np.concatenate([np.repeat(feats[:1], half, 0), feats, np.repeat(feats[-1:], half, 0)])
         padded = padded.reshape(len(padded), -1)
@@ -577,7 +585,7 @@ class Lifter:
 class LifterStream:
     """Streaming lifting: push one frame of 2D, get that frame's 3D (no look-ahead).
 
-    Keeps the last ``RF`` frames and the last ``CAUSAL_SCALE_FRAMES`` frame sizes.
+    Keeps the last ``RF`` frames and the last ``SCALE_FRAMES`` frame sizes.
     """
 
     def __init__(self, lifter: Lifter, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17") -> None:
@@ -594,7 +602,7 @@ class LifterStream:
         x, c = self.lifter._inputs(np.asarray(joints2d)[None], self.joint_set, conf)
         x, R = self.lifter._view(x, c, self.camera)
         feats, _ = normalize_keypoints(x, c, None, scale=1.0)  # (1, J, 3)
-        self._sizes = (self._sizes + [float(frame_sizes(feats[..., :2], feats[..., 2])[0])])[-CAUSAL_SCALE_FRAMES:]
+        self._sizes = (self._sizes + [float(frame_sizes(feats[..., :2], feats[..., 2])[0])])[-SCALE_FRAMES:]
         RF = self.lifter.receptive_field
         self._frames = (self._frames + [feats[0]])[-RF:]
         frames = [self._frames[0]] * (RF - len(self._frames)) + self._frames
