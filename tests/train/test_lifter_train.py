@@ -215,3 +215,30 @@ def test_bone_centre_lengthens_a_group_in_every_window(tiny_cache):
         y = s.sample(np.random.default_rng(4)).targets
         forearm[centre] = np.linalg.norm(y[:, 0, elbow] - y[:, 0, wrist], axis=-1)
     np.testing.assert_allclose(forearm[(("forearm", 1.2),)], 1.2 * forearm[()], rtol=1e-4)
+
+
+def test_speed_takes_the_window_frames_that_far_apart():
+    """A body gliding at constant velocity: a window played at speed s moves s times as far per frame."""
+    from simpose.train.lifter_data import JointCache
+
+    rng = np.random.default_rng(0)
+    T, J = 400, 17 + len(get_joint_set("anny"))
+    v = np.array([0.01, 0.0, 0.004])  # metres per cache frame
+    pose = rng.normal(0, 0.3, (J, 3)) + [0.0, -1.0, 0.0]
+    joints = (pose[None] + np.arange(T)[:, None, None] * v).astype(np.float32)
+    cache = JointCache(joints, np.array([[0, T]]), np.array([False]))
+    RF = 27
+    for speed in ((1.0, 1.0), (0.5, 2.0)):
+        cfg = SamplerConfig(receptive_field=RF, bone_scale=0.0, size_sigma=None, speed=speed)
+        X, _, _ = WindowSampler(cache, cfg)._draw(np.random.default_rng(1), 256)
+        c = X[:, RF // 2, 0]
+        inner = (np.abs(X[:, 0, 0] - c).sum(-1) > 0) & (np.abs(X[:, RF - 1, 0] - c).sum(-1) > 0)
+        step = np.linalg.norm(X[:, RF - 1, 0] - X[:, 0, 0], axis=-1) / (RF - 1) / np.linalg.norm(v)
+        far = np.linalg.norm(X[:, 0, 0] - c, axis=-1) / (RF // 2) / np.linalg.norm(v)
+        ok = (far > 0.99 * step) & (far < 1.01 * step) & inner  # windows clear of the clip's ends
+        assert ok.mean() > 0.8
+        if speed == (1.0, 1.0):
+            np.testing.assert_allclose(step[ok], 1.0, rtol=1e-3)
+        else:
+            assert step[ok].min() >= 0.5 - 1e-3 and step[ok].max() <= 2.0 + 1e-3 and step[ok].std() > 0.2
+

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from simpose._files import atomic_open
-from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, TemporalLifterNet, output_slices
+from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, SCALE_FRAMES, TemporalLifterNet, output_slices
 from simpose.models.noise import NoiseConfig
 from simpose.train.lifter_data import CacheConfig, CameraConfig, SamplerConfig, WindowSampler, build_joint_cache, load_joint_cache
 
@@ -71,7 +71,7 @@ class TrainConfig:
     anneal_steps: int = 800
     causal_weight: float = 0.5
     bone_weight: float = 0.0
-    channels: int = 256
+    channels: int = 512
     filter_widths: tuple[int, ...] = (3, 3, 3)
     dropout: float = 0.1
     checkpoint_every: int = 200
@@ -315,8 +315,9 @@ def train(
             "joint_set": INPUT_SET,
             "features": "per joint: x, y, confidence",
             "normalisation": "(u - c) / f with K when given (pixels as they are otherwise); minus the frame's pelvis; "
-            "divided by the clip's 2D size = median over frames of the confidence-weighted RMS joint distance to the "
-            "pelvis (causal mode: median of the last 500 frames); joints with confidence 0 zeroed",
+            "divided by the clip's 2D size = median of the confidence-weighted RMS joint distance to the pelvis over "
+            f"the {SCALE_FRAMES} frames centred on each frame (causal mode: the last {SCALE_FRAMES}; training: spans of "
+            f"{cfg.sampler.scale_span[0]}-{cfg.sampler.scale_span[1]} frames); joints with confidence 0 zeroed",
             "fps": cfg.cache.fps,
         },
         "output": {"joint_sets": list(OUTPUT_SETS), "units": "metres, camera axes, root-relative", "heads": ["centre frame", "last frame (causal)"]},

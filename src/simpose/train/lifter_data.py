@@ -88,7 +88,7 @@ class CacheConfig:
     fps: float = 50.0
     max_clip_frames: int = 1500
     chunk_frames: int = 500
-    n_procedural: int = 96
+    n_procedural: int = 800
     procedural_frames: int = 300
     children: float = 0.0
     elders: float = 0.15
@@ -422,6 +422,9 @@ class SamplerConfig:
             sizes reads size from proportions and gets it wrong on people built differently;
             with the size drawn independently it keeps to the population's size, and adult
             stature varies by about 4-5% (std) within a sex, so 0.06 covers both sexes.
+        speed: (low, high) range of a log-uniform playback speed per window ((1, 1): off): the
+            window's frames are taken ``speed`` cache frames apart (linearly interpolated), so
+            the same motion is seen slower and faster than it was recorded.
         pelvis_view: train in the lifter's pelvis-view virtual camera (every frame re-projected
             into a camera that looks at its pelvis, targets rotated into it), as the lifter
             predicts when it is given a camera (the training cameras aim at the pelvis only up
@@ -440,6 +443,7 @@ class SamplerConfig:
     bone_scale_prob: float = 0.8
     bone_centre: tuple[tuple[str, float], ...] = ()
     size_sigma: float | None = 0.06
+    speed: tuple[float, float] = (0.67, 1.5)
     pelvis_view: bool = True
 
 
@@ -514,6 +518,13 @@ class WindowSampler:
         idx = np.concatenate([win, extra], axis=1)  # (B, RF + S)
         mirror = rng.random(B) < cfg.mirror_prob
         joints = self.cache.joints[idx]  # (B, RF + S, J_out, 3) world, float32; window first
+        if cfg.speed != (1.0, 1.0):  # drawn only when on, so runs without it draw what they drew before
+            speed = np.exp(rng.uniform(np.log(cfg.speed[0]), np.log(cfg.speed[1]), (B, 1)))
+            at = np.clip(t + speed * (np.arange(RF)[None] - RF // 2), start, stop - 1)  # (B, RF) float frames
+            lo_f = np.floor(at).astype(np.int64)
+            w = (at - lo_f).astype(np.float32)[..., None, None]
+            hi_f = np.minimum(lo_f + 1, stop - 1)
+            joints[:, :RF] = (1 - w) * self.cache.joints[lo_f] + w * self.cache.joints[hi_f]
         # Drawn even when off, so that the rest of the stream does not depend on the setting.
         factors = np.exp(cfg.bone_scale * rng.uniform(-1.0, 1.0, (B, len(BONE_GROUPS))))
         factors = np.where(rng.random((B, 1)) < cfg.bone_scale_prob, factors, 1.0) * self.bone_centre
