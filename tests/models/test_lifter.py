@@ -270,3 +270,24 @@ def test_a_person_walking_away_is_scaled_frame_by_frame():
     assert np.abs(first - last).max() < 0.1 * np.abs(first).max()
     whole, _ = normalize_keypoints(clip)  # one size for the whole clip: the ends differ by 7/3
     assert np.abs(whole[0, :, :2] - whole[-1, :, :2]).max() > 0.5 * np.abs(whole[0, :, :2]).max()
+
+
+def test_folded_inference_follows_weight_changes():
+    """The folded-batch-norm inference path caches its weights; changing the network in place
+    (load_state_dict, an optimiser step, new batch-norm statistics) must be seen at once."""
+    lifter, other = _lifter(0), _lifter(1)
+    net = lifter.net
+    feats = np.stack([normalize_keypoints(_walk(27, seed))[0] for seed in range(3)])  # (3, 27, 17, 3)
+    x = torch.from_numpy(feats.reshape(3, 27, -1))
+
+    def check():
+        with torch.no_grad():
+            np.testing.assert_allclose(net.forward_windows(x).numpy(), net(x)[:, 0].numpy(), atol=1e-4)
+
+    check()
+    net.load_state_dict(other.net.state_dict())
+    check()
+    with torch.no_grad():
+        net.bns[0].running_var.mul_(2.0)
+        net.shrink.weight.add_(0.01)
+    check()
