@@ -17,6 +17,7 @@ __all__ = ["side_colors", "draw_skeleton", "scale_intrinsics", "OverlayRenderer"
 
 LEFT, RIGHT, CENTRE = (60, 140, 255), (255, 140, 40), (80, 220, 120)
 MESH_ALPHA = 0.55
+MESH_COLOR = np.array([0.75, 0.8, 0.95])
 
 
 def side_colors(joint_set: str) -> list[tuple[int, int, int]]:
@@ -125,8 +126,11 @@ class OverlayRenderer:
         if self.scale != 1.0:
             image = np.asarray(Image.fromarray(frame).resize(self.size, Image.BILINEAR))
         if vertices_cam is not None and np.isfinite(vertices_cam).all():
-            colors = np.broadcast_to(np.array([0.75, 0.8, 0.95]), vertices_cam.shape)
-            out = self._rasterizer().rasterize(vertices_cam, self.faces, self.camera, colors=colors, cull_back_faces=True)
+            # One colour for the whole mesh, and the same faces and colour objects every frame
+            # (static_inputs: their checks and upload are reused); no barycentric read-back.
+            out = self._rasterizer().rasterize(
+                vertices_cam, self.faces, self.camera, colors=MESH_COLOR, cull_back_faces=True, barycentric=False, static_inputs=True
+            )
             covered = (out.mask > 0)[..., None]
             blend = (1 - MESH_ALPHA) * image.astype(np.float32) + MESH_ALPHA * out.rgb.astype(np.float32)
             image = np.where(covered, blend, image).astype(np.uint8)
