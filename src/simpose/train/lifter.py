@@ -62,7 +62,7 @@ class TrainConfig:
         cache: the joint cache's config. sampler, camera, noise: how windows are drawn.
     """
 
-    steps: int = 6000
+    steps: int = 9000
     seed: int = 0
     lr: float = 1e-3
     warmup: int = 200
