@@ -409,6 +409,11 @@ def output_flip_permutation() -> np.ndarray:
     return np.concatenate(perms)
 
 
+def _check_output_set(name: str) -> None:
+    if name not in OUTPUT_SETS:
+        raise ValueError(f"output_set must be one of {OUTPUT_SETS}, got {name!r}")
+
+
 def _roots() -> dict[str, int]:
     return {name: get_joint_set(name).root for name in OUTPUT_SETS}
 
@@ -522,8 +527,7 @@ class Lifter:
     ) -> dict[str, np.ndarray]:
         """:meth:`predict` for several output sets from one network pass: {set: (T, J_set, 3)}."""
         for name in output_sets:
-            if name not in OUTPUT_SETS:
-                raise ValueError(f"output_set must be one of {OUTPUT_SETS}, got {name!r}")
+            _check_output_set(name)
         x, conf = self._inputs(joints2d, joint_set, confidence)
         if x.shape[0] == 0:
             return {name: np.zeros((0, len(get_joint_set(name)), 3), dtype=np.float32) for name in output_sets}
@@ -540,20 +544,18 @@ class Lifter:
         T = x.shape[0]
         RF = self.receptive_field
         x, R = self._view(x, conf, camera)
-        if causal:
-            feats, _ = normalize_keypoints(x, conf, None, scale=1.0)
-            sizes = frame_sizes(feats[..., :2], feats[..., 2])
-            scales = sliding_scales(sizes, causal=True)
+        feats, _ = normalize_keypoints(x, conf, None, scale=1.0)
+        scales = sliding_scales(frame_sizes(feats[..., :2], feats[..., 2]), causal=causal).astype(np.float32)  # (T,)
+        if causal:  # every window scaled by its last frame's size, as the stream sees it
             idx = np.clip(np.arange(T)[:, None] + np.arange(-RF + 1, 1)[None], 0, None)  # (T, RF) replicate-padded
             windows = feats[idx]  # (T, RF, J, 3)
-            windows[..., :2] /= scales[:, None, None, None].astype(np.float32)
+            windows[..., :2] /= scales[:, None, None, None]
             out = []
             for s in range(0, T, chunk):
                 w = torch.from_numpy(windows[s : s + chunk].reshape(-1, RF, windows.shape[2] * 3))
                 out.append(self.net.forward_windows(w)[:, HEAD_CAUSAL].numpy())
             return self._unview(np.concatenate(out), R)
-        feats, _ = normalize_keypoints(x, conf, None, scale=1.0)
-        feats[..., :2] /= sliding_scales(frame_sizes(feats[..., :2], feats[..., 2]))[:, None, None].astype(np.float32)
+        feats[..., :2] /= scales[:, None, None]  # offline: every frame by its own span's size
         half = RF // 2
         padded = np.concatenate([np.repeat(feats[:1], half, 0), feats, np.repeat(feats[-1:], half, 0)])
         padded = padded.reshape(len(padded), -1)
@@ -596,8 +598,7 @@ class LifterStream:
     """
 
     def __init__(self, lifter: Lifter, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17") -> None:
-        if output_set not in OUTPUT_SETS:
-            raise ValueError(f"output_set must be one of {OUTPUT_SETS}, got {output_set!r}")
+        _check_output_set(output_set)
         self.lifter, self.joint_set, self.camera, self.output_set = lifter, joint_set, camera, output_set
         self._window: np.ndarray | None = None  # (RF, J, 3) the last RF frames' features, oldest first
         self._sizes = np.full(SCALE_FRAMES, np.nan)  # the last SCALE_FRAMES frame sizes, oldest first
