@@ -517,14 +517,16 @@ class WindowSampler:
         extra = np.clip(first + (rng.random((B, cfg.scale_frames)) * span).astype(np.int64), start, stop - 1)
         idx = np.concatenate([win, extra], axis=1)  # (B, RF + S)
         mirror = rng.random(B) < cfg.mirror_prob
-        joints = self.cache.joints[idx]  # (B, RF + S, J_out, 3) world, float32; window first
         if cfg.speed != (1.0, 1.0):  # drawn only when on, so runs without it draw what they drew before
             speed = np.exp(rng.uniform(np.log(cfg.speed[0]), np.log(cfg.speed[1]), (B, 1)))
             at = np.clip(t + speed * (np.arange(RF)[None] - RF // 2), start, stop - 1)  # (B, RF) float frames
             lo_f = np.floor(at).astype(np.int64)
             w = (at - lo_f).astype(np.float32)[..., None, None]
             hi_f = np.minimum(lo_f + 1, stop - 1)
-            joints[:, :RF] = (1 - w) * self.cache.joints[lo_f] + w * self.cache.joints[hi_f]
+            window = (1 - w) * self.cache.joints[lo_f] + w * self.cache.joints[hi_f]
+            joints = np.concatenate([window, self.cache.joints[extra]], axis=1)
+        else:
+            joints = self.cache.joints[idx]  # (B, RF + S, J_out, 3) world, float32; window first
         # Drawn even when off, so that the rest of the stream does not depend on the setting.
         factors = np.exp(cfg.bone_scale * rng.uniform(-1.0, 1.0, (B, len(BONE_GROUPS))))
         factors = np.where(rng.random((B, 1)) < cfg.bone_scale_prob, factors, 1.0) * self.bone_centre
