@@ -1,6 +1,6 @@
 """Human3.6M S9+S11 accuracy of the lifter: protocols #1 and #2, per action, GT 2D and noisy 2D.
 
-    python benchmarks/lifter_h36m.py [--weights PATH] [--out DIR] [--noise-seed 0] [--causal] [--card JSON]
+    python benchmarks/lifter_h36m.py [--weights PATH] [--out DIR] [--noise-seed 0] [--causal] [--refine] [--card JSON]
 
 Human3.6M is used for evaluation only. Two input conditions: the ground-truth 2D (the 17
 joints projected with each camera, distortion included, confidence None) and the same 2D
@@ -9,6 +9,9 @@ strength 1, truncation at the image border; its confidences are passed to the li
 sequence's camera calibration is passed too (``--no-camera``: pixels only).
 Writes ``results.json``/``results.md`` per condition under ``--out`` and prints a table; with
 ``--card`` also records the numbers in that weights card (``metrics.h36m_s9_s11``).
+With ``--refine`` each condition is also scored after the test-time refinement of
+:mod:`simpose.adapt.refine` (one skeleton per sequence on the 2D rays; it uses the sequence's
+2D and calibration only, never its 3D).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose.adapt.refine import refine_sequence
+from simpose.body.joints import get_joint_set
+from simpose.camera import image_to_normalised
 from simpose.data.h36m import load_h36m
 from simpose.data.paths import shared_dir
 from simpose.eval.h36m import evaluate_sequences, write_report
@@ -37,27 +43,45 @@ def main() -> None:
     parser.add_argument("--causal", action="store_true", help="evaluate the causal (streaming) head")
     parser.add_argument("--skip-noisy", action="store_true")
     parser.add_argument("--no-camera", action="store_true", help="pass no calibration (pixels only: no pelvis-view virtual camera)")
+    parser.add_argument("--refine", action="store_true", help="also score each condition after the test-time refinement (simpose.adapt.refine)")
     parser.add_argument("--card", type=Path, default=None, help="weights card (.json) to record the numbers in")
     args = parser.parse_args()
     root = args.data or shared_dir() / "benchmarks" / "h36m"
     sequences = load_h36m(root)
     lifter = Lifter.from_pretrained(args.weights)
     noise = NoiseConfig()
+    pelvis = get_joint_set("h36m17").index("pelvis")
 
-    def clean(seq):
-        return lifter.predict(np.asarray(seq.joints2d)[:, 0], camera=camera(seq), causal=args.causal)
+    def clean_2d(seq):
+        return np.asarray(seq.joints2d, dtype=np.float64)[:, 0], None
 
-    def noisy(seq):
+    def noisy_2d(seq):
         rng = np.random.default_rng([args.noise_seed, zlib.crc32(seq.name.encode())])
-        x, conf = apply_detector_noise(np.asarray(seq.joints2d, dtype=np.float64)[:, 0], "h36m17", rng, noise, image_size=seq.camera.image_size)
-        return lifter.predict(x, confidence=conf, camera=camera(seq), causal=args.causal)
+        return apply_detector_noise(np.asarray(seq.joints2d, dtype=np.float64)[:, 0], "h36m17", rng, noise, image_size=seq.camera.image_size)
+
+    def lifted(inputs, refine=False):
+        def predict(seq):
+            x, conf = inputs(seq)
+            pred = lifter.predict(x, confidence=conf, camera=camera(seq), causal=args.causal)
+            if not refine:
+                return pred
+            joints = refine_sequence(pred, image_to_normalised(x, seq.camera), conf, seq.fps)
+            return joints - joints[:, pelvis : pelvis + 1]
+
+        return predict
 
     def camera(seq):
         return None if args.no_camera else seq.camera
 
-    conditions = [("gt2d", clean, "ground-truth 2D")]
+    conditions = [("gt2d", lifted(clean_2d), "ground-truth 2D")]
     if not args.skip_noisy:
-        conditions.append(("noisy2d", noisy, "ground-truth 2D + simpose detector-noise model (default NoiseConfig)"))
+        conditions.append(("noisy2d", lifted(noisy_2d), "ground-truth 2D + simpose detector-noise model (default NoiseConfig)"))
+    if args.refine:
+        if args.no_camera:
+            parser.error("--refine needs the calibration (drop --no-camera)")
+        conditions += [(k + "_refined", lifted(inputs, True), label + ", test-time refinement") for k, inputs, label in (
+            [("gt2d", clean_2d, "ground-truth 2D")] + ([] if args.skip_noisy else [("noisy2d", noisy_2d, "ground-truth 2D + simpose detector-noise model (default NoiseConfig)")])
+        )]  # fmt: skip
     results = {}
     for key, fn, label in conditions:
         t0 = time.perf_counter()
@@ -74,16 +98,16 @@ def main() -> None:
     cells = " | ".join(f"**{results[k].protocol1_mpjpe_mm:.1f}** | **{results[k].protocol2_pa_mpjpe_mm:.1f}**" for k in keys)
     print(f"| average | {cells} |")
     if args.card is not None:
-        _record(args.card, results, args.causal)
+        _record(args.card, results, args.causal, args.refine)
 
 
-def _record(card_path: Path, results: dict, causal: bool) -> None:
+def _record(card_path: Path, results: dict, causal: bool, refine: bool = False) -> None:
     """Write the averages and per-action [P1, P2] into the card, as evaluation (nothing fitted to it)."""
     card = json.loads(card_path.read_text())
     h36m = card.setdefault("metrics", {}).setdefault("h36m_s9_s11", {})
     h36m["protocol"] = "all frames, all 4 cameras, averaged per action then over the 15 actions; per_action = [P1, P2] mm; evaluation only, nothing fitted to it"
-    h36m["command"] = "python benchmarks/lifter_h36m.py" + (" --causal" if causal else "")
-    names = {"gt2d": "gt_2d", "noisy2d": "gt_2d_plus_noise_model"}
+    h36m["command"] = "python benchmarks/lifter_h36m.py" + (" --causal" if causal else "") + (" --refine" if refine else "")
+    names = {"gt2d": "gt_2d", "noisy2d": "gt_2d_plus_noise_model", "gt2d_refined": "gt_2d_refined", "noisy2d_refined": "gt_2d_plus_noise_model_refined"}
     for key, res in results.items():
         entry = {"protocol1_mpjpe_mm": round(res.protocol1_mpjpe_mm, 1), "protocol2_pa_mpjpe_mm": round(res.protocol2_pa_mpjpe_mm, 1)}
         if causal:

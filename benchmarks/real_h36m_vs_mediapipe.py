@@ -1,6 +1,6 @@
 """simpose vs MediaPipe's own 3D on the real Human3.6M frames with 3D ground truth (../shared/real/h36m).
 
-    python benchmarks/real_h36m_vs_mediapipe.py [--data ../shared/real/h36m] [--out /tmp/h36m_frames]
+    python benchmarks/real_h36m_vs_mediapipe.py [--data ../shared/real/h36m] [--out /tmp/h36m_frames] [--no-refine]
 
 Each frame runs ALONE through the run pipeline (``simpose.track.run.run_video`` on the single
 image, MediaPipe in static-image mode, the camera's true focal length), and both methods see
@@ -42,6 +42,7 @@ def main() -> None:
     default = (shared_dir() or Path("../shared")) / "real" / "h36m"
     parser.add_argument("--data", type=Path, default=default)
     parser.add_argument("--out", type=Path, default=Path("/tmp/h36m_frames"))
+    parser.add_argument("--no-refine", action="store_true", help="run without the test-time refinement (simpose run --no-refine)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     h36m = get_joint_set("h36m17")
@@ -51,7 +52,7 @@ def main() -> None:
     lifter = Lifter.from_pretrained()
     for k, sample in enumerate(load_h36m_frames(args.data)):
         focal = float(sample.camera.K[..., 0, 0] + sample.camera.K[..., 1, 1]) / 2
-        cfg = RunConfig(focal=focal, keypoints=kp_config, cache_dir=str(args.out / "cache"), views=False, json=False)
+        cfg = RunConfig(focal=focal, keypoints=kp_config, cache_dir=str(args.out / "cache"), views=False, json=False, refine=not args.no_refine)
         gt = sample.people[0].joints3d[limbs]
         try:
             result = run_video(sample.image_path, args.out / f"frame{k}", cfg)

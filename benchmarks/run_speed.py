@@ -76,7 +76,7 @@ def time_3d_warm(result, repeats: int = 3) -> dict[str, float]:
     a = result.arrays
     kp, conf, valid, K = a["joints2d"][:, 0].astype(float), a["confidence"][:, 0].astype(float), a["valid"][:, 0], a["K"]
     lifter, body = Lifter.from_pretrained(), BodyModel()
-    best = {"lifter": np.inf, "position": np.inf, "body_fit": np.inf}
+    best = {"lifter": np.inf, "position": np.inf, "refine": np.inf, "body_fit": np.inf}
     for _ in range(repeats):
         timings = lift_and_fit(lifter, body, kp, conf, valid, K, result.fps)[3]
         best = {k: min(v, timings[k]) for k, v in best.items()}
@@ -102,6 +102,7 @@ def main() -> None:
         ("optical flow, DIS (not used by run)", flow_s),
         ("keypoint map + lifter", t["lifter"]),
         ("absolute position", t["position"]),
+        ("test-time refinement (constant bones, 2D rays)", t["refine"]),
         ("body fit (shape + pose)", t["body_fit"]),
         ("write poses.npz/json + motion.bvh", t["write_poses"]),
         ("views: overlay.mp4, skeleton3d.mp4, summary.png", t.get("views", 0.0)),
@@ -112,15 +113,15 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     for name, sec in rows:
         print(f"| {name} | {sec:.2f} | {1000 * sec / T:.1f} | {T / sec if sec > 0 else float('inf'):.0f} |")
-    three_d = t["lifter"] + t["position"] + t["body_fit"]  # the keypoint map is in "lifter"
+    three_d = t["lifter"] + t["position"] + t["refine"] + t["body_fit"]  # the keypoint map is in "lifter"
     total = sum(v for k, v in t.items() if not k.startswith("flow"))
-    print(f"| **3D stages (lifter + position + body fit)** | **{three_d:.2f}** | **{1000 * three_d / T:.1f}** | "
+    print(f"| **3D stages (lifter + position + refinement + body fit)** | **{three_d:.2f}** | **{1000 * three_d / T:.1f}** | "
           f"**{T / three_d:.0f}** |")  # fmt: skip
     print(f"| whole run (without flow) | {total:.2f} | {1000 * total / T:.1f} | {T / total:.1f} |")
     warm_3d = sum(warm.values())
     print(f"3D stages / 2D keypoint stage = {100 * three_d / t['keypoints']:.1f}% in the run (target < 25%)")
     print(f"3D stages re-run warm, best of 3: lifter {1000 * warm['lifter'] / T:.2f}, position "
-          f"{1000 * warm['position'] / T:.3f}, body fit {1000 * warm['body_fit'] / T:.2f} ms/frame; "
+          f"{1000 * warm['position'] / T:.3f}, refinement {1000 * warm['refine'] / T:.2f}, body fit {1000 * warm['body_fit'] / T:.2f} ms/frame; "
           f"total {1000 * warm_3d / T:.2f} ms/frame = {100 * warm_3d / t['keypoints']:.1f}% of the 2D stage")
 
 

@@ -17,8 +17,9 @@ import dataclasses
 import math
 
 import torch
+import numpy as np
 
-__all__ = ["Camera", "distort", "undistort"]
+__all__ = ["Camera", "distort", "undistort", "image_to_normalised"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,4 +170,31 @@ def undistort(xy_distorted: torch.Tensor, dist: torch.Tensor, iterations: int = 
     for _ in range(iterations):
         residual = distort(xy, dist) - xy_distorted
         xy = xy - residual
+    return xy
+
+
+def image_to_normalised(joints2d: np.ndarray, camera) -> np.ndarray:
+    """Pixels (..., J, 2) -> normalised image coordinates ``(u - c) / f``, lens distortion undone.
+
+    Args:
+        joints2d: (..., T, J, 2) pixels (NaN: missing, kept NaN).
+        camera: a :class:`Camera` (its distortion is undone), a (3, 3) K (or (..., 3, 3)), or
+            None (the pixels are returned as they are).
+    """
+    if camera is None:
+        return joints2d
+    if isinstance(camera, Camera):
+        K = camera.K.detach().cpu().double().numpy()
+        dist = None if camera.dist is None else camera.dist.detach().cpu().double()
+    else:
+        K, dist = np.asarray(camera, dtype=np.float64), None
+    if K.shape[-2:] != (3, 3):
+        raise ValueError(f"camera must be a Camera or a (3, 3) intrinsics matrix K, got shape {K.shape}")
+    f = np.stack([K[..., 0, 0], K[..., 1, 1]], -1)[..., None, None, :]
+    c = K[..., :2, 2][..., None, None, :]
+    xy = (joints2d - c) / f
+    if dist is not None:
+        finite = np.isfinite(xy)
+        xy_t = torch.as_tensor(np.where(finite, xy, 0.0))
+        xy = np.where(finite, undistort(xy_t, dist).numpy(), np.nan)
     return xy

@@ -207,12 +207,13 @@ def eval_h36m(
     keypoints2d: Path | None = typer.Option(None, help="2D detections in the positions_2d layout (default: GT projections)."),
     joint_set: str = typer.Option("h36m17", help="Joint set of --keypoints2d (any set that maps to h36m17)."),
     plot: bool = typer.Option(False, help="Also write per-joint and per-action bar charts."),
+    refine: bool = typer.Option(False, help="Score after the test-time refinement (one skeleton per sequence on its 2D rays; simpose.adapt.refine)."),
 ) -> None:
     """Human3.6M S9+S11 protocol #1 (MPJPE) and #2 (PA-MPJPE), all cameras, every frame."""
     from simpose.eval.runner import EvalError, run_h36m
 
     try:
-        result, paths = run_h36m(out=out, model=model, data=data, keypoints2d=keypoints2d, joint_set=joint_set, plot=plot)
+        result, paths = run_h36m(out=out, model=model, data=data, keypoints2d=keypoints2d, joint_set=joint_set, plot=plot, refine=refine)
     except (EvalError, FileNotFoundError, KeyError, ValueError) as exc:
         _fail(str(exc))
     table = Table(title=f"Human3.6M S9+S11 — {result.model} ({result.inputs})")
@@ -262,6 +263,7 @@ def run(
     no_cache: bool = typer.Option(False, "--no-cache", help="Always recompute the 2D keypoints."),
     views: bool = typer.Option(True, help="Write overlay.mp4, skeleton3d.mp4 and summary.png."),
     meshes_every: int = typer.Option(0, help="Also write DIR/meshes/mesh_XXXXXX.obj for every n-th valid frame (0: none)."),
+    refine: bool = typer.Option(True, help="Test-time refinement: one skeleton (constant bone lengths) on the 2D rays, near the lifter's pose."),
 ) -> None:
     """Video to 3D motion of the main person (Ctrl-C once: stop and keep the frames done)."""
     from simpose.cues.errors import CueError
@@ -269,7 +271,7 @@ def run(
 
     cache_dir = "" if no_cache else str(cache or default_cache_dir())
     config = RunConfig(
-        focal=focal, fov=fov, start=start, end=end, cache_dir=cache_dir, views=views, mesh_every=meshes_every, progress=True
+        focal=focal, fov=fov, start=start, end=end, cache_dir=cache_dir, views=views, mesh_every=meshes_every, refine=refine, progress=True
     )
     try:
         result = run_video(input, out, config)

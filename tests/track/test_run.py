@@ -54,6 +54,23 @@ def test_joints3d_project_near_the_detections(result):
     assert (X[..., 2] > 0.5).all()  # in front of the camera
 
 
+def test_refinement_keeps_the_bones_of_one_person(result, body):
+    """With the refinement the track's bones keep their length from frame to frame (they are one person's)."""
+    from simpose.adapt.refine import bone_pairs
+    from simpose.models.lifter import Lifter
+    from simpose.track.run import lift_and_fit
+
+    a = result.arrays
+    args = (a["joints2d"][:, 0].astype(float), a["confidence"][:, 0].astype(float), a["valid"][:, 0], a["K"])
+    lifter = Lifter.from_pretrained()
+    child, parent, _ = bone_pairs("h36m17")
+    spread = {}
+    for refine in (False, True):
+        X = lift_and_fit(lifter, body, *args, result.fps, RunConfig(refine=refine, align_2d=False))[0]
+        spread[refine] = np.linalg.norm(X[:, child] - X[:, parent], axis=-1).std(0).mean()
+    assert spread[True] < 0.5 * spread[False]
+
+
 def test_bvh_reproduces_the_fitted_body(result, body):
     from simpose.body.fit import BodyFit, body_joints
     from simpose.export.bvh import CAM_TO_BVH

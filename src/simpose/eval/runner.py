@@ -55,9 +55,17 @@ def run_h36m(
     joint_set: str = "h36m17",
     plot: bool = False,
     progress: bool = True,
+    refine: bool = False,
 ) -> tuple[H36mResult, list[Path]]:
-    """Protocols #1 and #2 on S9+S11; writes the report to ``out``."""
+    """Protocols #1 and #2 on S9+S11; writes the report to ``out``.
+
+    With ``refine`` each sequence's prediction goes through the test-time refinement of
+    :mod:`simpose.adapt.refine` (its 2D and calibration only; ``h36m17`` 2D needed).
+    """
     from simpose.data.h36m import load_h36m, load_positions_2d
+
+    if refine and joint_set != "h36m17":
+        raise EvalError(f"--refine needs h36m17 2D (the refinement puts those joints on their rays), got {joint_set}")
 
     root = Path(data) if data is not None else _default_h36m_dir()
     sequences = load_h36m(root)
@@ -90,7 +98,16 @@ def run_h36m(
     # virtual camera.
     def predict(seq):
         x, js = inputs_of(seq)
-        return lifter.predict(x, joint_set=js, camera=seq.camera)
+        pred = lifter.predict(x, joint_set=js, camera=seq.camera)
+        if not refine:
+            return pred
+        from simpose.adapt.refine import refine_sequence
+        from simpose.camera import image_to_normalised
+
+        return refine_sequence(pred, image_to_normalised(x, seq.camera), None, seq.fps or 50.0)  # camera frame: scored root-relative
+
+    if refine:
+        inputs += ", test-time refinement"
 
     bar = _progress_wrapper("Human3.6M", len(sequences)) if progress else None
     result = evaluate_sequences(sequences, predict, model_name=model, inputs=inputs, progress=bar)

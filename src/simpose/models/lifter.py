@@ -55,6 +55,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from simpose.body.joints import convert, get_joint_set
+from simpose.camera import image_to_normalised
 
 logger = logging.getLogger(__name__)
 
@@ -148,31 +149,6 @@ def sliding_scales(sizes: np.ndarray, frames: int = SCALE_FRAMES, causal: bool =
     return clip_scale(np.lib.stride_tricks.sliding_window_view(padded, frames)[:T])
 
 
-def _to_normalised_image(joints2d: np.ndarray, camera) -> np.ndarray:
-    """Pixels -> ``(u - c) / f`` (lens distortion undone for a Camera with one); identity for None."""
-    if camera is None:
-        return joints2d
-    from simpose.camera import Camera
-
-    if isinstance(camera, Camera):
-        K = camera.K.detach().cpu().double().numpy()
-        dist = None if camera.dist is None else camera.dist.detach().cpu().double()
-    else:
-        K, dist = np.asarray(camera, dtype=np.float64), None
-    if K.shape[-2:] != (3, 3):
-        raise ValueError(f"camera must be a Camera or a (3, 3) intrinsics matrix K, got shape {K.shape}")
-    f = np.stack([K[..., 0, 0], K[..., 1, 1]], -1)[..., None, None, :]
-    c = K[..., :2, 2][..., None, None, :]
-    xy = (joints2d - c) / f
-    if dist is not None:
-        from simpose.camera import undistort
-
-        finite = np.isfinite(xy)
-        xy_t = torch.as_tensor(np.where(finite, xy, 0.0))
-        xy = np.where(finite, undistort(xy_t, dist).numpy(), np.nan)
-    return xy
-
-
 def pelvis_view_rotations(xy: np.ndarray, confidence: np.ndarray) -> np.ndarray:
     """Per-frame rotation from the camera to a virtual camera looking along the pelvis ray.
 
@@ -227,7 +203,7 @@ def normalize_keypoints(
     x = np.asarray(joints2d, dtype=np.float64)
     conf = np.ones(x.shape[:-1]) if confidence is None else np.asarray(confidence, dtype=np.float64)
     conf = np.where(np.isfinite(x).all(-1), np.nan_to_num(conf), 0.0)
-    x = _to_normalised_image(x, camera)
+    x = image_to_normalised(x, camera)
     centred = x - x[..., _pelvis() : _pelvis() + 1, :]
     centred = np.where(conf[..., None] > 0, np.nan_to_num(centred), 0.0)
     if scale is None:
@@ -473,7 +449,7 @@ class Lifter:
         camera, the rays re-projected into the pelvis-view virtual cameras (module docstring)."""
         if camera is None:
             return x, None
-        xy = _to_normalised_image(x, camera)
+        xy = image_to_normalised(x, camera)
         R = pelvis_view_rotations(xy, np.where(np.isfinite(xy).all(-1), conf, 0.0))
         return to_pelvis_view(xy, R), R
 

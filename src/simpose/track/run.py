@@ -8,8 +8,11 @@ first calls, which build the body's joint regressor and caches, once per process
 2. ``lifter``: the 2D of the main person, mapped to ``h36m17`` (a synthetic-trained map from
    BlazePose's landmarks to H36M's joints, :mod:`simpose.track.keypoint_map`), to root-relative 3D in ``h36m17``
    and the native ``anny`` set (:class:`simpose.models.lifter.Lifter`, offline mode).
-3. ``position``: camera-frame translation per frame in closed form, smoothed, then (``align_2d``)
-   each joint moved sideways onto its detected 2D ray at its depth (:mod:`simpose.track.position`).
+3. ``position``: camera-frame translation per frame in closed form, smoothed
+   (:mod:`simpose.track.position`); then (``refine``) one skeleton for the whole track, its
+   bones of constant length, fitted to the 2D rays near the lifter's pose
+   (:mod:`simpose.adapt.refine`); then (``align_2d``) each joint moved sideways onto its
+   detected 2D ray at its depth.
 4. ``body_fit``: the body model's shape (one per track) and pose per frame
    (:mod:`simpose.body.fit`), placed on the native joints.
 5. ``write``: ``poses.npz``/``poses.json``/``motion.bvh`` (:mod:`simpose.export`), then the
@@ -39,7 +42,7 @@ import numpy as np
 
 from simpose.cues.keypoints import KeypointConfig, Keypoints2D
 from simpose.track.detect import Detections, detect, graceful_interrupt
-from simpose.track.position import PositionConfig, align_to_rays, smooth_translation, solve_translation
+from simpose.track.position import PositionConfig, align_to_rays, normalised_coords, smooth_translation, solve_translation
 
 __all__ = ["RunConfig", "RunResult", "RunError", "run_video", "lift_and_fit", "default_cache_dir", "main_person", "DEFAULT_FOV"]
 
@@ -88,6 +91,8 @@ class RunConfig:
         position: absolute-position settings.
         keypoint_map: BlazePose landmarks to H36M joints through the synthetic-trained map
             (:mod:`simpose.track.keypoint_map`); False: renamed as they are.
+        refine: the test-time refinement of :mod:`simpose.adapt.refine` (constant bone lengths,
+            joints on their 2D rays); False: the lifter's pose as it is.
         align_2d: move each 3D joint sideways onto its detected 2D ray (depth kept; weighted by
             the detector's confidence), so the result and the mesh land on the person in the
             image (:func:`simpose.track.position.align_to_rays`).
@@ -107,6 +112,7 @@ class RunConfig:
     keypoints: KeypointConfig = KeypointConfig()
     position: PositionConfig = PositionConfig()
     keypoint_map: bool = True
+    refine: bool = True
     align_2d: bool = True
     cache_dir: str = dataclasses.field(default_factory=lambda: str(default_cache_dir()))  # read when a config is made
     lifter_weights: str | None = None
@@ -336,11 +342,11 @@ def lift_and_fit(lifter, body, kp, conf, valid, K, fps: float, config: RunConfig
         lifter: a :class:`~simpose.models.lifter.Lifter`. body: the body model.
         kp, conf: (T, 17, 2) h36m17 pixels and (T, 17) confidences (:func:`to_lifter_joints`).
         valid: (T,) frames with a person. K: (3, 3) intrinsics. fps: frame rate.
-        config: the run's settings (``position``, ``align_2d``).
+        config: the run's settings (``position``, ``refine``, ``align_2d``).
     Returns:
         joints3d (T, 17, 3) camera-frame metres (NaN where not valid), valid (T,) (frames whose
         translation could not be solved dropped), the :class:`~simpose.body.fit.BodyFit`, and
-        the seconds of each stage (``lifter``, ``position``, ``body_fit``).
+        the seconds of each stage (``lifter``, ``position``, ``refine``, ``body_fit``).
     """
     from simpose.body.fit import fit_body
 
@@ -357,11 +363,21 @@ def lift_and_fit(lifter, body, kp, conf, valid, K, fps: float, config: RunConfig
     joints3d = h36m_rel + trans[:, None]
     joints3d[~valid] = np.nan
     native = place_native(joints3d, anny_rel)
+    timings["refine"] = 0.0
+    if config.refine:
+        from simpose.adapt.refine import refine_sequence
+
+        tock = time.perf_counter()
+        refined = refine_sequence(h36m_rel, normalised_coords(kp, K), np.where(valid[:, None], conf, 0.0), fps, trans=np.where(valid[:, None], trans, np.nan))
+        refined[~valid] = np.nan
+        native = native + native_displacement(np.nan_to_num(refined - joints3d))
+        joints3d = refined
+        timings["refine"] = time.perf_counter() - tock
     if config.align_2d:
         aligned = align_to_rays(joints3d, kp, conf, K)
         native = native + native_displacement(np.nan_to_num(aligned - joints3d))
         joints3d = aligned
-    timings["position"] = time.perf_counter() - tick
+    timings["position"] = time.perf_counter() - tick - timings["refine"]
 
     tick = time.perf_counter()
     fit = fit_body(body, native, valid)
