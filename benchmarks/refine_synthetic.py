@@ -88,7 +88,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     build(args.cache)
-    overrides = {k: type(getattr(RefineConfig(), k))(v) for k, v in (a.split("=", 1) for a in args.set)}
+    fields = {f.name: f.type for f in dataclasses.fields(RefineConfig)}
+    overrides = {k: None if v == "none" else (int(v) if fields[k] == "int" else float(v)) for k, v in (a.split("=", 1) for a in args.set)}
     config = dataclasses.replace(RefineConfig(), **overrides)
     lifter = Lifter.from_pretrained(args.weights)
     print(f"RefineConfig: {config}")
