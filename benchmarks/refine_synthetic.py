@@ -1,6 +1,6 @@
 """Synthetic validation of the test-time refinement (``simpose.adapt.refine``): the data its settings were chosen on.
 
-    python benchmarks/refine_synthetic.py [--cache /tmp/refine_val] [--set iterations=300 --set prior_m=0.12 ...]
+    python benchmarks/refine_synthetic.py [--cache /tmp/refine_val] [--bone-scale 0.25] [--set iterations=300 --set prior_m=0.12 ...]
 
 No real data. Whole sequences, not windows: 60 procedural clips drawn with a seed the training
 cache never uses (``CacheConfig(seed=1)``: new motions and bodies) and CMU subjects 9 and 16 on
@@ -84,6 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path("/tmp/refine_val"))
     parser.add_argument("--weights", type=Path, default=None)
+    parser.add_argument("--bone-scale", type=float, default=0.25, help="half-width of the log bone-group factors (training: 0.25; more: proportions training never saw)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="RefineConfig override (repeatable)")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -96,7 +97,7 @@ def main() -> None:
     print("| 2D | sequences | frames | lifter P1 | lifter P2 | refined P1 | refined P2 | refine s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for noisy in (False, True):
-        data = sequences(args.cache, noisy, seed=5 + noisy)
+        data = sequences(args.cache, noisy, seed=5 + noisy, bone_scale=args.bone_scale)
         lifted = [lifter.predict(d["uv"], confidence=d["conf"], joint_set="h36m17", camera=d["K"]).astype(np.float64) for d in data]
         tick = time.perf_counter()
         refined = [refine_sequence(p, normalised_coords(d["uv"], d["K"]), d["conf"], 50.0, config=config) for p, d in zip(lifted, data)]
