@@ -53,3 +53,10 @@ def test_mismatches_are_clear_errors(tmp_path, gt):
     (tmp_path / "bad.npz").write_text("not an npz")
     result = CliRunner().invoke(app, ["eval", "clips", "--pred", str(tmp_path / "bad.npz"), "--gt", str(gpath), "--out", str(tmp_path / "o")])
     assert result.exit_code != 0 and "not a readable" in result.output
+
+
+def test_h36m_refinement_needs_h36m17_2d(tmp_path):
+    from simpose.eval.runner import run_h36m
+
+    with pytest.raises(EvalError, match="needs h36m17 2D"):
+        run_h36m(tmp_path, keypoints2d=tmp_path / "det.npz", joint_set="coco17", refine=True, progress=False)
