@@ -59,9 +59,9 @@ def main() -> None:
         rng = np.random.default_rng([args.noise_seed, zlib.crc32(seq.name.encode())])
         return apply_detector_noise(np.asarray(seq.joints2d, dtype=np.float64)[:, 0], "h36m17", rng, noise, image_size=seq.camera.image_size)
 
-    def lifted(inputs, refine=False):
+    def lifted(source, refine=False):
         def predict(seq):
-            x, conf = inputs(seq)
+            x, conf = source(seq)
             pred = lifter.predict(x, confidence=conf, camera=camera(seq), causal=args.causal)
             if not refine:
                 return pred
@@ -73,15 +73,14 @@ def main() -> None:
     def camera(seq):
         return None if args.no_camera else seq.camera
 
-    conditions = [("gt2d", lifted(clean_2d), "ground-truth 2D")]
+    inputs = [("gt2d", clean_2d, "ground-truth 2D")]
     if not args.skip_noisy:
-        conditions.append(("noisy2d", lifted(noisy_2d), "ground-truth 2D + simpose detector-noise model (default NoiseConfig)"))
+        inputs.append(("noisy2d", noisy_2d, "ground-truth 2D + simpose detector-noise model (default NoiseConfig)"))
+    conditions = [(key, lifted(source), label) for key, source, label in inputs]
     if args.refine:
         if args.no_camera:
             parser.error("--refine needs the calibration (drop --no-camera)")
-        conditions += [(k + "_refined", lifted(inputs, True), label + ", test-time refinement") for k, inputs, label in (
-            [("gt2d", clean_2d, "ground-truth 2D")] + ([] if args.skip_noisy else [("noisy2d", noisy_2d, "ground-truth 2D + simpose detector-noise model (default NoiseConfig)")])
-        )]  # fmt: skip
+        conditions += [(key + "_refined", lifted(source, True), label + ", test-time refinement") for key, source, label in inputs]
     results = {}
     for key, fn, label in conditions:
         t0 = time.perf_counter()

@@ -16,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import torch
 import numpy as np
+import torch
 
 __all__ = ["Camera", "distort", "undistort", "image_to_normalised"]
 
@@ -177,9 +177,9 @@ def image_to_normalised(joints2d: np.ndarray, camera) -> np.ndarray:
     """Pixels (..., J, 2) -> normalised image coordinates ``(u - c) / f``, lens distortion undone.
 
     Args:
-        joints2d: (..., T, J, 2) pixels (NaN: missing, kept NaN).
-        camera: a :class:`Camera` (its distortion is undone), a (3, 3) K (or (..., 3, 3)), or
-            None (the pixels are returned as they are).
+        joints2d: (..., J, 2) pixels (NaN: missing, kept NaN); (..., T, J, 2) for a batch of K.
+        camera: a :class:`Camera` (its distortion is undone), a (3, 3) K (or (..., 3, 3), one
+            per clip), or None (the pixels are returned as they are).
     """
     if camera is None:
         return joints2d
@@ -190,9 +190,11 @@ def image_to_normalised(joints2d: np.ndarray, camera) -> np.ndarray:
         K, dist = np.asarray(camera, dtype=np.float64), None
     if K.shape[-2:] != (3, 3):
         raise ValueError(f"camera must be a Camera or a (3, 3) intrinsics matrix K, got shape {K.shape}")
-    f = np.stack([K[..., 0, 0], K[..., 1, 1]], -1)[..., None, None, :]
-    c = K[..., :2, 2][..., None, None, :]
-    xy = (joints2d - c) / f
+    f = np.stack([K[..., 0, 0], K[..., 1, 1]], -1)
+    c = K[..., :2, 2]
+    if K.ndim > 2:  # one K per clip (..., 3, 3): broadcast over its frames and joints
+        f, c = f[..., None, None, :], c[..., None, None, :]
+    xy = (np.asarray(joints2d, dtype=np.float64) - c) / f
     if dist is not None:
         finite = np.isfinite(xy)
         xy_t = torch.as_tensor(np.where(finite, xy, 0.0))

@@ -141,7 +141,7 @@ def refine_sequence(
     if trans is None:
         trans = _fill(solve_translation(np.nan_to_num(Y0), xy, conf, np.eye(3), PositionConfig()), np.isfinite(Y0).all((1, 2)))
     trans = np.asarray(trans, np.float64)
-    valid = np.isfinite(Y0).all((1, 2)) & np.isfinite(trans).all(-1) & (trans[:, 2] > 0)
+    valid = np.isfinite(Y0).all((1, 2)) & np.isfinite(trans).all(-1)
     out = np.full((T, J, 3), np.nan)
     if not valid.any():
         return out

@@ -96,18 +96,21 @@ def run_h36m(
     # Every model takes the camera's calibration (intrinsics and distortion, part of every
     # Human3.6M sequence; no 3D ground truth): the simpose lifter uses it for its pelvis-view
     # virtual camera.
+    if refine:
+        from simpose.adapt.refine import refine_sequence
+        from simpose.body.joints import get_joint_set
+        from simpose.camera import image_to_normalised
+
+        inputs += ", test-time refinement"
+        pelvis = get_joint_set("h36m17").index("pelvis")
+
     def predict(seq):
         x, js = inputs_of(seq)
         pred = lifter.predict(x, joint_set=js, camera=seq.camera)
         if not refine:
             return pred
-        from simpose.adapt.refine import refine_sequence
-        from simpose.camera import image_to_normalised
-
-        return refine_sequence(pred, image_to_normalised(x, seq.camera), None, seq.fps or 50.0)  # camera frame: scored root-relative
-
-    if refine:
-        inputs += ", test-time refinement"
+        joints = refine_sequence(pred, image_to_normalised(x, seq.camera), None, seq.fps)
+        return joints - joints[:, pelvis : pelvis + 1]
 
     bar = _progress_wrapper("Human3.6M", len(sequences)) if progress else None
     result = evaluate_sequences(sequences, predict, model_name=model, inputs=inputs, progress=bar)

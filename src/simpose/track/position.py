@@ -21,6 +21,8 @@ import dataclasses
 
 import numpy as np
 
+from simpose.camera import image_to_normalised
+
 __all__ = [
     "PositionConfig", "solve_translation", "smooth_translation", "naive_translation", "normalised_coords", "align_to_rays",
 ]  # fmt: skip
@@ -52,9 +54,9 @@ class PositionConfig:
 
 
 def normalised_coords(joints2d: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Pixels (..., J, 2) -> normalised image coordinates ``(u - c) / f`` (..., J, 2)."""
-    K = np.asarray(K, np.float64)
-    return (np.asarray(joints2d, np.float64) - K[:2, 2]) / np.array([K[0, 0], K[1, 1]])
+    """Pixels (..., J, 2) -> normalised image coordinates ``(u - c) / f`` (..., J, 2), for a K
+    without lens distortion (:func:`simpose.camera.image_to_normalised`)."""
+    return image_to_normalised(joints2d, np.asarray(K, np.float64))
 
 
 def solve_translation(

@@ -368,8 +368,8 @@ def lift_and_fit(lifter, body, kp, conf, valid, K, fps: float, config: RunConfig
         from simpose.adapt.refine import refine_sequence
 
         tock = time.perf_counter()
-        refined = refine_sequence(h36m_rel, normalised_coords(kp, K), np.where(valid[:, None], conf, 0.0), fps, trans=np.where(valid[:, None], trans, np.nan))
-        refined[~valid] = np.nan
+        # Invalid frames have NaN poses and translations: the refinement leaves them out (NaN).
+        refined = refine_sequence(h36m_rel, normalised_coords(kp, K), conf, fps, trans=trans)
         native = native + native_displacement(np.nan_to_num(refined - joints3d))
         joints3d = refined
         timings["refine"] = time.perf_counter() - tock
