@@ -1,6 +1,7 @@
 """Synthetic validation of the test-time refinement (``simpose.adapt.refine``): the data its settings were chosen on.
 
     python benchmarks/refine_synthetic.py [--cache /tmp/refine_val] [--bone-scale 0.25] [--set iterations=300 --set prior_m=0.12 ...]
+        [--self-train [--st rounds=2 --st steps=20 ...]] [--weights PT] [--max-sequences N] [--max-frames 500] [--no-build]
 
 No real data. Whole sequences, not windows: 60 procedural clips drawn with a seed the training
 cache never uses (``CacheConfig(seed=1)``: new motions and bodies) and CMU subjects 9 and 16 on
@@ -10,7 +11,10 @@ proportions (up to 25% longer or shorter, as training's) and a person size from 
 prior; exact 2D and 2D through the detector-noise model. The lifter's root-relative h36m17
 output is scored before and after the refinement (P1: MPJPE, P2: PA-MPJPE, mm, every frame).
 ``--set`` overrides ``RefineConfig`` fields (the sweep that chose the defaults: the note of
-issue 5).
+issue 5). ``--self-train`` also scores the pseudo-label adaptation of
+:mod:`simpose.adapt.selftrain` (``--st`` overrides ``SelfTrainConfig``). ``--cache --no-build`` may
+also be any joint cache (``simpose.train.lifter_data``), e.g. of motion families a ``--weights``
+lifter was trained without, to see the stages where the lifter is out of its domain.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 import torch
 
 from simpose.adapt.refine import RefineConfig, refine_sequence
+from simpose.adapt.selftrain import SelfTrainConfig, adapt_sequence
 from simpose.eval.metrics import pa_mpjpe
 from simpose.models.lifter import Lifter
 from simpose.models.noise import NoiseConfig, apply_detector_noise
@@ -86,25 +91,53 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--bone-scale", type=float, default=0.25, help="half-width of the log bone-group factors (training: 0.25; more: proportions training never saw)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="RefineConfig override (repeatable)")
+    parser.add_argument("--self-train", action="store_true", help="also score the pseudo-label adaptation (simpose.adapt.selftrain)")
+    parser.add_argument("--st", action="append", default=[], metavar="FIELD=VALUE", help="SelfTrainConfig override (repeatable)")
+    parser.add_argument("--no-build", action="store_true", help="--cache is a ready joint cache: add no validation parts to it")
+    parser.add_argument("--max-frames", type=int, default=500, help="longest sequence (frames) cut from one cache segment")
+    parser.add_argument("--max-sequences", type=int, default=None, help="score every k-th sequence so that at most this many remain")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    build(args.cache)
-    fields = {f.name: f.type for f in dataclasses.fields(RefineConfig)}
-    overrides = {k: None if v == "none" else (int(v) if fields[k] == "int" else float(v)) for k, v in (a.split("=", 1) for a in args.set)}
-    config = dataclasses.replace(RefineConfig(), **overrides)
+    if not args.no_build:
+        build(args.cache)
+    config = dataclasses.replace(RefineConfig(), **_overrides(RefineConfig, args.set))
+    st_config = dataclasses.replace(SelfTrainConfig(), **_overrides(SelfTrainConfig, args.st))
     lifter = Lifter.from_pretrained(args.weights)
     print(f"RefineConfig: {config}")
-    print("| 2D | sequences | frames | lifter P1 | lifter P2 | refined P1 | refined P2 | refine s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    extra = ""
+    if args.self_train:
+        print(f"SelfTrainConfig: {st_config}")
+        extra = " self-trained P1 | self-trained P2 | self-train s |"
+    print("| 2D | sequences | frames | lifter P1 | lifter P2 | refined P1 | refined P2 | refine s |" + extra)
+    print("|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * (3 * args.self_train))
     for noisy in (False, True):
-        data = sequences(args.cache, noisy, seed=5 + noisy, bone_scale=args.bone_scale)
+        data = sequences(args.cache, noisy, seed=5 + noisy, bone_scale=args.bone_scale, max_frames=args.max_frames)
+        if args.max_sequences and len(data) > args.max_sequences:
+            data = data[:: -(-len(data) // args.max_sequences)]
         lifted = [lifter.predict(d["uv"], confidence=d["conf"], joint_set="h36m17", camera=d["K"]).astype(np.float64) for d in data]
         tick = time.perf_counter()
         refined = [refine_sequence(p, normalised_coords(d["uv"], d["K"]), d["conf"], 50.0, config=config) for p, d in zip(lifted, data)]
         sec = time.perf_counter() - tick
         a, b = score(lifted, data), score(refined, data)
         name = "noise model" if noisy else "exact"
-        print(f"| {name} | {len(data)} | {sum(len(d['gt']) for d in data)} | {a[0]:.1f} | {a[1]:.1f} | {b[0]:.1f} | {b[1]:.1f} | {sec:.0f} |")
+        row = f"| {name} | {len(data)} | {sum(len(d['gt']) for d in data)} | {a[0]:.1f} | {a[1]:.1f} | {b[0]:.1f} | {b[1]:.1f} | {sec:.0f} |"
+        if args.self_train:
+            tick = time.perf_counter()
+            adapted = [adapt_sequence(lifter, d["uv"], d["conf"], d["K"], 50.0, st_config, config) for d in data]
+            c = score(adapted, data)
+            row += f" {c[0]:.1f} | {c[1]:.1f} | {time.perf_counter() - tick:.0f} |"
+        print(row, flush=True)
+
+
+def _overrides(cls, items: list[str]) -> dict:
+    """``FIELD=VALUE`` strings -> {field: value} typed as the dataclass's field (``none``: None)."""
+    fields = {f.name: f.type for f in dataclasses.fields(cls)}
+    out = {}
+    for key, value in (a.split("=", 1) for a in items):
+        if key not in fields:
+            raise SystemExit(f"{cls.__name__} has no field {key!r}; fields: {', '.join(fields)}")
+        out[key] = None if value == "none" else (int(value) if fields[key] == "int" else float(value))
+    return out
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ One run of ``simpose.track.run.run_video`` without the cue cache; the stage time
 own (``RunResult.timings``). Optical flow is not used by the run (the lifter sees keypoints
 only); it is timed here on its own (DIS "medium" on the person region, as
 ``simpose.cues.extract_cues`` computes it) for reference. The issue's target: the 3D stages
-(lifter + absolute position + body fit) add < 25% to the 2D keypoint stage. Model loading
+(lifter + absolute position + body fit) add < 25% to the 2D keypoint stage; the opt-in
+self-training (``--self-train``) is timed apart. Model loading
 (``setup``) happens once per process and is listed apart.
 """
 
@@ -80,6 +81,8 @@ def time_3d_warm(result, repeats: int = 3) -> dict[str, float]:
     for _ in range(repeats):
         timings = lift_and_fit(lifter, body, kp, conf, valid, K, result.fps)[3]
         best = {k: min(v, timings[k]) for k, v in best.items()}
+    timings = lift_and_fit(lifter, body, kp, conf, valid, K, result.fps, RunConfig(self_train=True))[3]
+    best["self_train (opt-in)"] = timings["self_train"]  # once: it is the slow one
     return best
 
 
@@ -118,11 +121,14 @@ def main() -> None:
     print(f"| **3D stages (lifter + position + refinement + body fit)** | **{three_d:.2f}** | **{1000 * three_d / T:.1f}** | "
           f"**{T / three_d:.0f}** |")  # fmt: skip
     print(f"| whole run (without flow) | {total:.2f} | {1000 * total / T:.1f} | {T / total:.1f} |")
+    self_train = warm.pop("self_train (opt-in)")
     warm_3d = sum(warm.values())
     print(f"3D stages / 2D keypoint stage = {100 * three_d / t['keypoints']:.1f}% in the run (target < 25%)")
     print(f"3D stages re-run warm, best of 3: lifter {1000 * warm['lifter'] / T:.2f}, position "
           f"{1000 * warm['position'] / T:.3f}, refinement {1000 * warm['refine'] / T:.2f}, body fit {1000 * warm['body_fit'] / T:.2f} ms/frame; "
           f"total {1000 * warm_3d / T:.2f} ms/frame = {100 * warm_3d / t['keypoints']:.1f}% of the 2D stage")
+    print(f"opt-in --self-train (simpose.adapt.selftrain, default rounds/steps) adds {1000 * self_train / T:.1f} ms/frame "
+          f"= {100 * self_train / t['keypoints']:.1f}% of the 2D stage")
 
 
 if __name__ == "__main__":

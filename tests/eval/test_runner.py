@@ -60,3 +60,12 @@ def test_h36m_refinement_needs_h36m17_2d(tmp_path):
 
     with pytest.raises(EvalError, match="needs h36m17 2D"):
         run_h36m(tmp_path, keypoints2d=tmp_path / "det.npz", joint_set="coco17", refine=True, progress=False)
+
+
+def test_h36m_self_training_needs_h36m17_2d_and_the_simpose_lifter(tmp_path):
+    from simpose.eval.runner import run_h36m
+
+    with pytest.raises(EvalError, match="--self-train needs h36m17 2D"):
+        run_h36m(tmp_path, keypoints2d=tmp_path / "det.npz", joint_set="coco17", self_train=True, progress=False)
+    with pytest.raises(EvalError, match="fine-tunes the simpose lifter"):
+        run_h36m(tmp_path, model="mean-pose", self_train=True, progress=False)

@@ -71,6 +71,29 @@ def test_refinement_keeps_the_bones_of_one_person(result, body):
     assert spread[True] < 0.5 * spread[False]
 
 
+def test_self_training_lifts_the_track_again(result, body):
+    """--self-train: the lifter, fine-tuned on the refined track, lifts it again; the result
+    stays one skeleton near the refined one, and the original lifter is not changed."""
+    from simpose.adapt.refine import bone_pairs
+    from simpose.adapt.selftrain import SelfTrainConfig
+    from simpose.models.lifter import Lifter
+    from simpose.track.run import lift_and_fit
+
+    a = result.arrays
+    args = (a["joints2d"][:, 0].astype(float), a["confidence"][:, 0].astype(float), a["valid"][:, 0], a["K"])
+    lifter = Lifter.from_pretrained()
+    before = [p.clone() for p in lifter.net.parameters()]
+    refined = lift_and_fit(lifter, body, *args, result.fps, RunConfig(align_2d=False))[0]
+    config = RunConfig(align_2d=False, self_train=True, self_train_config=SelfTrainConfig(rounds=1, steps=10))
+    X, valid, fit, timings = lift_and_fit(lifter, body, *args, result.fps, config)
+    assert timings["self_train"] > 0 and np.isfinite(X[valid]).all() and valid.all()
+    moved = np.linalg.norm(X - refined, axis=-1).mean()
+    assert 1e-4 < moved < 0.05  # it changed the result, by less than the lifter's own error
+    child, parent, _ = bone_pairs("h36m17")
+    assert np.linalg.norm(X[:, child] - X[:, parent], axis=-1).std(0).mean() < 0.01  # still one skeleton
+    assert all(torch.equal(p, q) for p, q in zip(before, lifter.net.parameters()))
+
+
 def test_bvh_reproduces_the_fitted_body(result, body):
     from simpose.body.fit import BodyFit, body_joints
     from simpose.export.bvh import CAM_TO_BVH

@@ -56,16 +56,22 @@ def run_h36m(
     plot: bool = False,
     progress: bool = True,
     refine: bool = False,
+    self_train: bool = False,
 ) -> tuple[H36mResult, list[Path]]:
     """Protocols #1 and #2 on S9+S11; writes the report to ``out``.
 
     With ``refine`` each sequence's prediction goes through the test-time refinement of
-    :mod:`simpose.adapt.refine` (its 2D and calibration only; ``h36m17`` 2D needed).
+    :mod:`simpose.adapt.refine` (its 2D and calibration only; ``h36m17`` 2D needed). With
+    ``self_train`` the simpose lifter also adapts to each sequence on its own refined 3D
+    (:mod:`simpose.adapt.selftrain`; includes the refinement; ~15 s per sequence on 2 cores).
     """
     from simpose.data.h36m import load_h36m, load_positions_2d
 
-    if refine and joint_set != "h36m17":
-        raise EvalError(f"--refine needs h36m17 2D (the refinement puts those joints on their rays), got {joint_set}")
+    for flag, wanted in (("--refine", refine), ("--self-train", self_train)):
+        if wanted and joint_set != "h36m17":
+            raise EvalError(f"{flag} needs h36m17 2D (the refinement puts those joints on their rays), got {joint_set}")
+    if self_train and model != "simpose-lifter":
+        raise EvalError(f"--self-train fine-tunes the simpose lifter, not {model!r}")
 
     root = Path(data) if data is not None else _default_h36m_dir()
     sequences = load_h36m(root)
@@ -96,16 +102,20 @@ def run_h36m(
     # Every model takes the camera's calibration (intrinsics and distortion, part of every
     # Human3.6M sequence; no 3D ground truth): the simpose lifter uses it for its pelvis-view
     # virtual camera.
-    if refine:
+    if refine or self_train:
         from simpose.adapt.refine import refine_sequence
+        from simpose.adapt.selftrain import adapt_sequence
         from simpose.body.joints import get_joint_set
         from simpose.camera import image_to_normalised
 
-        inputs += ", test-time refinement"
+        inputs += ", self-training + refinement" if self_train else ", test-time refinement"
         pelvis = get_joint_set("h36m17").index("pelvis")
 
     def predict(seq):
         x, js = inputs_of(seq)
+        if self_train:
+            joints = adapt_sequence(lifter, x, None, seq.camera, seq.fps)
+            return joints - joints[:, pelvis : pelvis + 1]
         pred = lifter.predict(x, joint_set=js, camera=seq.camera)
         if not refine:
             return pred

@@ -11,8 +11,9 @@ first calls, which build the body's joint regressor and caches, once per process
 3. ``position``: camera-frame translation per frame in closed form, smoothed
    (:mod:`simpose.track.position`); then (``refine``) one skeleton for the whole track, its
    bones of constant length, fitted to the 2D rays near the lifter's pose
-   (:mod:`simpose.adapt.refine`); then (``align_2d``) each joint moved sideways onto its
-   detected 2D ray at its depth.
+   (:mod:`simpose.adapt.refine`); then, if asked (``self_train``), a copy of the lifter
+   fine-tuned on the refined track lifts it again, refined again (:mod:`simpose.adapt.selftrain`);
+   then (``align_2d``) each joint moved sideways onto its detected 2D ray at its depth.
 4. ``body_fit``: the body model's shape (one per track) and pose per frame
    (:mod:`simpose.body.fit`), placed on the native joints.
 5. ``write``: ``poses.npz``/``poses.json``/``motion.bvh`` (:mod:`simpose.export`), then the
@@ -40,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose.adapt.selftrain import SelfTrainConfig, fine_tune
 from simpose.cues.keypoints import KeypointConfig, Keypoints2D
 from simpose.track.detect import Detections, detect, graceful_interrupt
 from simpose.track.position import PositionConfig, align_to_rays, normalised_coords, smooth_translation, solve_translation
@@ -93,6 +95,11 @@ class RunConfig:
             (:mod:`simpose.track.keypoint_map`); False: renamed as they are.
         refine: the test-time refinement of :mod:`simpose.adapt.refine` (constant bone lengths,
             joints on their 2D rays); False: the lifter's pose as it is.
+        self_train: after the refinement, fine-tune a copy of the lifter on the refined track
+            and lift and refine again (:mod:`simpose.adapt.selftrain`; needs ``refine``). Off
+            by default: more accurate, but ~8 ms per frame on 2 cores, more than the 3D stages'
+            speed budget.
+        self_train_config: its settings.
         align_2d: move each 3D joint sideways onto its detected 2D ray (depth kept; weighted by
             the detector's confidence), so the result and the mesh land on the person in the
             image (:func:`simpose.track.position.align_to_rays`).
@@ -113,6 +120,8 @@ class RunConfig:
     position: PositionConfig = PositionConfig()
     keypoint_map: bool = True
     refine: bool = True
+    self_train: bool = False
+    self_train_config: SelfTrainConfig = SelfTrainConfig()
     align_2d: bool = True
     cache_dir: str = dataclasses.field(default_factory=lambda: str(default_cache_dir()))  # read when a config is made
     lifter_weights: str | None = None
@@ -218,6 +227,23 @@ def to_lifter_joints(keypoints: np.ndarray, confidence: np.ndarray, joint_set: s
     return kp, np.where(np.isfinite(kp).all(-1), conf, 0.0)
 
 
+def lifter_inputs(kp: np.ndarray, conf: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 2D the lifter sees for one person: missing joints and invalid frames filled from
+    their neighbours at confidence 0 (they must not disturb the windows around them).
+
+    Args:
+        kp: (T, 17, 2) h36m17 pixels; conf: (T, 17); valid: (T,) bool.
+    Returns:
+        (T, 17, 2) pixels without NaN, (T, 17) confidences.
+    """
+    finite = np.isfinite(kp).all(-1)
+    kp_in = kp.copy()
+    for j in range(kp.shape[1]):  # per joint: fill frames where that joint is missing
+        ok = finite[:, j] & valid
+        kp_in[:, j] = _fill_gaps(kp[:, j], ok) if ok.any() else 0.0
+    return kp_in, np.where(valid[:, None] & finite, conf, 0.0)
+
+
 def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Root-relative 3D in ``h36m17`` and ``anny`` for one person; NaN on invalid frames.
 
@@ -227,12 +253,7 @@ def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, K: np.ndar
     Returns:
         (T, 17, 3) and (T, 25, 3) float64 metres, camera axes.
     """
-    finite = np.isfinite(kp).all(-1)
-    kp_in = kp.copy()
-    for j in range(kp.shape[1]):  # per joint: fill frames where that joint is missing
-        ok = finite[:, j] & valid
-        kp_in[:, j] = _fill_gaps(kp[:, j], ok) if ok.any() else 0.0
-    conf_in = np.where(valid[:, None] & finite, conf, 0.0)
+    kp_in, conf_in = lifter_inputs(kp, conf, valid)
     out = lifter.predict_sets(kp_in, JOINT_SET, conf_in, K, ("h36m17", "anny"))
     h36m, anny = out["h36m17"].astype(np.float64), out["anny"].astype(np.float64)
     h36m[~valid], anny[~valid] = np.nan, np.nan
@@ -342,28 +363,56 @@ def lift_and_fit(lifter, body, kp, conf, valid, K, fps: float, config: RunConfig
         lifter: a :class:`~simpose.models.lifter.Lifter`. body: the body model.
         kp, conf: (T, 17, 2) h36m17 pixels and (T, 17) confidences (:func:`to_lifter_joints`).
         valid: (T,) frames with a person. K: (3, 3) intrinsics. fps: frame rate.
-        config: the run's settings (``position``, ``refine``, ``align_2d``).
+        config: the run's settings (``position``, ``refine``, ``self_train``, ``align_2d``).
     Returns:
         joints3d (T, 17, 3) camera-frame metres (NaN where not valid), valid (T,) (frames whose
         translation could not be solved dropped), the :class:`~simpose.body.fit.BodyFit`, and
-        the seconds of each stage (``lifter``, ``position``, ``refine``, ``body_fit``).
+        the seconds of each stage (``lifter``, ``position``, ``refine``, ``self_train``,
+        ``body_fit``).
     """
     from simpose.body.fit import fit_body
 
-    timings = {}
-    valid = valid.copy()
+    timings = {"refine": 0.0, "self_train": 0.0}
     tick = time.perf_counter()
     h36m_rel, anny_rel = lift(lifter, kp, conf, valid, K)
     timings["lifter"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
+    joints3d, native, valid = _place(h36m_rel, anny_rel, kp, conf, valid, K, fps, config, timings)
+    if config.self_train and config.refine:
+        tock = time.perf_counter()
+        st = config.self_train_config
+        kp_in, conf_in = lifter_inputs(kp, conf, valid)
+        for r in range(st.rounds):  # the refined track teaches the lifter, which lifts it again
+            targets = {"h36m17": joints3d, "anny": native}  # NaN frames do not count
+            lifter = fine_tune(lifter, kp_in, targets, conf_in, K, JOINT_SET, st.steps, st.lr, st.max_frames, seed=r)
+            h36m_rel, anny_rel = lift(lifter, kp, conf, valid, K)
+            joints3d, native, valid = _place(h36m_rel, anny_rel, kp, conf, valid, K, fps, config, {"refine": 0.0})
+        timings["self_train"] = time.perf_counter() - tock  # its fine-tuning, lifts and refinements
+    if config.align_2d:
+        aligned = align_to_rays(joints3d, kp, conf, K)
+        native = native + native_displacement(np.nan_to_num(aligned - joints3d))
+        joints3d = aligned
+    timings["position"] = time.perf_counter() - tick - timings["refine"] - timings["self_train"]
+
+    tick = time.perf_counter()
+    fit = fit_body(body, native, valid)
+    timings["body_fit"] = time.perf_counter() - tick
+    return joints3d, valid, fit, timings
+
+
+def _place(h36m_rel, anny_rel, kp, conf, valid, K, fps: float, config: RunConfig, timings: dict):
+    """Root-relative lift -> camera frame: closed-form smoothed translation, then (``config.refine``)
+    the refinement. Returns joints3d (T, 17, 3), native (T, 25, 3) camera-frame metres and the
+    valid frames (those whose translation was solved); adds the refinement's seconds to
+    ``timings["refine"]``."""
+    valid = valid.copy()
     trans = solve_translation(h36m_rel, kp, conf, K, config.position)
     valid &= np.isfinite(trans).all(-1)
     trans = smooth_translation(np.where(valid[:, None], trans, np.nan), fps, config.position)
     joints3d = h36m_rel + trans[:, None]
     joints3d[~valid] = np.nan
     native = place_native(joints3d, anny_rel)
-    timings["refine"] = 0.0
     if config.refine:
         from simpose.adapt.refine import refine_sequence
 
@@ -372,17 +421,8 @@ def lift_and_fit(lifter, body, kp, conf, valid, K, fps: float, config: RunConfig
         refined = refine_sequence(h36m_rel, normalised_coords(kp, K), conf, fps, trans=trans)
         native = native + native_displacement(np.nan_to_num(refined - joints3d))
         joints3d = refined
-        timings["refine"] = time.perf_counter() - tock
-    if config.align_2d:
-        aligned = align_to_rays(joints3d, kp, conf, K)
-        native = native + native_displacement(np.nan_to_num(aligned - joints3d))
-        joints3d = aligned
-    timings["position"] = time.perf_counter() - tick - timings["refine"]
-
-    tick = time.perf_counter()
-    fit = fit_body(body, native, valid)
-    timings["body_fit"] = time.perf_counter() - tick
-    return joints3d, valid, fit, timings
+        timings["refine"] += time.perf_counter() - tock
+    return joints3d, native, valid
 
 
 def _range_text(det: Detections) -> str:
