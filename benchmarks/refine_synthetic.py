@@ -34,7 +34,7 @@ from simpose.models.lifter import Lifter
 from simpose.models.noise import NoiseConfig, apply_detector_noise
 from simpose.track.position import normalised_coords
 from simpose.train.lifter_data import (
-    BONE_GROUPS, CacheConfig, CameraConfig, _build_part, _jobs, _look_at, bone_tree, load_joint_cache, scale_bones, skeleton_size,
+    BONE_GROUPS, CacheConfig, CameraConfig, bone_tree, build_joint_cache, draw_cameras, load_joint_cache, scale_bones, skeleton_size,
 )  # fmt: skip
 
 VAL = CacheConfig(seed=1, n_procedural=60, workers=1)
@@ -43,10 +43,7 @@ CMU_SUBJECTS = ("cmu_09_", "cmu_16_")
 
 def build(folder: Path) -> None:
     """The validation parts (skipped when present)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for job in _jobs(VAL):
-        if job[0].startswith(("proc_",) + CMU_SUBJECTS):
-            _build_part(VAL, folder, job)
+    build_joint_cache(folder, VAL, only=("proc_",) + CMU_SUBJECTS)
 
 
 def sequences(folder: Path, noisy: bool, seed: int, bone_scale: float = 0.25, size_sigma: float = 0.06, max_frames: int = 500) -> list[dict]:
@@ -62,9 +59,7 @@ def sequences(folder: Path, noisy: bool, seed: int, bone_scale: float = 0.25, si
         J = mid + median * np.exp(size_sigma * rng.normal()) / skeleton_size(J[len(J) // 2, :17]) * (J - mid)
         X = J[:, :17]
         p0 = X[:, 0].mean(0)
-        yaw, dist = rng.uniform(0, 2 * np.pi), rng.uniform(*cam.distance)
-        eye = np.array([p0[0] + dist * np.sin(yaw), -rng.uniform(*cam.height), p0[2] + dist * np.cos(yaw)])
-        R = _look_at(eye[None], (p0 + rng.normal(0, cam.aim_jitter, 3))[None], np.radians(rng.normal(0, cam.roll_deg, 1)))[0]
+        eye, R = (a[0] for a in draw_cameras(rng, cam, p0[None]))  # one camera for the sequence, as training draws them
         Xc = (X - eye) @ R.T
         if Xc[..., 2].min() < 0.5:
             continue

@@ -204,20 +204,21 @@ def _work(args) -> str:
         return f"FAILED {job[0]}: {exc}"
 
 
-def build_joint_cache(out: str | Path, cfg: CacheConfig = CacheConfig(), progress: bool = True) -> Path:
+def build_joint_cache(out: str | Path, cfg: CacheConfig = CacheConfig(), progress: bool = True, only: tuple[str, ...] | None = None) -> Path:
     """Build (or complete) the joint cache in ``out``; finished parts are kept.
 
     Args:
         out: cache folder (created).
         cfg: what to build.
         progress: show a rich progress bar.
+        only: build just the parts whose names start with one of these (None: all).
     Returns:
         The folder.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "cache_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
-    jobs = [j for j in _jobs(cfg) if not (out / f"{j[0]}.npz").exists()]
+    jobs = [j for j in _jobs(cfg) if not (out / f"{j[0]}.npz").exists() and (only is None or j[0].startswith(tuple(only)))]
     if not jobs:
         return out
     # Long jobs first so that the workers finish together.
@@ -470,6 +471,21 @@ def _look_at(eye: np.ndarray, target: np.ndarray, roll: np.ndarray) -> np.ndarra
     return np.stack([x_cam, y_cam, fwd], axis=1)
 
 
+def draw_cameras(rng: np.random.Generator, cam: CameraConfig, p0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cameras as training draws them around (B, 3) pelvis points (world, Y down): a random
+    direction, distance and height, aimed near the pelvis, slightly rolled.
+
+    Returns:
+        (B, 3) camera centres and (B, 3, 3) world-to-camera rotations (``X_c = R (X - eye)``).
+    """
+    B = len(p0)
+    yaw = rng.uniform(0, 2 * np.pi, B)
+    dist = rng.uniform(*cam.distance, B)
+    eye = np.stack([p0[:, 0] + dist * np.sin(yaw), -rng.uniform(*cam.height, B), p0[:, 2] + dist * np.cos(yaw)], -1)
+    target = p0 + rng.normal(0, cam.aim_jitter, (B, 3))
+    return eye, _look_at(eye, target, np.radians(rng.normal(0, cam.roll_deg, B)))
+
+
 class WindowSampler:
     """Draws training batches from a :class:`JointCache`: camera, projection, noise, normalisation.
 
@@ -543,13 +559,8 @@ class WindowSampler:
         X = joints[:, :, : self.n_in]  # (B, RF + S, J_in, 3)
         Y = joints[:, [RF // 2, RF - 1]]  # (B, 2, J_out, 3)
         # Camera around the pelvis of the window's centre frame.
-        p0 = X[:, RF // 2, self.pelvis].astype(np.float64)
-        c = self.cam
-        yaw = rng.uniform(0, 2 * np.pi, B)
-        dist = rng.uniform(*c.distance, B)
-        eye = np.stack([p0[:, 0] + dist * np.sin(yaw), -rng.uniform(*c.height, B), p0[:, 2] + dist * np.cos(yaw)], -1)
-        target = p0 + rng.normal(0, c.aim_jitter, (B, 3))
-        Rt = _look_at(eye, target, np.radians(rng.normal(0, c.roll_deg, B))).transpose(0, 2, 1).astype(np.float32)
+        eye, R = draw_cameras(rng, self.cam, X[:, RF // 2, self.pelvis].astype(np.float64))
+        Rt = R.transpose(0, 2, 1).astype(np.float32)
         eye32 = eye.astype(np.float32)[:, None]
         Xc = np.matmul(X.reshape(B, -1, 3) - eye32, Rt).reshape(X.shape)
         Yc = np.matmul(Y.reshape(B, -1, 3) - eye32, Rt).reshape(Y.shape)
