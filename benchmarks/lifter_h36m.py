@@ -68,13 +68,24 @@ def main() -> None:
         rng = np.random.default_rng([args.noise_seed, zlib.crc32(seq.name.encode())])
         return apply_detector_noise(np.asarray(seq.joints2d, dtype=np.float64)[:, 0], "h36m17", rng, noise, image_size=seq.camera.image_size)
 
+    kept: dict[tuple[str, str], np.ndarray] = {}  # (input, sequence) -> the lifter's output, for the refined condition
+
+    def lift_once(source, seq, x, conf):
+        key = (source.__name__, seq.name)
+        pred = kept.pop(key, None)
+        if pred is None:
+            pred = lifter.predict(x, confidence=conf, camera=camera(seq), causal=args.causal)
+            if args.refine:
+                kept[key] = pred
+        return pred
+
     def lifted(source, refine=False, self_train=False):
         def predict(seq):
             x, conf = source(seq)
             if self_train:
                 joints = adapt_sequence(lifter, x, conf, seq.camera, seq.fps)
                 return joints - joints[:, pelvis : pelvis + 1]
-            pred = lifter.predict(x, confidence=conf, camera=camera(seq), causal=args.causal)
+            pred = lift_once(source, seq, x, conf)
             if not refine:
                 return pred
             joints = refine_sequence(pred, image_to_normalised(x, seq.camera), conf, seq.fps)
