@@ -59,6 +59,12 @@ def blender_heads(bvh: Path, python: str) -> dict:
         return json.loads(out.read_text())
 
 
+def _to_bvh_axes(heads: list) -> np.ndarray:
+    """Blender world points (N, 3), Z up -> the BVH's axes (the importer maps BVH (x, y, z) to (x, -z, y))."""
+    h = np.asarray(heads)
+    return np.stack([h[:, 0], h[:, 2], -h[:, 1]], -1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
@@ -87,8 +93,7 @@ def main() -> None:
             rows.append((name, "missing in Blender", np.inf, np.inf))
             worst = np.inf
             continue
-        h = np.asarray(got["heads"][name])  # Blender world: Z up; the importer maps BVH (x, y, z) to (x, -z, y)
-        h = np.stack([h[:, 0], h[:, 2], -h[:, 1]], -1)
+        h = _to_bvh_axes(got["heads"][name])
         d = np.linalg.norm(h[valid] - ref[valid, names.index(name)], axis=-1) * 1000
         rows.append((name, "", float(d.mean()), float(d.max())))
         worst = max(worst, float(d.max()))
@@ -97,8 +102,7 @@ def main() -> None:
     print("| joint | mean (mm) | max (mm) |")
     print("|---|---:|---:|")
     # Negative control: the same comparison one frame off must show the motion (else the check is blind).
-    h = np.asarray(got["heads"]["wrist.L"])
-    h = np.stack([h[:, 0], h[:, 2], -h[:, 1]], -1)
+    h = _to_bvh_axes(got["heads"]["wrist.L"])
     shifted = np.linalg.norm(h[1:] - ref[:-1, names.index("wrist.L")], axis=-1).mean() * 1000
     for name, note, mean, mx in rows:
         print(f"| {name} | {note or f'{mean:.3f}'} | {note or f'{mx:.3f}'} |")

@@ -32,18 +32,7 @@ import torch
 
 from simpose.adapt.refine import RefineConfig, refine_sequence
 from simpose.camera import image_to_normalised
-
-from simpose.models.lifter import (
-    HEAD_CENTRE,
-    Lifter,
-    _flip_in,
-    _roots,
-    frame_sizes,
-    normalize_keypoints,
-    output_flip_permutation,
-    output_slices,
-    sliding_scales,
-)
+from simpose.models.lifter import HEAD_CENTRE, Lifter, _roots, mirror_input, mirror_output, output_slices
 
 __all__ = ["SelfTrainConfig", "fine_tune", "adapt_sequence"]
 
@@ -64,16 +53,6 @@ class SelfTrainConfig:
     steps: int = 20
     lr: float = 1e-4
     max_frames: int = 4096
-
-
-def _padded_features(lifter: Lifter, x: np.ndarray, conf: np.ndarray, camera) -> tuple[np.ndarray, np.ndarray | None]:
-    """The offline input of :meth:`Lifter.predict` for the whole sequence: (T + RF - 1, J, 3)
-    replicate-padded features and the per-frame view rotations (None without a camera)."""
-    xv, R = lifter._view(x, conf, camera)
-    feats, _ = normalize_keypoints(xv, conf, None, scale=1.0)
-    feats[..., :2] /= sliding_scales(frame_sizes(feats[..., :2], feats[..., 2])).astype(np.float32)[:, None, None]
-    half = lifter.receptive_field // 2
-    return np.concatenate([np.repeat(feats[:1], half, 0), feats, np.repeat(feats[-1:], half, 0)]), R
 
 
 def fine_tune(
@@ -106,11 +85,10 @@ def fine_tune(
     T = len(x)
     if T == 0 or steps <= 0:
         return adapted
-    padded, R = _padded_features(adapted, x, conf, camera)
+    padded, R = adapted.offline_input(x, conf, camera)
+    padded = torch.from_numpy(padded)
     RF = adapted.receptive_field
-    mirrored = padded[:, _flip_in()].copy()
-    mirrored[..., 0] *= -1
-    inputs = torch.from_numpy(np.stack([padded, mirrored]).reshape(2, len(padded), -1))  # (2, T + RF - 1, 3 J)
+    inputs = torch.stack([padded, mirror_input(padded.view(len(padded), -1, 3)).view(len(padded), -1)])  # (2, T + RF - 1, 3 J)
     slices = output_slices()
     goal, mask = [], []
     for name, y in targets.items():
@@ -124,8 +102,6 @@ def fine_tune(
     use = torch.from_numpy(np.logical_and.reduce(mask))
     if not bool(use.any()):
         return adapted
-    perm = torch.from_numpy(output_flip_permutation())
-    sign = torch.tensor([-1.0, 1.0, 1.0])
     net = adapted.net
     net.eval()  # BatchNorm keeps its training statistics; no dropout
     opt = torch.optim.Adam(net.parameters(), lr=lr)
@@ -135,7 +111,7 @@ def fine_tune(
         start = int(rng.integers(0, T - max_frames + 1)) if T > max_frames else 0
         n = min(T, max_frames)
         out = net(inputs[:, start : start + n + RF - 1])[:, :, HEAD_CENTRE]  # (2, n, J_all, 3)
-        out = torch.stack([out[0], out[1][:, perm] * sign])  # the mirror's output mirrored back
+        out = torch.stack([out[0], mirror_output(out[1])])  # the mirror's output mirrored back
         keep = use[start : start + n]
         loss = out.new_zeros(())
         for name, y in goal:

@@ -74,6 +74,8 @@ __all__ = [
     "pelvis_view_rotations",
     "to_pelvis_view",
     "output_flip_permutation",
+    "mirror_input",
+    "mirror_output",
     "output_slices",
 ]
 
@@ -385,6 +387,17 @@ def output_flip_permutation() -> np.ndarray:
     return np.concatenate(perms)
 
 
+def mirror_input(features: torch.Tensor) -> torch.Tensor:
+    """(..., J_in, 3) network input features -> those of the mirrored image (left and right
+    swapped, x negated; the confidence channel unchanged)."""
+    return features[..., _flip_in(), :] * features.new_tensor([-1.0, 1.0, 1.0])
+
+
+def mirror_output(joints: torch.Tensor) -> torch.Tensor:
+    """(..., J_all, 3) network output for a mirrored input -> the same pose mirrored back."""
+    return joints[..., output_flip_permutation(), :] * joints.new_tensor([-1.0, 1.0, 1.0])
+
+
 def _check_output_set(name: str) -> None:
     if name not in OUTPUT_SETS:
         raise ValueError(f"output_set must be one of {OUTPUT_SETS}, got {name!r}")
@@ -510,6 +523,31 @@ class Lifter:
         out = self._predict_all(x, conf, camera, causal, chunk)
         return {name: self._select(out, name) for name in output_sets}
 
+    def _features(self, x: np.ndarray, conf: np.ndarray, camera, causal: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(T, J_in, 3) normalised features before the 2D scale, the (T,) per-frame 2D scales
+        (:func:`sliding_scales`) and the view rotations (None without a camera)."""
+        x, R = self._view(x, conf, camera)
+        feats, _ = normalize_keypoints(x, conf, None, scale=1.0)
+        scales = sliding_scales(frame_sizes(feats[..., :2], feats[..., 2]), causal=causal).astype(np.float32)
+        return feats, scales, R
+
+    def offline_input(self, x: np.ndarray, conf: np.ndarray, camera) -> tuple[np.ndarray, np.ndarray | None]:
+        """The offline mode's network input for a whole sequence.
+
+        Args:
+            x, conf: (T, J_in, 2) and (T, J_in) as :meth:`_inputs` returns them (T >= 1).
+            camera: as for :meth:`predict`.
+        Returns:
+            (T + RF - 1, 3 J_in) features, every frame scaled by its own span's 2D size and
+            replicate-padded by RF // 2 at both ends (output i belongs to frame i), and the
+            per-frame view rotations (None without a camera).
+        """
+        feats, scales, R = self._features(x, conf, camera)
+        feats[..., :2] /= scales[:, None, None]
+        half = self.receptive_field // 2
+        padded = np.concatenate([np.repeat(feats[:1], half, 0), feats, np.repeat(feats[-1:], half, 0)])
+        return padded.reshape(len(padded), -1), R
+
     @torch.no_grad()
     def _predict_all(self, x: np.ndarray, conf: np.ndarray, camera, causal: bool = False, chunk: int = 4096) -> np.ndarray:
         """Every output joint of :meth:`predict` before the set is chosen: (T, J_all, 3) camera axes.
@@ -519,10 +557,8 @@ class Lifter:
         """
         T = x.shape[0]
         RF = self.receptive_field
-        x, R = self._view(x, conf, camera)
-        feats, _ = normalize_keypoints(x, conf, None, scale=1.0)
-        scales = sliding_scales(frame_sizes(feats[..., :2], feats[..., 2]), causal=causal).astype(np.float32)  # (T,)
         if causal:  # every window scaled by its last frame's size, as the stream sees it
+            feats, scales, R = self._features(x, conf, camera, causal=True)
             idx = np.clip(np.arange(T)[:, None] + np.arange(-RF + 1, 1)[None], 0, None)  # (T, RF) replicate-padded
             windows = feats[idx]  # (T, RF, J, 3)
             windows[..., :2] /= scales[:, None, None, None]
@@ -531,10 +567,7 @@ class Lifter:
                 w = torch.from_numpy(windows[s : s + chunk].reshape(-1, RF, windows.shape[2] * 3))
                 out.append(self.net.forward_windows(w)[:, HEAD_CAUSAL].numpy())
             return self._unview(np.concatenate(out), R)
-        feats[..., :2] /= scales[:, None, None]  # offline: every frame by its own span's size
-        half = RF // 2
-        padded = np.concatenate([np.repeat(feats[:1], half, 0), feats, np.repeat(feats[-1:], half, 0)])
-        padded = padded.reshape(len(padded), -1)
+        padded, R = self.offline_input(x, conf, camera)
         # Batched sliding windows: cut the padded sequence into chunks overlapping by RF - 1.
         starts = list(range(0, T, chunk))
         n = min(chunk, T)
@@ -556,10 +589,8 @@ class Lifter:
         if not self.flip:
             return y.numpy()
         P, L, _ = x.shape
-        xf = x.view(P, L, -1, 3)[:, :, _flip_in()].clone()
-        xf[..., 0] *= -1
-        yf = self.net(xf.view(P, L, -1))[:, :, HEAD_CENTRE][:, :, output_flip_permutation()]
-        yf[..., 0] *= -1
+        xf = mirror_input(x.view(P, L, -1, 3)).view(P, L, -1)
+        yf = mirror_output(self.net(xf)[:, :, HEAD_CENTRE])
         return ((y + yf) / 2).numpy()
 
     def stream(self, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17") -> LifterStream:

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose.adapt.refine import refine_sequence
 from simpose.adapt.selftrain import SelfTrainConfig, fine_tune
 from simpose.cues.keypoints import KeypointConfig, Keypoints2D
 from simpose.track.detect import Detections, detect, graceful_interrupt
@@ -414,8 +415,6 @@ def _place(h36m_rel, anny_rel, kp, conf, valid, K, fps: float, config: RunConfig
     joints3d[~valid] = np.nan
     native = place_native(joints3d, anny_rel)
     if config.refine:
-        from simpose.adapt.refine import refine_sequence
-
         tock = time.perf_counter()
         # Invalid frames have NaN poses and translations: the refinement leaves them out (NaN).
         refined = refine_sequence(h36m_rel, normalised_coords(kp, K), conf, fps, trans=trans)
