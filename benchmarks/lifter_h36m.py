@@ -69,6 +69,7 @@ def main() -> None:
         return apply_detector_noise(np.asarray(seq.joints2d, dtype=np.float64)[:, 0], "h36m17", rng, noise, image_size=seq.camera.image_size)
 
     kept: dict[tuple[str, str], np.ndarray] = {}  # (input, sequence) -> the lifter's output, for the refined condition
+    kept_refined: dict[tuple[str, str], np.ndarray] = {}  # -> its refinement (camera frame), self-training's round 0
 
     def lift_once(source, seq, x, conf):
         key = (source.__name__, seq.name)
@@ -82,13 +83,16 @@ def main() -> None:
     def lifted(source, refine=False, self_train=False):
         def predict(seq):
             x, conf = source(seq)
+            key = (source.__name__, seq.name)
             if self_train:
-                joints = adapt_sequence(lifter, x, conf, seq.camera, seq.fps)
+                joints = adapt_sequence(lifter, x, conf, seq.camera, seq.fps, first=kept_refined.pop(key, None))
                 return joints - joints[:, pelvis : pelvis + 1]
             pred = lift_once(source, seq, x, conf)
             if not refine:
                 return pred
             joints = refine_sequence(pred, image_to_normalised(x, seq.camera), conf, seq.fps)
+            if args.self_train and (args.only is None or any(c.endswith("_selftrained") for c in args.only)):
+                kept_refined[key] = joints
             return joints - joints[:, pelvis : pelvis + 1]
 
         return predict

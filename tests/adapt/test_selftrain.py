@@ -89,3 +89,12 @@ def test_no_rounds_is_the_refinement_of_the_lifter(lifter, walk):
     expected = refine_sequence(lifter.predict(walk, camera=K), image_to_normalised(walk, K), None, 50.0)
     got = adapt_sequence(lifter, walk, None, K, 50.0, SelfTrainConfig(rounds=0))
     np.testing.assert_array_equal(got, expected)
+
+
+def test_given_first_round_gives_the_same_result(lifter, walk):
+    """``first`` (round 0's refined lift, from the caller) changes nothing but the work done."""
+    cfg = SelfTrainConfig(rounds=1, steps=3)
+    first = refine_sequence(lifter.predict(walk, camera=K), image_to_normalised(walk, K), None, 50.0)
+    np.testing.assert_array_equal(adapt_sequence(lifter, walk, None, K, 50.0, cfg, first=first), adapt_sequence(lifter, walk, None, K, 50.0, cfg))
+    shifted = adapt_sequence(lifter, walk, None, K, 50.0, cfg, first=_yawed(first, 25.0) + first[:, :1])
+    assert np.abs(shifted - adapt_sequence(lifter, walk, None, K, 50.0, cfg)).max() > 1e-4  # and it is used

@@ -18,6 +18,7 @@ from simpose.motion.procedural import (
     angles_to_rotvecs,
     clamp_pose,
     generate,
+    graft_upper_body,
     ground_motion,
 )
 from simpose.motion.retarget import MotionClip, body_joints, foot_sliding
@@ -250,3 +251,34 @@ def test_same_seed_same_motion_and_unknown_family(body):
     assert not np.allclose(a.pose_rotvecs, c.pose_rotvecs)
     with pytest.raises(ValueError, match="unknown motion family 'dance'.*sit_chair.*lie_down_get_up"):
         generate("dance", 10, 30.0, np.random.default_rng(0), body)
+
+
+def _angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """(T,) angle at b between b->a and b->c, degrees."""
+    u, v = a - b, c - b
+    cos = (u * v).sum(-1) / np.linalg.norm(u, axis=-1) / np.linalg.norm(v, axis=-1)
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+@pytest.mark.parametrize("spine", [False, True])
+def test_graft_keeps_the_legs_and_takes_the_arms(body, spine):
+    base = generate("sit_chair", 20, 5.0, np.random.default_rng(0), body)
+    donor = generate("random", 24, 5.0, np.random.default_rng(1), body)
+    grafted = graft_upper_body(base, donor, spine=spine)
+    assert grafted.n_frames == 20 and "sit_chair" in grafted.source and "random" in grafted.source
+    _, Jb = _posed(body, base)
+    _, Jd = _posed(body, donor)
+    _, Jg = _posed(body, grafted)
+    legs = [ANNY.index(n) for n in ANNY.names if n.startswith(("upperleg", "lowerleg", "foot", "toe"))]
+    assert len(legs) >= 6
+    np.testing.assert_allclose(Jg[:, legs], Jb[:, legs], atol=1e-6)  # the base's legs, where they were
+    i = {n: ANNY.index(n) for n in ("upperarm01.L", "lowerarm01.L", "wrist.L", "upperarm01.R", "lowerarm01.R", "wrist.R")}
+    for s in ("L", "R"):  # the donor's elbows (a local angle: independent of where the trunk is)
+        elbow = lambda J: _angle(J[:, i[f"upperarm01.{s}"]], J[:, i[f"lowerarm01.{s}"]], J[:, i[f"wrist.{s}"]])  # noqa: E731
+        np.testing.assert_allclose(elbow(Jg), elbow(Jd[:20]), atol=1e-3)
+        assert np.abs(elbow(Jg) - elbow(Jb)).max() > 5.0
+    neck = ANNY.index("neck01")  # hangs off the spine only: the base's unless the spine is grafted
+    moved = np.abs((Jg[:, neck] - Jg[:, 0]) - (Jb[:, neck] - Jb[:, 0])).max()
+    assert (moved > 0.01) if spine else (moved < 1e-6)
+    with pytest.raises(ValueError, match="at least 20 frames"):
+        graft_upper_body(base, donor.slice(0, 10))

@@ -25,7 +25,7 @@ H36M = get_joint_set("h36m17")
 def tiny_cache(tmp_path_factory, shared):
     mocap = tmp_path_factory.mktemp("mocap")
     (mocap / "09_03.bvh").symlink_to(shared / "mocap/cmu/mb/09/09_03.bvh")
-    cfg = CacheConfig(mocap_dir=str(mocap), max_clip_frames=120, chunk_frames=30, n_procedural=1, procedural_frames=40, workers=1)
+    cfg = CacheConfig(mocap_dir=str(mocap), max_clip_frames=120, chunk_frames=30, n_procedural=1, procedural_frames=40, n_grafted=1, workers=1)
     out = tmp_path_factory.mktemp("cache")
     build_joint_cache(out, cfg, progress=False)
     return out, cfg
@@ -34,7 +34,7 @@ def tiny_cache(tmp_path_factory, shared):
 def test_cache_is_complete_and_resumable(tiny_cache):
     out, cfg = tiny_cache
     parts = sorted(out.glob("*.npz"))
-    assert [p.name.split("_")[0] for p in parts] == ["cmu", "proc"]
+    assert [p.name.split("_")[1][0] for p in parts] == ["0", "0", "g"]  # cmu_09_03, proc_0000_*, proc_g0000_*
     mtimes = [p.stat().st_mtime_ns for p in parts]
     build_joint_cache(out, cfg, progress=False)  # nothing left to do: parts are kept
     assert [p.stat().st_mtime_ns for p in parts] == mtimes
@@ -42,7 +42,7 @@ def test_cache_is_complete_and_resumable(tiny_cache):
     cache = load_joint_cache(out)
     assert cache.joints.shape[1:] == (17 + 25, 3) and np.isfinite(cache.joints).all()
     assert cache.segments[0, 0] == 0 and (cache.segments[1:, 0] == cache.segments[:-1, 1]).all()
-    assert cache.segments[-1, 1] == len(cache.joints) and cache.procedural.tolist() == [False, False, True]
+    assert cache.segments[-1, 1] == len(cache.joints) and cache.procedural.tolist() == [False, False, True, True]
     assert json.loads((out / "cache_config.json").read_text())["chunk_frames"] == 30
 
 
@@ -242,3 +242,23 @@ def test_speed_takes_the_window_frames_that_far_apart():
         else:
             assert step[ok].min() >= 0.5 - 1e-3 and step[ok].max() <= 2.0 + 1e-3 and step[ok].std() > 0.2
 
+
+
+def test_init_starts_from_given_weights(tiny_cache, tmp_path):
+    cache_dir = tiny_cache[0]
+    cfg = TrainConfig(steps=2, checkpoint_every=2, log_every=1, workers=0, channels=32, warmup=1,
+                      cache=tiny_cache[1], sampler=SamplerConfig(batch_size=8))  # fmt: skip
+    first = train(tmp_path / "first", cfg, cache_dir=cache_dir, progress=False)
+    init = torch.load(first, weights_only=True)["state_dict"]
+    # lr 0: Adam moves nothing, so the weights are the init's exactly; a new seed's fresh weights differ.
+    still = train(tmp_path / "still", dataclasses.replace(cfg, lr=0.0, seed=1, init=str(first)), cache_dir=cache_dir, progress=False)
+    fresh = train(tmp_path / "fresh", dataclasses.replace(cfg, lr=0.0, seed=1), cache_dir=cache_dir, progress=False)
+    a, b = torch.load(still, weights_only=True)["state_dict"], torch.load(fresh, weights_only=True)["state_dict"]
+    weights = [k for k in init if k.endswith("weight")]
+    assert weights
+    for k in weights:
+        torch.testing.assert_close(a[k], init[k], rtol=0, atol=0)
+    assert any(not torch.equal(b[k], init[k]) for k in weights)
+    assert "fine-tuned from" in json.loads(still.with_suffix(".json").read_text())["data_recipe"]["motion"]
+    with pytest.raises(ValueError, match="net config"):
+        train(tmp_path / "wide", dataclasses.replace(cfg, channels=16, init=str(first)), cache_dir=cache_dir, progress=False)

@@ -134,6 +134,7 @@ def adapt_sequence(
     fps: float,
     config: SelfTrainConfig = SelfTrainConfig(),
     refine: RefineConfig = RefineConfig(),
+    first: np.ndarray | None = None,
 ) -> np.ndarray:
     """Lift, refine and self-train on one h36m17 sequence; the final refined 3D.
 
@@ -147,6 +148,8 @@ def adapt_sequence(
         camera: the (3, 3) K or a :class:`~simpose.camera.Camera` (needed: the refinement works
             on the camera rays).
         fps: frame rate. config, refine: the two stages' settings.
+        first: (T, 17, 3) round 0's result (the unmodified lifter's lift, refined with
+            ``refine``, camera frame) when the caller has it already; None: computed here.
     Returns:
         (T, 17, 3) float64 camera-frame metres (root-relative: subtract joint 0).
     """
@@ -155,8 +158,11 @@ def adapt_sequence(
     xy = image_to_normalised(np.asarray(joints2d, np.float64), camera)
     current = lifter
     for r in range(config.rounds + 1):
-        lifted = current.predict(joints2d, "h36m17", confidence, camera).astype(np.float64)
-        refined = refine_sequence(lifted, xy, confidence, fps, config=refine)
+        if r == 0 and first is not None:
+            refined = np.asarray(first, np.float64)
+        else:
+            lifted = current.predict(joints2d, "h36m17", confidence, camera).astype(np.float64)
+            refined = refine_sequence(lifted, xy, confidence, fps, config=refine)
         if r == config.rounds:
             return refined
         current = fine_tune(current, joints2d, {"h36m17": refined}, confidence, camera, "h36m17", config.steps, config.lr, config.max_frames, seed=r)

@@ -71,6 +71,8 @@ __all__ = [
     "generate",
     "random_motion",
     "ground_motion",
+    "GRAFT_BONES",
+    "graft_upper_body",
 ]
 
 # --------------------------------------------------------------------------------------- limits
@@ -845,6 +847,41 @@ def _family(build: Callable[[np.random.Generator, _Ctx], _Track], name: str):
     generate_family.__name__ = name
     generate_family.__doc__ = (build.__doc__ or name) + " (n_frames, fps, rng, body, shape_params) -> MotionClip."
     return generate_family
+
+
+# --------------------------------------------------------------------------------- grafting
+
+# The bones a graft takes from the donor: neck, head, shoulders and arms (spine05..01 optionally).
+GRAFT_BONES: tuple[str, ...] = POSE_BONES[3:13]
+_SPINE_BONES: tuple[str, ...] = POSE_BONES[0:3]
+
+
+def graft_upper_body(base: MotionClip, donor: MotionClip, spine: bool = False) -> MotionClip:
+    """The base's legs, root path and orientation with the donor's neck, head and arms.
+
+    Why: the mocap has many arm and head motions but no sitting, crouching or kneeling, and the
+    procedural families have those postures but only a few keyframed arm motions; grafted, a
+    seated or kneeling body gestures, reaches and dances with its arms as real people do. The
+    base's grounding stays valid because the floor contacts of these postures (feet, knees,
+    buttocks) hang off the legs and root, which are the base's.
+
+    Args:
+        base: the motion whose legs, root and orientation are kept (T frames).
+        donor: at least T frames (the first T are used), local rotations of the same bones.
+        spine: also take the donor's spine bones (the trunk then bends as the donor's did,
+            instead of the base's posture's lean).
+    Returns:
+        MotionClip of T frames, the base's everything but the grafted bones, clamped to the limits;
+        ``source`` names both.
+    """
+    T = base.n_frames
+    if donor.n_frames < T:
+        raise ValueError(f"graft needs a donor of at least {T} frames, got {donor.n_frames}")
+    bones = GRAFT_BONES + (_SPINE_BONES if spine else ())
+    idx = [POSE_BONES.index(b) for b in bones]
+    pose = base.pose_rotvecs.copy()
+    pose[:, idx] = donor.pose_rotvecs[:T, idx]
+    return dataclasses.replace(base, pose_rotvecs=clamp_pose(pose), source=f"{base.source}+{donor.source}")
 
 
 # name -> (n_frames, fps, rng, body, shape_params=None) -> MotionClip

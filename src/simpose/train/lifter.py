@@ -59,6 +59,8 @@ class TrainConfig:
             ``exclude``); the validation windows are drawn from them instead, so the validation
             measures motion the network never saw (empty: train on everything and validate on
             the training motions, as the shipped weights do).
+        init: a weights file (:func:`save_weights`' ``lifter.pt``) whose network starts the run
+            (fine-tuning; its net config must equal this one's); None: random initial weights.
         cache: the joint cache's config. sampler, camera, noise: how windows are drawn.
     """
 
@@ -78,6 +80,7 @@ class TrainConfig:
     log_every: int = 25
     workers: int = 1
     hold_out: tuple[str, ...] = ()
+    init: str | None = None
     cache: CacheConfig = CacheConfig()
     sampler: SamplerConfig = SamplerConfig()
     camera: CameraConfig = CameraConfig()
@@ -246,6 +249,12 @@ def train(
 
     torch.manual_seed(cfg.seed)
     net = TemporalLifterNet(**cfg.net_config())
+    if cfg.init is not None:
+        blob = torch.load(cfg.init, map_location="cpu", weights_only=True)
+        want = {**cfg.net_config(), "filter_widths": list(cfg.filter_widths)}
+        if {**blob["net_config"], "filter_widths": list(blob["net_config"]["filter_widths"])} != want:
+            raise ValueError(f"init {cfg.init}: net config {blob['net_config']} differs from this run's {want}")
+        net.load_state_dict(blob["state_dict"])
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step, elapsed = 0, 0.0
     ckpt = out / "checkpoint.pt"
@@ -328,7 +337,9 @@ def train(
         "data_recipe": {
             "real_data": "none (synthetic only)",
             "motion": f"CMU mocap (cgspeed mb BVH, retargeted, {cfg.cache.fps:g} fps, <= {cfg.cache.max_clip_frames} frames per clip) "
-            f"+ {cfg.cache.n_procedural} procedural clips (simpose.motion.procedural)",
+            f"+ {cfg.cache.n_procedural} procedural clips (simpose.motion.procedural)"
+            + (f" + {cfg.cache.n_grafted} grafted clips (procedural legs, a mocap window's neck, head and arms)" if cfg.cache.n_grafted else "")
+            + (f"; fine-tuned from {cfg.init}" if cfg.init else ""),
             "cache_frames": int(len(cache.joints)),
             "config": dataclasses.asdict(cfg),
         },
