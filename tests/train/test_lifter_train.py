@@ -262,3 +262,26 @@ def test_init_starts_from_given_weights(tiny_cache, tmp_path):
     assert "fine-tuned from" in json.loads(still.with_suffix(".json").read_text())["data_recipe"]["motion"]
     with pytest.raises(ValueError, match="net config"):
         train(tmp_path / "wide", dataclasses.replace(cfg, channels=16, init=str(first)), cache_dir=cache_dir, progress=False)
+
+
+def test_median_proportions_give_every_body_the_median_skeleton(tiny_cache):
+    from simpose.train.lifter_data import BONE_GROUPS, group_lengths, skeleton_size
+
+    cache = load_joint_cache(tiny_cache[0])
+    anny = get_joint_set("anny")
+    first = cache.joints[cache.segments[:, 0]].astype(np.float64)  # one frame per body
+
+    def bone(J, a, b):
+        return sum(np.linalg.norm(J[..., 17 + anny.index(f"{a}.{s}"), :] - J[..., 17 + anny.index(f"{b}.{s}"), :], axis=-1) for s in "LR")
+
+    size = skeleton_size(first[:, :17])
+    expected = np.median(bone(first, "upperleg01", "lowerleg01") / size) / np.median(bone(first, "lowerleg01", "foot") / size)
+    thigh_shin = {}
+    for on in (False, True):
+        s = WindowSampler(cache, SamplerConfig(batch_size=128, bone_scale=0.0, median_proportions=on, size_sigma=None, mirror_prob=0.0))
+        y = s.sample(np.random.default_rng(5)).targets[:, 0].astype(np.float64)
+        g = group_lengths(y, s.tree)
+        np.testing.assert_allclose(g[:, BONE_GROUPS.index("thigh")], bone(y, "upperleg01", "lowerleg01"), rtol=1e-5)
+        thigh_shin[on] = g[:, BONE_GROUPS.index("thigh")] / g[:, BONE_GROUPS.index("shin")]
+    assert np.ptp(thigh_shin[False]) > 0.05  # the body model's bodies differ
+    np.testing.assert_allclose(thigh_shin[True], expected, rtol=1e-4)  # every window: the median body's

@@ -56,6 +56,7 @@ __all__ = [
     "BONE_GROUPS",
     "bone_tree",
     "scale_bones",
+    "group_lengths",
     "skeleton_size",
 ]
 
@@ -397,6 +398,17 @@ def scale_bones(joints: np.ndarray, factors: np.ndarray, tree=None) -> np.ndarra
     return np.moveaxis(out, 0, -2)
 
 
+def group_lengths(joints: np.ndarray, tree=None) -> np.ndarray:
+    """(..., J, 3) union joints -> (..., G) the summed length of each ``BONE_GROUPS`` group's bones
+    of the native skeleton (both sides), metres: the body's proportions as :func:`scale_bones` sees them."""
+    parent, group, _ = bone_tree() if tree is None else tree
+    n_h = len(get_joint_set(INPUT_SET))
+    j = np.flatnonzero((parent >= 0) & (np.arange(len(parent)) >= n_h))
+    bones = np.linalg.norm(joints[..., j, :] - joints[..., parent[j], :], axis=-1)  # (..., N)
+    onehot = (group[j][:, None] == np.arange(len(BONE_GROUPS))[None]).astype(bones.dtype)  # (N, G)
+    return bones @ onehot
+
+
 def skeleton_size(joints: np.ndarray) -> np.ndarray:
     """(..., J_in, 3) ``INPUT_SET`` joints -> (...,) the sum of their bone lengths, metres (the
     person's size as the size prior sees it: pose-independent, unlike the extent)."""
@@ -452,6 +464,12 @@ class SamplerConfig:
             body model's own).
         bone_centre: (group, factor) pairs: bone groups lengthened in every window before the
             random factors, moving the centre of the proportions away from the body model's.
+        median_proportions: before the random factors, every body's bone groups are scaled to
+            the cache's median proportions (:func:`group_lengths` over the skeleton size), so the
+            random factors vary one human-like skeleton instead of the body model's own, whose
+            height parameter alone sets the thigh from 0.6 to 1.2 shins (5th-95th percentile of
+            the cache's bodies; in adults the two are about equal, 0.245 and 0.246 of the stature in
+            Winter's anthropometric table).
         size_sigma: std of the log of the person's size (the sum of the h36m17 bone lengths)
             around the cache's median: every window is scaled about its pelvis to a size drawn
             so, whatever the body's proportions (None: the body model's own sizes). Why: 2D
@@ -480,6 +498,7 @@ class SamplerConfig:
     bone_scale: float = 0.25
     bone_scale_prob: float = 0.8
     bone_centre: tuple[tuple[str, float], ...] = ()
+    median_proportions: bool = False
     size_sigma: float | None = 0.06
     speed: tuple[float, float] = (0.67, 1.5)
     pelvis_view: bool = True
@@ -554,13 +573,20 @@ class WindowSampler:
         self.bone_centre = np.ones(len(BONE_GROUPS))
         for group, factor in sampler.bone_centre:
             self.bone_centre[BONE_GROUPS.index(group)] = factor
-        self.median_size = float(np.median(skeleton_size(cache.joints[cache.segments[:, 0], : self.n_in])))  # one frame per body
+        first = cache.joints[cache.segments[:, 0]]  # one frame per body
+        self.median_size = float(np.median(skeleton_size(first[:, : self.n_in])))
+        # Per segment: the factors that give its body the median proportions (1 when off).
+        self.to_median = np.ones((len(cache.segments), len(BONE_GROUPS)))
+        if sampler.median_proportions:
+            ratio = group_lengths(first, self.tree) / skeleton_size(first[:, : self.n_in])[:, None]  # (S, G)
+            self.to_median = np.median(ratio, axis=0)[None] / ratio
 
     def _draw(self, rng: np.random.Generator, B: int):
         """Windows (+ span frames for the size) in the camera frame: (B, RF + S, J_in, 3), targets
         (B, 2, J_out, 3), and which samples are usable (all window joints in front of the camera)."""
         cfg, RF = self.cfg, self.cfg.receptive_field
-        seg = self.cache.segments[rng.choice(len(self.segment_p), B, p=self.segment_p)]
+        seg_index = rng.choice(len(self.segment_p), B, p=self.segment_p)
+        seg = self.cache.segments[seg_index]
         start, stop = seg[:, :1], seg[:, 1:]
         t = rng.integers(start[:, 0], stop[:, 0])[:, None]
         win = np.clip(t - RF // 2 + np.arange(RF)[None], start, stop - 1)
@@ -582,8 +608,8 @@ class WindowSampler:
             joints = self.cache.joints[idx]  # (B, RF + S, J_out, 3) world, float32; window first
         # Drawn even when off, so that the rest of the stream does not depend on the setting.
         factors = np.exp(cfg.bone_scale * rng.uniform(-1.0, 1.0, (B, len(BONE_GROUPS))))
-        factors = np.where(rng.random((B, 1)) < cfg.bone_scale_prob, factors, 1.0) * self.bone_centre
-        if cfg.bone_scale > 0 or cfg.bone_centre:
+        factors = np.where(rng.random((B, 1)) < cfg.bone_scale_prob, factors, 1.0) * self.bone_centre * self.to_median[seg_index]
+        if cfg.bone_scale > 0 or cfg.bone_centre or cfg.median_proportions:
             joints = scale_bones(joints, factors, self.tree)
         size = rng.normal(0.0, 1.0, B)  # drawn even when off (see above)
         if cfg.size_sigma is not None:
