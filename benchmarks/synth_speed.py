@@ -26,7 +26,6 @@ import multiprocessing as mp
 import os
 import tempfile
 import time
-from pathlib import Path
 
 
 def _steady(args: tuple) -> dict:

@@ -1,7 +1,6 @@
 """simpose motion preview: a real clip renders a visible body; bad input fails clearly."""
 
 import av
-import numpy as np
 from typer.testing import CliRunner
 
 from simpose.cli import app

@@ -179,7 +179,7 @@ class ClipRenderer:
         import cv2
 
         T = scene.eyes.shape[0]
-        P, S = len(scene.people), scene.size
+        S = scene.size
         cams = [scene.camera(t) for t in range(T)]
         Rs = np.stack([c.R.numpy() for c in cams])
         ts = np.stack([c.t.numpy() for c in cams])
