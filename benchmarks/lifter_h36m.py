@@ -71,8 +71,7 @@ def main() -> None:
     kept: dict[tuple[str, str], np.ndarray] = {}  # (input, sequence) -> the lifter's output, for the refined condition
     kept_refined: dict[tuple[str, str], np.ndarray] = {}  # -> its refinement (camera frame), self-training's round 0
 
-    def lift_once(source, seq, x, conf):
-        key = (source.__name__, seq.name)
+    def lift_once(key, seq, x, conf):
         pred = kept.pop(key, None)
         if pred is None:
             pred = lifter.predict(x, confidence=conf, camera=camera(seq), causal=args.causal)
@@ -87,7 +86,7 @@ def main() -> None:
             if self_train:
                 joints = adapt_sequence(lifter, x, conf, seq.camera, seq.fps, first=kept_refined.pop(key, None))
                 return joints - joints[:, pelvis : pelvis + 1]
-            pred = lift_once(source, seq, x, conf)
+            pred = lift_once(key, seq, x, conf)
             if not refine:
                 return pred
             joints = refine_sequence(pred, image_to_normalised(x, seq.camera), conf, seq.fps)

@@ -252,7 +252,7 @@ def train(
     if cfg.init is not None:
         blob = torch.load(cfg.init, map_location="cpu", weights_only=True)
         want = {**cfg.net_config(), "filter_widths": list(cfg.filter_widths)}
-        if {**blob["net_config"], "filter_widths": list(blob["net_config"]["filter_widths"])} != want:
+        if blob["net_config"] != want:  # save_weights stores filter_widths as a list, as here
             raise ValueError(f"init {cfg.init}: net config {blob['net_config']} differs from this run's {want}")
         net.load_state_dict(blob["state_dict"])
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)

@@ -128,15 +128,16 @@ def _mocap_files(cfg: CacheConfig) -> list[Path]:
 def _jobs(cfg: CacheConfig) -> list[tuple[str, str, int]]:
     """(part name, source, index) for every part of the cache."""
     jobs = [(f"cmu_{p.stem}", str(p), i) for i, p in enumerate(_mocap_files(cfg))]
-    families = sorted(PROCEDURAL_WEIGHTS)
-    w = np.array([PROCEDURAL_WEIGHTS[f] for f in families])
-    picks = np.random.default_rng([cfg.seed, 7]).choice(len(families), cfg.n_procedural, p=w / w.sum())
-    jobs += [(f"proc_{i:04d}_{families[k]}", families[k], 10_000 + i) for i, k in enumerate(picks)]
-    families = sorted(GRAFT_WEIGHTS)
-    w = np.array([GRAFT_WEIGHTS[f] for f in families])
-    picks = np.random.default_rng([cfg.seed, 11]).choice(len(families), cfg.n_grafted, p=w / w.sum())
-    jobs += [(f"proc_g{i:04d}_{families[k]}", families[k], 20_000 + i) for i, k in enumerate(picks)]
+    jobs += [(f"proc_{i:04d}_{f}", f, 10_000 + i) for i, f in enumerate(_draw_families(PROCEDURAL_WEIGHTS, cfg.n_procedural, [cfg.seed, 7]))]
+    jobs += [(f"proc_g{i:04d}_{f}", f, 20_000 + i) for i, f in enumerate(_draw_families(GRAFT_WEIGHTS, cfg.n_grafted, [cfg.seed, 11]))]
     return jobs
+
+
+def _draw_families(weights: dict[str, float], n: int, seed: list[int]) -> list[str]:
+    """n family names drawn with the given relative weights (the same seed, the same list)."""
+    families = sorted(weights)
+    w = np.array([weights[f] for f in families])
+    return [families[k] for k in np.random.default_rng(seed).choice(len(families), n, p=w / w.sum())]
 
 
 def _save_atomic(path: Path, **arrays) -> None:
