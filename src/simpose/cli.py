@@ -181,10 +181,10 @@ app.add_typer(train_app, name="train")
 @train_app.command("lifter")
 def train_lifter(
     out: Path = typer.Option(..., "--out", help="Run folder: checkpoints, config.json, lifter.pt + lifter.json."),
-    steps: int | None = typer.Option(None, help="Training steps (default: the shipped recipe)."),
+    steps: int | None = typer.Option(None, help="Training steps of the --config run (without --config: the shipped recipe's two runs)."),
     seed: int | None = typer.Option(None, help="Seed."),
     cache: Path | None = typer.Option(None, help="Joint cache folder (built once, resumable)."),
-    config: Path | None = typer.Option(None, help="A config JSON; flags override it."),
+    config: Path | None = typer.Option(None, help="A TrainConfig JSON for one run; flags override it (default: the shipped recipe, simpose.train.lifter.SHIPPED_RECIPE)."),
     resume: bool = typer.Option(False, help="Resume from the last checkpoint in --out."),
 ) -> None:
     """Train the 2D-to-3D lifter on synthetic humans (reproduces the shipped weights)."""

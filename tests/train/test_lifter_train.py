@@ -285,3 +285,52 @@ def test_median_proportions_give_every_body_the_median_skeleton(tiny_cache):
         thigh_shin[on] = g[:, BONE_GROUPS.index("thigh")] / g[:, BONE_GROUPS.index("shin")]
     assert np.ptp(thigh_shin[False]) > 0.05  # the body model's bodies differ
     np.testing.assert_allclose(thigh_shin[True], expected, rtol=1e-4)  # every window: the median body's
+
+
+def test_stages_chain_and_resume_after_an_interruption_in_the_second(tiny_cache, tmp_path):
+    from simpose.train.lifter import train_stages
+
+    cache_dir = tiny_cache[0]
+    base = TrainConfig(steps=2, checkpoint_every=2, log_every=1, workers=0, channels=32, warmup=1,
+                       cache=tiny_cache[1], sampler=SamplerConfig(batch_size=8))  # fmt: skip
+    stages = (base, dataclasses.replace(base, steps=4, lr=3e-4, sampler=SamplerConfig(batch_size=8, median_proportions=True)))
+    full = train_stages(tmp_path / "full", stages, cache_dir=cache_dir, progress=False)
+    assert full == tmp_path / "full" / "lifter.pt"
+    # Interrupted in the second stage: the first finished, the second stopped at its first checkpoint.
+    first = train(tmp_path / "split" / "stage0", base, cache_dir=cache_dir, progress=False)
+    assert train(tmp_path / "split", dataclasses.replace(stages[1], init=str(first)), cache_dir=cache_dir, progress=False, stop_after=2) is None
+    stamp = first.stat().st_mtime_ns
+    split = train_stages(tmp_path / "split", stages, cache_dir=cache_dir, progress=False, resume=True)
+    assert first.stat().st_mtime_ns == stamp  # the finished stage was kept, not trained again
+    a, b = torch.load(full, weights_only=True)["state_dict"], torch.load(split, weights_only=True)["state_dict"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+    s0 = torch.load(first, weights_only=True)["state_dict"]
+    assert any(not torch.equal(a[k], s0[k]) for k in a if k.endswith("weight"))  # the second stage trained
+    card = json.loads(split.with_suffix(".json").read_text())
+    assert card["data_recipe"]["config"]["init"] == str(first)
+    assert card["data_recipe"]["config"]["sampler"]["median_proportions"] is True
+    assert [s["config"]["steps"] for s in card["earlier_stages"]] == [2]
+    assert card["earlier_stages"][0]["config"]["sampler"]["median_proportions"] is False
+
+
+def test_shipped_recipe_is_the_shipped_cards():
+    from simpose.models.lifter import Lifter
+    from simpose.train.lifter import SHIPPED_RECIPE
+
+    card = Lifter.from_pretrained().card
+    *earlier, last = SHIPPED_RECIPE
+    got = card["data_recipe"]["config"]
+    want = json.loads(json.dumps(dataclasses.asdict(last)))
+    assert {k: v for k, v in got.items() if k != "init"} == {k: v for k, v in want.items() if k != "init"}
+    assert [s["config"] for s in card["earlier_stages"]] == [json.loads(json.dumps(dataclasses.asdict(c))) for c in earlier]
+
+
+def test_steps_without_config_is_a_clear_error(tmp_path, capsys):
+    from simpose.train.lifter import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--out", str(tmp_path / "run"), "--steps", "3"])
+    assert exc.value.code != 0
+    assert "--config" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # nothing started

@@ -2,6 +2,9 @@
 
     python -m simpose.train.lifter --out DIR [--steps N] [--seed K] [--cache DIR] [--resume] [--config FILE]
 
+Without ``--config`` it runs :data:`SHIPPED_RECIPE`, the two runs that make the shipped weights
+(:func:`train_stages`); ``--config`` runs one :class:`TrainConfig`.
+
 The joint cache (:func:`simpose.train.lifter_data.build_joint_cache`) is built first where it is
 missing or incomplete (``DIR/joint_cache`` unless ``--cache``); then Adam minimises the MPJPE of
 the centre-frame head plus ``causal_weight`` times the MPJPE of the causal (last-frame) head, on
@@ -34,7 +37,7 @@ from simpose.train.lifter_data import CacheConfig, CameraConfig, SamplerConfig, 
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TrainConfig", "train", "mpjpe_loss", "save_weights", "main"]
+__all__ = ["TrainConfig", "SHIPPED_RECIPE", "train", "train_stages", "mpjpe_loss", "save_weights", "main"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +101,16 @@ class TrainConfig:
             dropout=self.dropout,
             heads=2,
         )
+
+
+# The shipped weights: 9000 steps on the body model's own proportions, then 3000 steps more with
+# every body at the cache's median proportions (SamplerConfig.median_proportions). The second run
+# is a fine-tune because that is how the fix was found and measured (card: the attribution
+# control); one from-scratch run with median_proportions has not been tried yet.
+SHIPPED_RECIPE: tuple[TrainConfig, ...] = (
+    TrainConfig(),
+    TrainConfig(steps=3000, lr=3e-4, warmup=100, anneal_steps=300, sampler=SamplerConfig(median_proportions=True)),
+)
 
 
 def _from_dict(cls, data: dict):
@@ -352,6 +365,47 @@ def train(
     return path
 
 
+def train_stages(
+    out: str | Path,
+    stages: tuple[TrainConfig, ...] = SHIPPED_RECIPE,
+    cache_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    command: str | None = None,
+) -> Path:
+    """Run :func:`train` once per stage, each later stage starting from the previous one's weights.
+
+    Stage k < last trains in ``out/stage{k}``, the last in ``out`` (so ``out/lifter.pt`` is the
+    result, as for one run); every stage after the first gets ``init`` = the previous stage's
+    ``lifter.pt`` (a stage's own ``init`` is overridden). With ``resume`` an earlier stage that
+    finished with the same config is kept, and the first unfinished one continues from its
+    checkpoint. The last card lists the earlier stages (config, time, validation) under
+    ``earlier_stages``. Returns the final weights' path.
+    """
+    out = Path(out)
+    cache_dir = Path(cache_dir) if cache_dir is not None else out / "joint_cache"
+    init, earlier = None, []
+    for k, cfg in enumerate(stages):
+        last = k == len(stages) - 1
+        folder = out if last else out / f"stage{k}"
+        if init is not None:
+            cfg = dataclasses.replace(cfg, init=str(init))
+        path, card_path = folder / "lifter.pt", folder / "lifter.json"
+        wanted = json.loads(json.dumps(dataclasses.asdict(cfg)))
+        if not last and resume and path.exists() and card_path.exists() and json.loads(card_path.read_text())["data_recipe"]["config"] == wanted:
+            logger.info("stage %d already finished: %s", k, path)
+        else:
+            path = train(folder, cfg, cache_dir=cache_dir, resume=resume, progress=progress, command=command)
+        if not last:
+            card = json.loads(card_path.read_text())
+            earlier.append({"config": card["data_recipe"]["config"], "time_s": card["time_s"], "metrics": card["metrics"]})
+        init = path
+    card = json.loads(card_path.read_text())
+    card["earlier_stages"] = earlier
+    card_path.write_text(json.dumps(card, indent=1))
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     """The command line (``python -m simpose.train.lifter --help``)."""
     parser = argparse.ArgumentParser(prog="python -m simpose.train.lifter", description=__doc__.split("\n\n")[0])
@@ -359,17 +413,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, help="optimiser steps")
     parser.add_argument("--seed", type=int, help="seed of the data stream and the weights")
     parser.add_argument("--cache", type=Path, help="joint cache folder (default OUT/joint_cache)")
-    parser.add_argument("--config", type=Path, help="JSON file with TrainConfig fields (flags override it)")
+    parser.add_argument("--config", type=Path, help="JSON file with TrainConfig fields for one run (flags override it); default: the shipped recipe's runs")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cfg = TrainConfig()
-    if args.config is not None:
-        cfg = _from_dict(TrainConfig, json.loads(args.config.read_text()))
-    overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
-    cfg = dataclasses.replace(cfg, **overrides)
     command = " ".join(["python -m simpose.train.lifter"] + (sys.argv[1:] if argv is None else list(argv)))
+    seed = {"seed": args.seed} if args.seed is not None else {}
+    if args.config is None:
+        if args.steps is not None:
+            parser.error("--steps sets one run's length: give it with --config (the shipped recipe is two runs)")
+        stages = tuple(dataclasses.replace(cfg, **seed) for cfg in SHIPPED_RECIPE)
+        train_stages(args.out, stages, cache_dir=args.cache, resume=args.resume, progress=not args.no_progress, command=command)
+        return
+    cfg = _from_dict(TrainConfig, json.loads(args.config.read_text()))
+    cfg = dataclasses.replace(cfg, **seed, **({"steps": args.steps} if args.steps is not None else {}))
     train(args.out, cfg, cache_dir=args.cache, resume=args.resume, progress=not args.no_progress, command=command)
 
 
