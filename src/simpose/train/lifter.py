@@ -230,6 +230,7 @@ def train(
     progress: bool = True,
     command: str | None = None,
     stop_after: int | None = None,
+    card_extra: dict | None = None,
 ) -> Path | None:
     """Build the cache if needed, train, write checkpoints and the final weights.
 
@@ -241,6 +242,7 @@ def train(
         command: the command line that started the run (recorded in the card).
         stop_after: stop after this many steps of this call, at a checkpoint, as an interruption
             would (the run continues with ``resume=True``); None: run to ``cfg.steps``.
+        card_extra: more top-level entries for the weights' card (:func:`train_stages`' earlier stages).
     Returns:
         The final weights' path, or None when stopped early.
     """
@@ -359,6 +361,7 @@ def train(
         },
         "time_s": {"joint_cache": round(cache_s, 1), "training": round(train_s, 1)},
         "metrics": {"synthetic_validation" + ("_held_out_motion" if cfg.hold_out else ""): metrics},
+        **(card_extra or {}),
     }
     path = out / "lifter.pt"
     save_weights(net, cfg, path, card)
@@ -396,14 +399,12 @@ def train_stages(
         if not last and resume and path.exists() and card_path.exists() and json.loads(card_path.read_text())["data_recipe"]["config"] == wanted:
             logger.info("stage %d already finished: %s", k, path)
         else:
-            path = train(folder, cfg, cache_dir=cache_dir, resume=resume, progress=progress, command=command)
+            extra = {"earlier_stages": earlier} if last else None
+            path = train(folder, cfg, cache_dir=cache_dir, resume=resume, progress=progress, command=command, card_extra=extra)
         if not last:
             card = json.loads(card_path.read_text())
             earlier.append({"config": card["data_recipe"]["config"], "time_s": card["time_s"], "metrics": card["metrics"]})
         init = path
-    card = json.loads(card_path.read_text())
-    card["earlier_stages"] = earlier
-    card_path.write_text(json.dumps(card, indent=1))
     return path
 
 
