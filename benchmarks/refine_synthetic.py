@@ -1,6 +1,6 @@
 """Synthetic validation of the test-time refinement (``simpose.adapt.refine``): the data its settings were chosen on.
 
-    python benchmarks/refine_synthetic.py [--cache /tmp/refine_val] [--bone-scale 0.25] [--set iterations=300 --set prior_m=0.12 ...]
+    python benchmarks/refine_synthetic.py [--cache /tmp/refine_val] [--bone-scale 0.25] [--median-proportions] [--set iterations=300 --set prior_m=0.12 ...]
         [--self-train [--st rounds=2 --st steps=20 ...]] [--weights PT] [--max-sequences N] [--max-frames 500] [--no-build]
 
 No real data. Whole sequences, not windows: 60 procedural clips drawn with a seed the training
@@ -8,7 +8,9 @@ cache never uses (``CacheConfig(seed=1)``: new motions and bodies) and CMU subje
 new bodies (built into ``--cache`` on the first run, ~2 min). Each sequence gets one camera
 (``CameraConfig``'s ranges, fixed over the sequence, as a real video's), one set of bone-group
 proportions (up to 25% longer or shorter, as training's) and a person size from the size
-prior; exact 2D and 2D through the detector-noise model. The lifter's root-relative h36m17
+prior (``--median-proportions``: every body first gets the cache's median proportions, as the
+shipped lifter's last training stage draws them, ``SamplerConfig.median_proportions``); exact 2D
+and 2D through the detector-noise model. The lifter's root-relative h36m17
 output is scored before and after the refinement (P1: MPJPE, P2: PA-MPJPE, mm, every frame).
 ``--set`` overrides ``RefineConfig`` fields (the sweep that chose the defaults: the note of
 issue 5). ``--self-train`` also scores the pseudo-label adaptation of
@@ -34,7 +36,8 @@ from simpose.models.lifter import Lifter
 from simpose.models.noise import NoiseConfig, apply_detector_noise
 from simpose.track.position import normalised_coords
 from simpose.train.lifter_data import (
-    BONE_GROUPS, CacheConfig, CameraConfig, bone_tree, build_joint_cache, draw_cameras, load_joint_cache, scale_bones, skeleton_size,
+    BONE_GROUPS, CacheConfig, CameraConfig, bone_tree, build_joint_cache, draw_cameras, load_joint_cache, median_proportion_factors,
+    scale_bones, skeleton_size,
 )  # fmt: skip
 
 VAL = CacheConfig(seed=1, n_procedural=60, workers=1)
@@ -46,15 +49,18 @@ def build(folder: Path) -> None:
     build_joint_cache(folder, VAL, only=("proc_",) + CMU_SUBJECTS)
 
 
-def sequences(folder: Path, noisy: bool, seed: int, bone_scale: float = 0.25, size_sigma: float = 0.06, max_frames: int = 500) -> list[dict]:
+def sequences(
+    folder: Path, noisy: bool, seed: int, bone_scale: float = 0.25, size_sigma: float = 0.06, max_frames: int = 500, median_proportions: bool = False
+) -> list[dict]:
     """One camera, proportions and size per cache segment; pixels, confidences, K, root-relative ground truth."""
     cache = load_joint_cache(folder)
     tree, rng, cam = bone_tree(), np.random.default_rng(seed), CameraConfig()
     median = float(np.median(skeleton_size(cache.joints[cache.segments[:, 0], :17])))
+    to_median = median_proportion_factors(cache, tree) if median_proportions else np.ones((len(cache.segments), len(BONE_GROUPS)))
     out = []
-    for s, e in cache.segments:
+    for (s, e), base in zip(cache.segments, to_median):
         J = cache.joints[s : min(e, s + max_frames)].astype(np.float64)
-        J = scale_bones(J[None], np.exp(bone_scale * rng.uniform(-1, 1, (1, len(BONE_GROUPS)))), tree)[0]
+        J = scale_bones(J[None], base * np.exp(bone_scale * rng.uniform(-1, 1, (1, len(BONE_GROUPS)))), tree)[0]
         mid = J[len(J) // 2, :1]
         J = mid + median * np.exp(size_sigma * rng.normal()) / skeleton_size(J[len(J) // 2, :17]) * (J - mid)
         X = J[:, :17]
@@ -85,6 +91,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/refine_val"))
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--bone-scale", type=float, default=0.25, help="half-width of the log bone-group factors (training: 0.25; more: proportions training never saw)")
+    parser.add_argument("--median-proportions", action="store_true", help="every body at the cache's median proportions first (SamplerConfig.median_proportions)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="RefineConfig override (repeatable)")
     parser.add_argument("--self-train", action="store_true", help="also score the pseudo-label adaptation (simpose.adapt.selftrain)")
     parser.add_argument("--st", action="append", default=[], metavar="FIELD=VALUE", help="SelfTrainConfig override (repeatable)")
@@ -106,7 +113,7 @@ def main() -> None:
     print("| 2D | sequences | frames | lifter P1 | lifter P2 | refined P1 | refined P2 | refine s |" + extra)
     print("|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * (3 * args.self_train))
     for noisy in (False, True):
-        data = sequences(args.cache, noisy, seed=5 + noisy, bone_scale=args.bone_scale, max_frames=args.max_frames)
+        data = sequences(args.cache, noisy, seed=5 + noisy, bone_scale=args.bone_scale, max_frames=args.max_frames, median_proportions=args.median_proportions)
         if args.max_sequences and len(data) > args.max_sequences:
             data = data[:: -(-len(data) // args.max_sequences)]
         lifted = [lifter.predict(d["uv"], confidence=d["conf"], joint_set="h36m17", camera=d["K"]).astype(np.float64) for d in data]

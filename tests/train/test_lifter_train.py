@@ -265,7 +265,7 @@ def test_init_starts_from_given_weights(tiny_cache, tmp_path):
 
 
 def test_median_proportions_give_every_body_the_median_skeleton(tiny_cache):
-    from simpose.train.lifter_data import BONE_GROUPS, group_lengths, skeleton_size
+    from simpose.train.lifter_data import BONE_GROUPS, bone_tree, group_lengths, median_proportion_factors, scale_bones, skeleton_size
 
     cache = load_joint_cache(tiny_cache[0])
     anny = get_joint_set("anny")
@@ -285,6 +285,9 @@ def test_median_proportions_give_every_body_the_median_skeleton(tiny_cache):
         thigh_shin[on] = g[:, BONE_GROUPS.index("thigh")] / g[:, BONE_GROUPS.index("shin")]
     assert np.ptp(thigh_shin[False]) > 0.05  # the body model's bodies differ
     np.testing.assert_allclose(thigh_shin[True], expected, rtol=1e-4)  # every window: the median body's
+    # The factors alone (as benchmarks/refine_synthetic.py --median-proportions applies them per sequence).
+    scaled = scale_bones(first, median_proportion_factors(cache), bone_tree())
+    np.testing.assert_allclose(bone(scaled, "upperleg01", "lowerleg01") / bone(scaled, "lowerleg01", "foot"), expected, rtol=1e-6)
 
 
 def test_stages_chain_and_resume_after_an_interruption_in_the_second(tiny_cache, tmp_path):

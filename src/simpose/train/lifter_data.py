@@ -29,6 +29,7 @@ With the proportions varied it has to read them from the 2D instead.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -51,6 +52,7 @@ __all__ = [
     "load_joint_cache",
     "JointCache",
     "WindowSampler",
+    "median_proportion_factors",
     "Batch",
     "GRAFT_WEIGHTS",
     "BONE_GROUPS",
@@ -109,7 +111,8 @@ class CacheConfig:
     workers: int = 2
 
 
-def _mocap_files(cfg: CacheConfig) -> list[Path]:
+@functools.lru_cache(maxsize=8)  # every grafted part draws its donor from the same folder
+def _mocap_files(cfg: CacheConfig) -> tuple[Path, ...]:
     if cfg.mocap_dir is None:
         from simpose.data.paths import shared_dir
 
@@ -119,7 +122,7 @@ def _mocap_files(cfg: CacheConfig) -> list[Path]:
         root = shared / "mocap" / "cmu" / "mb"
     else:
         root = Path(cfg.mocap_dir)
-    files = sorted(root.rglob("*.bvh"))
+    files = tuple(sorted(root.rglob("*.bvh")))
     if not files:
         raise FileNotFoundError(f"{root}: no .bvh files")
     return files
@@ -410,6 +413,21 @@ def group_lengths(joints: np.ndarray, tree=None) -> np.ndarray:
     return bones @ onehot
 
 
+def median_proportion_factors(cache: JointCache, tree=None) -> np.ndarray:
+    """Per segment, the bone-group factors that give its body the cache's median proportions.
+
+    A body's proportions are its bone-group lengths over its size (:func:`group_lengths`,
+    :func:`skeleton_size`, on each segment's first frame); the median is taken per group over
+    the segments.
+
+    Returns:
+        (S, G) factors for :func:`scale_bones` (S: segments, G: ``BONE_GROUPS``).
+    """
+    first = cache.joints[cache.segments[:, 0]]  # one frame per body
+    ratio = group_lengths(first, tree) / skeleton_size(first[:, : len(get_joint_set(INPUT_SET))])[:, None]
+    return np.median(ratio, axis=0)[None] / ratio
+
+
 def skeleton_size(joints: np.ndarray) -> np.ndarray:
     """(..., J_in, 3) ``INPUT_SET`` joints -> (...,) the sum of their bone lengths, metres (the
     person's size as the size prior sees it: pose-independent, unlike the extent)."""
@@ -577,10 +595,7 @@ class WindowSampler:
         first = cache.joints[cache.segments[:, 0]]  # one frame per body
         self.median_size = float(np.median(skeleton_size(first[:, : self.n_in])))
         # Per segment: the factors that give its body the median proportions (1 when off).
-        self.to_median = np.ones((len(cache.segments), len(BONE_GROUPS)))
-        if sampler.median_proportions:
-            ratio = group_lengths(first, self.tree) / skeleton_size(first[:, : self.n_in])[:, None]  # (S, G)
-            self.to_median = np.median(ratio, axis=0)[None] / ratio
+        self.to_median = median_proportion_factors(cache, self.tree) if sampler.median_proportions else np.ones((len(cache.segments), len(BONE_GROUPS)))
 
     def _draw(self, rng: np.random.Generator, B: int):
         """Windows (+ span frames for the size) in the camera frame: (B, RF + S, J_in, 3), targets
