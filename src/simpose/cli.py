@@ -260,6 +260,7 @@ def run(
     fov: float | None = typer.Option(None, help="Field of view in degrees across the larger image side (default 60, with a warning)."),
     start: int = typer.Option(0, help="First frame (0-based)."),
     end: int | None = typer.Option(None, help="One past the last frame (default: to the end)."),
+    fps: float | None = typer.Option(None, help="Frame rate: overrides the video's own; an image folder's (default 30)."),
     cache: Path | None = typer.Option(None, help="Cue cache folder (default ~/.cache/simpose/cues)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Always recompute the 2D keypoints."),
     views: bool = typer.Option(True, help="Write overlay.mp4, skeleton3d.mp4 and summary.png."),
@@ -273,7 +274,7 @@ def run(
 
     cache_dir = "" if no_cache else str(cache or default_cache_dir())
     config = RunConfig(
-        focal=focal, fov=fov, start=start, end=end, cache_dir=cache_dir, views=views, mesh_every=meshes_every, refine=refine,
+        focal=focal, fov=fov, start=start, end=end, fps=fps, cache_dir=cache_dir, views=views, mesh_every=meshes_every, refine=refine,
         self_train=self_train, progress=True,
     )
     if self_train and not refine:

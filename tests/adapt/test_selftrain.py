@@ -98,3 +98,18 @@ def test_given_first_round_gives_the_same_result(lifter, walk):
     np.testing.assert_array_equal(adapt_sequence(lifter, walk, None, K, 50.0, cfg, first=first), adapt_sequence(lifter, walk, None, K, 50.0, cfg))
     shifted = adapt_sequence(lifter, walk, None, K, 50.0, cfg, first=_yawed(first, 25.0) + first[:, :1])
     assert np.abs(shifted - adapt_sequence(lifter, walk, None, K, 50.0, cfg)).max() > 1e-4  # and it is used
+
+
+def test_fine_tune_at_another_frame_rate_trains_on_the_resampled_track(lifter, walk):
+    """At 25 fps the copy trains on the track resampled to the lifter's 50 fps, with the targets
+    resampled alike, and learns them at the video's own frames."""
+    video = walk[::2]  # the same motion filmed at 25 fps
+    before = lifter.predict(video, camera=K, fps=25.0)
+    target = _yawed(before, 25.0)
+    err0 = np.linalg.norm(before - target, axis=-1).mean()
+    adapted = fine_tune(lifter, video, {"h36m17": target}, camera=K, steps=40, lr=1e-3, fps=25.0)
+    after = adapted.predict(video, camera=K, fps=25.0)
+    err1 = np.linalg.norm((after - after[:, :1]) - target, axis=-1).mean()
+    assert err1 < 0.5 * err0, (err0, err1)
+    with pytest.raises(ValueError, match="targets"):  # targets are per frame of the video, not of the resampled copy
+        fine_tune(lifter, video, {"h36m17": np.zeros((len(walk), 17, 3))}, camera=K, fps=25.0)

@@ -163,6 +163,10 @@ def test_single_image_and_image_folder(mediapipe, person_frames, tmp_path):
     assert one.n_frames == 1 and one.n_valid == 1 and (tmp_path / "one" / "overlay.mp4").is_file()
     seq = run_video(folder, tmp_path / "seq", RunConfig(fov=60.0, cache_dir="", views=False))
     assert seq.n_frames == 3 and seq.fps == 30.0  # image folders: 30 fps unless told
+    told = run_video(folder, tmp_path / "told", RunConfig(fov=60.0, cache_dir="", views=False, fps=12.0))
+    assert told.fps == 12.0 and float(np.load(tmp_path / "told" / "poses.npz")["fps"]) == 12.0
+    # the lifter and the refinement saw the frames 1/12 s apart, not 1/30: another 3D from the same 2D
+    assert np.abs(np.nan_to_num(told.arrays["joints3d"] - seq.arrays["joints3d"])).max() > 1e-4
 
 
 def test_without_opengl_the_other_outputs_are_still_written(mediapipe, person_clip, tmp_path, monkeypatch):

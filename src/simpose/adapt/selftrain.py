@@ -32,7 +32,7 @@ import torch
 
 from simpose.adapt.refine import RefineConfig, refine_sequence
 from simpose.camera import image_to_normalised
-from simpose.models.lifter import HEAD_CENTRE, Lifter, _roots, mirror_input, mirror_output, output_slices
+from simpose.models.lifter import HEAD_CENTRE, Lifter, _roots, mirror_input, mirror_output, output_slices, resample_frames
 
 __all__ = ["SelfTrainConfig", "fine_tune", "adapt_sequence"]
 
@@ -66,6 +66,7 @@ def fine_tune(
     lr: float = 1e-4,
     max_frames: int = 4096,
     seed: int = 0,
+    fps: float | None = None,
 ) -> Lifter:
     """A copy of ``lifter`` fine-tuned to give ``targets`` for this sequence's 2D.
 
@@ -77,14 +78,19 @@ def fine_tune(
         confidence: (T, J) or None. camera: as for :meth:`Lifter.predict`.
         steps, lr: Adam steps and step size. max_frames: longest crop one step trains on.
         seed: picks the crops of sequences longer than ``max_frames``.
+        fps: the sequence's frame rate: at another rate than the lifter's it trains on the
+            sequence (and its targets) resampled to that rate, as :meth:`Lifter.predict` lifts
+            it; None: taken as at that rate.
     Returns:
         The adapted :class:`Lifter` (its own network; BatchNorm statistics unchanged).
     """
     adapted = Lifter(copy.deepcopy(lifter.net), lifter.card, lifter.flip)
     x, conf = adapted._inputs(joints2d, joint_set, confidence)
-    T = len(x)
-    if T == 0 or steps <= 0:
+    T0 = len(x)
+    if T0 == 0 or steps <= 0:
         return adapted
+    x, conf, camera, resampled = adapted.at_training_rate(x, conf, camera, fps)
+    T = len(x)
     padded, R = adapted.offline_input(x, conf, camera)
     padded = torch.from_numpy(padded)
     RF = adapted.receptive_field
@@ -93,8 +99,10 @@ def fine_tune(
     goal, mask = [], []
     for name, y in targets.items():
         y = np.asarray(y, np.float64)
-        if y.shape != (T, slices[name].stop - slices[name].start, 3):
-            raise ValueError(f"targets[{name!r}] must be ({T}, {slices[name].stop - slices[name].start}, 3), got {y.shape}")
+        if y.shape != (T0, slices[name].stop - slices[name].start, 3):
+            raise ValueError(f"targets[{name!r}] must be ({T0}, {slices[name].stop - slices[name].start}, 3), got {y.shape}")
+        if resampled:
+            y = resample_frames(y, fps, adapted.fps)
         if R is not None:  # into the virtual cameras the network predicts in
             y = np.einsum("tij,tkj->tki", R, y)
         goal.append((name, torch.from_numpy(np.nan_to_num(y).astype(np.float32))))
@@ -161,8 +169,8 @@ def adapt_sequence(
         if r == 0 and first is not None:
             refined = np.asarray(first, np.float64)
         else:
-            lifted = current.predict(joints2d, "h36m17", confidence, camera).astype(np.float64)
+            lifted = current.predict(joints2d, "h36m17", confidence, camera, fps=fps).astype(np.float64)
             refined = refine_sequence(lifted, xy, confidence, fps, config=refine)
         if r == config.rounds:
             return refined
-        current = fine_tune(current, joints2d, {"h36m17": refined}, confidence, camera, "h36m17", config.steps, config.lr, config.max_frames, seed=r)
+        current = fine_tune(current, joints2d, {"h36m17": refined}, confidence, camera, "h36m17", config.steps, config.lr, config.max_frames, seed=r, fps=fps)

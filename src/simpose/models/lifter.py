@@ -28,6 +28,13 @@ distance and focal length: the network cannot see the person's metric size, and 
 because bodies have a typical size (the synthetic training bodies span children to elders;
 errors in absolute scale are what protocol #2's Procrustes alignment forgives).
 
+Frame rate: the network learned motion at the joint cache's rate (50 fps, ``Lifter.fps``) with
+playback speeds of 0.67-1.5x. Given ``fps``, a track at another rate is lifted resampled to it
+(linearly; :func:`resample_track`) and the 3D is taken back at the track's own frames
+(:func:`resample_to_frames`): a 12.5 fps Human3.6M track then scores as the 50 fps one does
+(protocol #1 79.3 vs 79.2 mm), where taken as it is it loses 10 mm
+(``benchmarks/lifter_frame_rate.py``).
+
 Output: ``(T, J, 3)`` metres in the camera's axes (x right, y down, z forward), each set
 relative to its own root (``h36m17``: pelvis; ``anny``: ``root``).
 
@@ -77,6 +84,11 @@ __all__ = [
     "mirror_input",
     "mirror_output",
     "output_slices",
+    "TRAINING_FPS",
+    "rate_positions",
+    "resample_frames",
+    "resample_track",
+    "resample_to_frames",
 ]
 
 INPUT_SET = "h36m17"
@@ -87,6 +99,9 @@ CARD_PATH = WEIGHTS_PATH.with_suffix(".json")
 # the spans training uses (SamplerConfig.scale_span = 27..500: sqrt(27 * 500) = 116).
 SCALE_FRAMES = 116
 HEAD_CENTRE, HEAD_CAUSAL = 0, 1
+# The frame rate of the training windows (the joint cache's, CacheConfig.fps) when a card does
+# not say: the network's 27 frames are 0.54 s of motion only at this rate.
+TRAINING_FPS = 50.0
 
 
 def output_slices() -> dict[str, slice]:
@@ -97,6 +112,85 @@ def output_slices() -> dict[str, slice]:
         out[name] = slice(start, start + n)
         start += n
     return out
+
+
+# ------------------------------------------------------------------------------ frame rate
+#
+# The network learned motion at one frame rate (with playback speeds of 0.67x to 1.5x,
+# SamplerConfig.speed): fed a 25 fps video as it is, it sees its motion twice as fast and its 27
+# frames span 1.1 s; a 12 fps one, 4x as fast. So a track at another rate is lifted on a copy
+# resampled to the training rate, and the 3D is taken back at the track's own frames.
+
+
+def rate_positions(n_frames: int, fps: float, rate: float) -> np.ndarray:
+    """(T',) fractional input-frame indices of the frames of a track resampled from ``fps`` to ``rate``.
+
+    Output frame ``k`` lies at ``k / rate`` seconds; the frames cover the input's span, the last
+    one at or just past its last frame (clamped to it), so every input frame lies between two
+    output frames. ``T' = ceil((T - 1) rate / fps) + 1``; equal rates give ``arange(T)``.
+    """
+    if not (math.isfinite(fps) and fps > 0 and math.isfinite(rate) and rate > 0):
+        raise ValueError(f"frame rates must be finite and positive, got fps={fps!r}, rate={rate!r}")
+    if n_frames <= 1:
+        return np.zeros(n_frames)
+    n_out = int(math.ceil((n_frames - 1) * rate / fps - 1e-9)) + 1
+    return np.minimum(np.arange(n_out) * (fps / rate), n_frames - 1.0)
+
+
+def _lerp(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """(T, ...) values at fractional frame positions (T',) -> (T', ...); exact copies at whole
+    positions (a NaN neighbour does not leak into them)."""
+    i0 = np.clip(np.floor(positions + 1e-9).astype(np.int64), 0, len(values) - 1)
+    i1 = np.minimum(i0 + 1, len(values) - 1)
+    a = np.clip(positions - i0, 0.0, 1.0).reshape((-1,) + (1,) * (values.ndim - 1))
+    out = values[i0] + a * (values[i1] - values[i0])
+    whole = a.reshape(-1) < 1e-9
+    out[whole] = values[i0[whole]]
+    return out
+
+
+def resample_frames(values: np.ndarray, fps: float, rate: float) -> np.ndarray:
+    """(T, ...) per-frame values at ``fps`` -> (T', ...) at ``rate`` (:func:`rate_positions`),
+    linearly; NaN stays NaN (and spreads to the resampled frames next to it)."""
+    values = np.asarray(values, np.float64)
+    return _lerp(values, rate_positions(len(values), fps, rate)) if len(values) else values
+
+
+def resample_track(xy: np.ndarray, confidence: np.ndarray, fps: float, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """A 2D track at ``fps`` -> the same track at ``rate`` (:func:`rate_positions`), linearly.
+
+    Args:
+        xy: (T, J, 2) pixels or normalised coordinates (NaN: missing). confidence: (T, J).
+    Returns:
+        (T', J, 2) and (T', J): a point between two frames is as confident as the less
+        confident of the two, and has confidence 0 where either is missing.
+    """
+    pos = rate_positions(len(xy), fps, rate)
+    xy2 = _lerp(np.asarray(xy, np.float64), pos)
+    i0 = np.clip(np.floor(pos + 1e-9).astype(np.int64), 0, max(len(xy) - 1, 0))
+    i1 = np.minimum(i0 + 1, max(len(xy) - 1, 0))
+    conf = np.asarray(confidence, np.float64)
+    whole = (pos - i0) < 1e-9
+    c = np.where(whole[:, None], conf[i0], np.minimum(conf[i0], conf[i1]))
+    return xy2, np.where(np.isfinite(xy2).all(-1), c, 0.0)
+
+
+def resample_to_frames(values: np.ndarray, n_frames: int, fps: float, rate: float, causal: bool = False) -> np.ndarray:
+    """Per-frame values of a track resampled to ``rate`` -> at the original ``n_frames`` frames.
+
+    Args:
+        values: (T', ...) on :func:`rate_positions`' frames. n_frames: T, the original's frames.
+        causal: take each frame's value from the last resampled frame at or before it (which
+            used no later input frame) instead of interpolating with the next one.
+    Returns:
+        (T, ...) float32.
+    """
+    # frame i in the resampled track's frame units (its last frame may be clamped onto the
+    # original's last, so invert the positions rather than scale by rate / fps)
+    pos = np.interp(np.arange(n_frames), rate_positions(n_frames, fps, rate), np.arange(len(values)))
+    if causal:
+        pos = np.floor(pos + 1e-9)
+    return _lerp(np.asarray(values), pos).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------ normalisation
@@ -423,6 +517,8 @@ class Lifter:
         self.card = card or {}
         self.receptive_field = net.receptive_field
         self._slices = output_slices()
+        # the rate of the training windows: tracks at other rates are resampled to it
+        self.fps = float(self.card.get("data_recipe", {}).get("config", {}).get("cache", {}).get("fps", TRAINING_FPS))
 
     @staticmethod
     def from_pretrained(path: str | Path | None = None) -> Lifter:
@@ -456,6 +552,26 @@ class Lifter:
             conf = np.nan_to_num(conf, nan=0.0)
         return x, conf
 
+    def at_training_rate(self, x: np.ndarray, conf: np.ndarray, camera, fps: float | None):
+        """Resample a track to :attr:`fps` when it is at another rate (beyond 0.1%).
+
+        Args:
+            x, conf: (T, J_in, 2) pixels and (T, J_in), as :meth:`_inputs` returns them.
+            camera: as for :meth:`predict`; one per frame is fine (the pixels are made
+                normalised coordinates at their own frames first).
+            fps: the track's rate; None: it is at the training rate already.
+        Returns:
+            ``(x, conf, camera, resampled)``: the track to lift and the camera to lift it with
+            (the identity K when the coordinates are normalised already), and whether it was
+            resampled (then map the outputs back with :func:`resample_to_frames`).
+        """
+        if fps is None or abs(fps / self.fps - 1.0) <= 1e-3 or len(x) <= 1:
+            return x, conf, camera, False
+        if camera is not None:
+            x, camera = image_to_normalised(x, camera), np.eye(3)
+        x, conf = resample_track(x, conf, fps, self.fps)
+        return x, conf, camera, True
+
     @staticmethod
     def _view(x: np.ndarray, conf: np.ndarray, camera) -> tuple[np.ndarray, np.ndarray | None]:
         """Pixels -> (coordinates the network's normalisation takes, per-frame R or None): with a
@@ -486,6 +602,7 @@ class Lifter:
         output_set: str = "h36m17",
         causal: bool = False,
         chunk: int = 4096,
+        fps: float | None = None,
     ) -> np.ndarray:
         """Lift one 2D sequence.
 
@@ -498,10 +615,13 @@ class Lifter:
             causal: predict each frame from it and the ``RF - 1`` frames before it only (the
                 streaming mode; per-clip size from past frames, :func:`sliding_scales`).
             chunk: frames per batch element in the offline mode.
+            fps: the sequence's frame rate. At another rate than the training windows'
+                (:attr:`fps`, 50) the track is lifted resampled to that rate and the 3D taken back
+                at its own frames (:meth:`at_training_rate`); None: it is taken as at that rate.
         Returns:
             (T, J_out, 3) float32 metres, camera axes, relative to the set's root.
         """
-        return self.predict_sets(joints2d, joint_set, confidence, camera, (output_set,), causal, chunk)[output_set]
+        return self.predict_sets(joints2d, joint_set, confidence, camera, (output_set,), causal, chunk, fps)[output_set]
 
     @torch.no_grad()
     def predict_sets(
@@ -513,6 +633,7 @@ class Lifter:
         output_sets: tuple[str, ...] = OUTPUT_SETS,
         causal: bool = False,
         chunk: int = 4096,
+        fps: float | None = None,
     ) -> dict[str, np.ndarray]:
         """:meth:`predict` for several output sets from one network pass: {set: (T, J_set, 3)}."""
         for name in output_sets:
@@ -520,7 +641,11 @@ class Lifter:
         x, conf = self._inputs(joints2d, joint_set, confidence)
         if x.shape[0] == 0:
             return {name: np.zeros((0, len(get_joint_set(name)), 3), dtype=np.float32) for name in output_sets}
+        T = len(x)
+        x, conf, camera, resampled = self.at_training_rate(x, conf, camera, fps)
         out = self._predict_all(x, conf, camera, causal, chunk)
+        if resampled:
+            out = resample_to_frames(out, T, fps, self.fps, causal)
         return {name: self._select(out, name) for name in output_sets}
 
     def _features(self, x: np.ndarray, conf: np.ndarray, camera, causal: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -601,7 +726,9 @@ class Lifter:
 class LifterStream:
     """Streaming lifting: push one frame of 2D, get that frame's 3D (no look-ahead).
 
-    Keeps the last ``RF`` frames and the last ``SCALE_FRAMES`` frame sizes.
+    Keeps the last ``RF`` frames and the last ``SCALE_FRAMES`` frame sizes. Frames are taken as
+    at the lifter's training rate (:attr:`Lifter.fps`); ``predict(causal=True, fps=...)`` lifts
+    a recorded track at another rate.
     """
 
     def __init__(self, lifter: Lifter, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17") -> None:

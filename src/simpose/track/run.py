@@ -90,6 +90,9 @@ class RunConfig:
         focal: focal length in pixels (wins over ``fov``).
         fov: field of view in degrees across the larger image side.
         start, end: frame range ``[start, end)`` (end None: to the end).
+        fps: the frame rate: overrides a video's own (for files whose rate is wrong), sets an
+            image folder's (None: 30). The lifter resamples other rates than its training
+            rate to it, so a wrong rate shows motion too fast or too slow.
         keypoints: MediaPipe settings.
         position: absolute-position settings.
         keypoint_map: BlazePose landmarks to H36M joints through the synthetic-trained map
@@ -117,6 +120,7 @@ class RunConfig:
     fov: float | None = None
     start: int = 0
     end: int | None = None
+    fps: float | None = None
     keypoints: KeypointConfig = KeypointConfig()
     position: PositionConfig = PositionConfig()
     keypoint_map: bool = True
@@ -245,17 +249,18 @@ def lifter_inputs(kp: np.ndarray, conf: np.ndarray, valid: np.ndarray) -> tuple[
     return kp_in, np.where(valid[:, None] & finite, conf, 0.0)
 
 
-def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, K: np.ndarray, fps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Root-relative 3D in ``h36m17`` and ``anny`` for one person; NaN on invalid frames.
 
     Args:
         lifter: a :class:`~simpose.models.lifter.Lifter`.
         kp: (T, 17, 2) h36m17 pixels; conf: (T, 17); valid: (T,) bool; K: (3, 3).
+        fps: the video's frame rate (the lifter resamples other rates to its own).
     Returns:
         (T, 17, 3) and (T, 25, 3) float64 metres, camera axes.
     """
     kp_in, conf_in = lifter_inputs(kp, conf, valid)
-    out = lifter.predict_sets(kp_in, JOINT_SET, conf_in, K, ("h36m17", "anny"))
+    out = lifter.predict_sets(kp_in, JOINT_SET, conf_in, K, ("h36m17", "anny"), fps=fps)
     h36m, anny = out["h36m17"].astype(np.float64), out["anny"].astype(np.float64)
     h36m[~valid], anny[~valid] = np.nan, np.nan
     return h36m, anny
@@ -317,7 +322,7 @@ def run_video(
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
-    source = open_video(path)
+    source = open_video(path, fps=config.fps)
     K, assumed = camera_matrix(source.size, config.focal, config.fov)  # bad options fail before the slow stage
     stop = stop or threading.Event()
     with graceful_interrupt(stop):
@@ -375,7 +380,7 @@ def lift_and_fit(lifter, body, kp, conf, valid, K, fps: float, config: RunConfig
 
     timings = {"refine": 0.0, "self_train": 0.0}
     tick = time.perf_counter()
-    h36m_rel, anny_rel = lift(lifter, kp, conf, valid, K)
+    h36m_rel, anny_rel = lift(lifter, kp, conf, valid, K, fps)
     timings["lifter"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -386,8 +391,8 @@ def lift_and_fit(lifter, body, kp, conf, valid, K, fps: float, config: RunConfig
         kp_in, conf_in = lifter_inputs(kp, conf, valid)
         for r in range(st.rounds):  # the refined track teaches the lifter, which lifts it again
             targets = {"h36m17": joints3d, "anny": native}  # NaN frames do not count
-            lifter = fine_tune(lifter, kp_in, targets, conf_in, K, JOINT_SET, st.steps, st.lr, st.max_frames, seed=r)
-            h36m_rel, anny_rel = lift(lifter, kp, conf, valid, K)
+            lifter = fine_tune(lifter, kp_in, targets, conf_in, K, JOINT_SET, st.steps, st.lr, st.max_frames, seed=r, fps=fps)
+            h36m_rel, anny_rel = lift(lifter, kp, conf, valid, K, fps)
             joints3d, native, valid = _place(h36m_rel, anny_rel, kp, conf, valid, K, fps, config, {"refine": 0.0})
         timings["self_train"] = time.perf_counter() - tock  # its fine-tuning, lifts and refinements
     if config.align_2d:
