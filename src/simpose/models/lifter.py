@@ -185,11 +185,11 @@ def resample_to_frames(values: np.ndarray, n_frames: int, fps: float, rate: floa
     Returns:
         (T, ...) float32.
     """
-    # frame i in the resampled track's frame units (its last frame may be clamped onto the
-    # original's last, so invert the positions rather than scale by rate / fps)
-    pos = np.interp(np.arange(n_frames), rate_positions(n_frames, fps, rate), np.arange(len(values)))
-    if causal:
-        pos = np.floor(pos + 1e-9)
+    if causal:  # the last resampled frame at or before each frame, as a stream finds it
+        pos = np.minimum(np.floor(np.arange(n_frames) * (rate / fps) + 1e-9), len(values) - 1.0)
+    else:  # frame i in the resampled track's frame units (its last frame may be clamped onto
+        # the original's last, so invert the positions rather than scale by rate / fps)
+        pos = np.interp(np.arange(n_frames), rate_positions(n_frames, fps, rate), np.arange(len(values)))
     return _lerp(np.asarray(values), pos).astype(np.float32)
 
 
@@ -718,31 +718,61 @@ class Lifter:
         yf = mirror_output(self.net(xf)[:, :, HEAD_CENTRE])
         return ((y + yf) / 2).numpy()
 
-    def stream(self, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17") -> LifterStream:
-        """A frame-by-frame (causal) predictor; gives the same numbers as ``predict(causal=True)``."""
-        return LifterStream(self, joint_set, camera, output_set)
+    def stream(self, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17", fps: float | None = None) -> LifterStream:
+        """A frame-by-frame (causal) predictor; gives the same numbers as ``predict(causal=True, fps=fps)``."""
+        return LifterStream(self, joint_set, camera, output_set, fps)
 
 
 class LifterStream:
     """Streaming lifting: push one frame of 2D, get that frame's 3D (no look-ahead).
 
-    Keeps the last ``RF`` frames and the last ``SCALE_FRAMES`` frame sizes. Frames are taken as
-    at the lifter's training rate (:attr:`Lifter.fps`); ``predict(causal=True, fps=...)`` lifts
-    a recorded track at another rate.
+    Keeps the last ``RF`` frames and the last ``SCALE_FRAMES`` frame sizes. With ``fps`` at
+    another rate than the lifter's (:attr:`Lifter.fps`), every push makes the frames of the
+    track resampled to that rate that fall up to it (interpolated with the frame before, as
+    :func:`resample_track` does), lifts them, and returns the last one's 3D: the numbers of
+    ``predict(causal=True, fps=fps)``.
     """
 
-    def __init__(self, lifter: Lifter, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17") -> None:
+    def __init__(self, lifter: Lifter, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17", fps: float | None = None) -> None:
         _check_output_set(output_set)
         self.lifter, self.joint_set, self.camera, self.output_set = lifter, joint_set, camera, output_set
         self._window: np.ndarray | None = None  # (RF, J, 3) the last RF frames' features, oldest first
         self._sizes = np.full(SCALE_FRAMES, np.nan)  # the last SCALE_FRAMES frame sizes, oldest first
+        self._ratio = None if fps is None or abs(fps / lifter.fps - 1.0) <= 1e-3 else fps / lifter.fps  # input frames per lifted frame
+        self._pushed = 0  # input frames so far
+        self._made = 0  # resampled frames so far
+        self._prev: tuple[np.ndarray, np.ndarray] | None = None  # the last input frame (normalised with a camera) and its confidence
+        self._last: np.ndarray | None = None  # the last output
 
     @torch.no_grad()
     def push(self, joints2d: np.ndarray, confidence: np.ndarray | None = None) -> np.ndarray:
         """joints2d: (J, 2) pixels, confidence (J,) or None -> (J_out, 3) metres for this frame."""
         conf = None if confidence is None else np.asarray(confidence)[None]
         x, c = self.lifter._inputs(np.asarray(joints2d)[None], self.joint_set, conf)
-        x, R = self.lifter._view(x, c, self.camera)
+        if self._ratio is None:
+            return self._lift(x, c, self.camera)
+        camera = None
+        if self.camera is not None:
+            x, camera = image_to_normalised(x, self.camera), np.eye(3)
+        i = self._pushed
+        while self._made * self._ratio <= i + 1e-9:  # the resampled frames up to this one
+            pos = self._made * self._ratio
+            i0 = int(np.floor(pos + 1e-9))
+            if i0 >= i:  # on this frame
+                xk, ck = x, c
+            else:  # between the last frame and this one: as resample_track interpolates
+                px, pc = self._prev
+                xk = px + min(max(pos - i0, 0.0), 1.0) * (x - px)
+                ck = np.minimum(pc, c)
+            ck = np.where(np.isfinite(xk).all(-1), ck, 0.0)
+            self._last = self._lift(xk, ck, camera)
+            self._made += 1
+        self._prev, self._pushed = (x, c), i + 1
+        return self._last
+
+    def _lift(self, x: np.ndarray, c: np.ndarray, camera) -> np.ndarray:
+        """One frame at the lifter's rate: (1, J_in, 2), (1, J_in) -> (J_out, 3)."""
+        x, R = self.lifter._view(x, c, camera)
         feats, _ = normalize_keypoints(x, c, None, scale=1.0)  # (1, J, 3)
         self._sizes[:-1] = self._sizes[1:]
         self._sizes[-1] = frame_sizes(feats[..., :2], feats[..., 2])[0]
