@@ -137,16 +137,34 @@ def rate_positions(n_frames: int, fps: float, rate: float) -> np.ndarray:
     return np.minimum(np.arange(n_out) * (fps / rate), n_frames - 1.0)
 
 
+def _split(positions: np.ndarray, n_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fractional frame positions (T',) -> the frame at or before each, the one after (both in
+    ``[0, n_frames)``) and the weight of the second in [0, 1]; a position within 1e-9 of a whole
+    frame is that frame (weight 0)."""
+    i0 = np.clip(np.floor(positions + 1e-9).astype(np.int64), 0, n_frames - 1)
+    return i0, np.minimum(i0 + 1, n_frames - 1), np.clip(positions - i0, 0.0, 1.0)
+
+
 def _lerp(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """(T, ...) values at fractional frame positions (T',) -> (T', ...); exact copies at whole
     positions (a NaN neighbour does not leak into them)."""
-    i0 = np.clip(np.floor(positions + 1e-9).astype(np.int64), 0, len(values) - 1)
-    i1 = np.minimum(i0 + 1, len(values) - 1)
-    a = np.clip(positions - i0, 0.0, 1.0).reshape((-1,) + (1,) * (values.ndim - 1))
+    i0, i1, a = _split(positions, len(values))
+    whole = a < 1e-9
+    a = a.reshape((-1,) + (1,) * (values.ndim - 1))
     out = values[i0] + a * (values[i1] - values[i0])
-    whole = a.reshape(-1) < 1e-9
     out[whole] = values[i0[whole]]
     return out
+
+
+def _track_at(xy: np.ndarray, confidence: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, J, 2) 2D and (T, J) confidence at fractional frame positions (T',) -> (T', J, 2) and
+    (T', J): a point between two frames is as confident as the less confident of the two, and
+    has confidence 0 where either is missing."""
+    xy2 = _lerp(np.asarray(xy, np.float64), positions)
+    conf = np.asarray(confidence, np.float64)
+    i0, i1, a = _split(positions, len(conf))
+    c = np.where((a < 1e-9)[:, None], conf[i0], np.minimum(conf[i0], conf[i1]))
+    return xy2, np.where(np.isfinite(xy2).all(-1), c, 0.0)
 
 
 def resample_frames(values: np.ndarray, fps: float, rate: float) -> np.ndarray:
@@ -165,14 +183,7 @@ def resample_track(xy: np.ndarray, confidence: np.ndarray, fps: float, rate: flo
         (T', J, 2) and (T', J): a point between two frames is as confident as the less
         confident of the two, and has confidence 0 where either is missing.
     """
-    pos = rate_positions(len(xy), fps, rate)
-    xy2 = _lerp(np.asarray(xy, np.float64), pos)
-    i0 = np.clip(np.floor(pos + 1e-9).astype(np.int64), 0, max(len(xy) - 1, 0))
-    i1 = np.minimum(i0 + 1, max(len(xy) - 1, 0))
-    conf = np.asarray(confidence, np.float64)
-    whole = (pos - i0) < 1e-9
-    c = np.where(whole[:, None], conf[i0], np.minimum(conf[i0], conf[i1]))
-    return xy2, np.where(np.isfinite(xy2).all(-1), c, 0.0)
+    return _track_at(xy, confidence, rate_positions(len(xy), fps, rate))
 
 
 def resample_to_frames(values: np.ndarray, n_frames: int, fps: float, rate: float, causal: bool = False) -> np.ndarray:
@@ -552,6 +563,11 @@ class Lifter:
             conf = np.nan_to_num(conf, nan=0.0)
         return x, conf
 
+    def _resamples(self, fps: float | None) -> bool:
+        """Whether a track at ``fps`` is lifted resampled: its rate is known and differs from
+        :attr:`fps` by more than 0.1%."""
+        return fps is not None and abs(fps / self.fps - 1.0) > 1e-3
+
     def at_training_rate(self, x: np.ndarray, conf: np.ndarray, camera, fps: float | None):
         """Resample a track to :attr:`fps` when it is at another rate (beyond 0.1%).
 
@@ -565,7 +581,7 @@ class Lifter:
             (the identity K when the coordinates are normalised already), and whether it was
             resampled (then map the outputs back with :func:`resample_to_frames`).
         """
-        if fps is None or abs(fps / self.fps - 1.0) <= 1e-3 or len(x) <= 1:
+        if not self._resamples(fps) or len(x) <= 1:
             return x, conf, camera, False
         if camera is not None:
             x, camera = image_to_normalised(x, camera), np.eye(3)
@@ -738,7 +754,7 @@ class LifterStream:
         self.lifter, self.joint_set, self.camera, self.output_set = lifter, joint_set, camera, output_set
         self._window: np.ndarray | None = None  # (RF, J, 3) the last RF frames' features, oldest first
         self._sizes = np.full(SCALE_FRAMES, np.nan)  # the last SCALE_FRAMES frame sizes, oldest first
-        self._ratio = None if fps is None or abs(fps / lifter.fps - 1.0) <= 1e-3 else fps / lifter.fps  # input frames per lifted frame
+        self._ratio = fps / lifter.fps if lifter._resamples(fps) else None  # input frames per lifted frame
         self._pushed = 0  # input frames so far
         self._made = 0  # resampled frames so far
         self._prev: tuple[np.ndarray, np.ndarray] | None = None  # the last input frame (normalised with a camera) and its confidence
@@ -755,16 +771,11 @@ class LifterStream:
         if self.camera is not None:
             x, camera = image_to_normalised(x, self.camera), np.eye(3)
         i = self._pushed
+        # the frames known so far that a resampled frame can need: this one and the one before
+        xs, cs = (x, c) if self._prev is None else (np.concatenate([self._prev[0], x]), np.concatenate([self._prev[1], c]))
+        first = i + 1 - len(xs)  # input index of xs[0]
         while self._made * self._ratio <= i + 1e-9:  # the resampled frames up to this one
-            pos = self._made * self._ratio
-            i0 = int(np.floor(pos + 1e-9))
-            if i0 >= i:  # on this frame
-                xk, ck = x, c
-            else:  # between the last frame and this one: as resample_track interpolates
-                px, pc = self._prev
-                xk = px + min(max(pos - i0, 0.0), 1.0) * (x - px)
-                ck = np.minimum(pc, c)
-            ck = np.where(np.isfinite(xk).all(-1), ck, 0.0)
+            xk, ck = _track_at(xs, cs, np.array([self._made * self._ratio - first]))  # as resample_track
             self._last = self._lift(xk, ck, camera)
             self._made += 1
         self._prev, self._pushed = (x, c), i + 1
