@@ -1,0 +1,80 @@
+"""The picture of ``simpose eval multiview``: the reference and the estimates side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from simpose.body.joints import get_joint_set
+from simpose.eval.metrics import procrustes_transform
+
+__all__ = ["plot_reference"]
+
+_COLOURS = {"simpose": "tab:blue", "mediapipe_world": "tab:orange"}
+
+
+def _upright(x: np.ndarray) -> np.ndarray:
+    """Camera frame (x right, y down, z forward) -> plot axes (x right, depth, up)."""
+    return np.stack([x[..., 0], x[..., 2], -x[..., 1]], -1)
+
+
+def _draw(ax, joints: np.ndarray, edges, colour: str, alpha: float = 1.0) -> None:
+    for a, b in edges:
+        seg = joints[[a, b]]
+        if np.isfinite(seg).all():
+            ax.plot(*seg.T, color=colour, alpha=alpha, lw=2)
+
+
+def plot_reference(path: Path, estimates: dict[str, dict[str, np.ndarray]], frames: np.ndarray, n_frames: int = 4) -> Path:
+    """Rows: views; per frame two panels: the reference, then the estimates aligned onto it.
+
+    Args:
+        path: the PNG written.
+        estimates: view -> {"reference", "simpose", "mediapipe_world"} (F, 17, 3) h36m17 metres,
+            that view's camera frame (F scored frames; NaN where an estimate is missing).
+        frames: (F,) the reference frame index of each scored frame (for the titles).
+        n_frames: frames drawn, evenly spread over the scored ones.
+    Returns:
+        ``path``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    edges = get_joint_set("h36m17").edges
+    limbs = get_joint_set("h36m17").indices(
+        ["left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+         "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"])  # fmt: skip
+    picks = np.unique(np.linspace(0, len(frames) - 1, n_frames).round().astype(int))
+    views = list(estimates)
+    fig = plt.figure(figsize=(3.0 * 2 * len(picks), 3.2 * len(views)))
+    for r, view in enumerate(views):
+        e = estimates[view]
+        for c, k in enumerate(picks):
+            ref = e["reference"][k]
+            centre = np.nanmean(ref[limbs], 0)
+            ax_ref = fig.add_subplot(len(views), 2 * len(picks), r * 2 * len(picks) + 2 * c + 1, projection="3d")
+            ax_est = fig.add_subplot(len(views), 2 * len(picks), r * 2 * len(picks) + 2 * c + 2, projection="3d")
+            _draw(ax_ref, _upright(ref - centre), edges, "black")
+            _draw(ax_est, _upright(ref - centre), edges, "black", alpha=0.2)
+            for method, colour in _COLOURS.items():
+                pred = e[method][k]
+                if not np.isfinite(pred[limbs]).all():
+                    continue
+                rot, scale, trans = procrustes_transform(pred[limbs], ref[limbs])
+                aligned = scale * pred @ rot.T + trans
+                _draw(ax_est, _upright(aligned - centre), edges, colour)
+            ax_ref.set_title(f"{view} frame {frames[k]}: reference", fontsize=8)
+            ax_est.set_title("simpose (blue), MediaPipe (orange)", fontsize=8)
+            for ax in (ax_ref, ax_est):
+                ax.set_xlim(-1, 1), ax.set_ylim(-1, 1), ax.set_zlim(-1, 1)
+                ax.set_box_aspect((1, 1, 1))
+                ax.view_init(elev=10, azim=-90)  # seen from the camera
+                ax.set_xticklabels([]), ax.set_yticklabels([]), ax.set_zticklabels([])
+    fig.suptitle("reference (triangulated from all views) and each view's monocular estimate, similarity-aligned")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
