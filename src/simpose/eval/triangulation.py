@@ -160,9 +160,12 @@ def detect_swaps(
     """Per view, frame and group: are the group's left and right joints swapped?
 
     For each view, the points are triangulated (robustly) from the OTHER views and projected
-    into it; a group counts as swapped where exchanging its left and right detections lowers the
+    into it; a group is a candidate where exchanging its left and right detections lowers the
     sum of the group's reprojection errors (each capped at ``3 * threshold_px``) to below ``ratio``
     times that of the detections as they are, and to within ``threshold_px`` per joint on average.
+    One swapped view also spoils the others' judgement (it is among their "other views"), so
+    per frame and group only the candidate with the largest gain is taken, the swap undone, and
+    the views judged again, until no candidate is left.
 
     Args:
         points2d: (T, V, J, 2) pixels, NaN where missing.
@@ -177,8 +180,27 @@ def detect_swaps(
     T, V, J, _ = points2d.shape
     finite = np.isfinite(points2d).all(-1)
     w = finite.astype(np.float64) if weights is None else np.where(finite, weights, 0.0)
-    cap = 3.0 * threshold_px
     swapped = np.zeros((T, V, len(groups)), bool)
+    current, cw = points2d, w
+    for _ in range(V):
+        gains = _swap_gains(current, cw, projections, groups, threshold_px, ratio)  # (T, V, G)
+        best = gains.argmax(1)  # (T, G)
+        take = np.zeros_like(swapped)
+        t, g = np.nonzero(np.take_along_axis(gains, best[:, None], 1)[:, 0] > 0)
+        take[t, best[t, g], g] = True
+        if not take.any():
+            break
+        swapped ^= take
+        current = apply_swaps(current, take, groups)
+        cw = apply_swaps(cw[..., None], take, groups)[..., 0]
+    return swapped
+
+
+def _swap_gains(points2d, w, projections, groups, threshold_px: float, ratio: float) -> np.ndarray:
+    """(T, V, G) ``1 - swapped error / error as is`` where a swap qualifies (see :func:`detect_swaps`), else 0."""
+    T, V, J, _ = points2d.shape
+    cap = 3.0 * threshold_px
+    gains = np.zeros((T, V, len(groups)))
     for v in range(V):
         others = np.arange(V) != v
         tri = triangulate_robust(points2d[:, others].swapaxes(1, 2), projections[others], w[:, others].swapaxes(1, 2), threshold_px)
@@ -186,16 +208,16 @@ def detect_swaps(
         for g, pairs in enumerate(groups):
             left, right = [p[0] for p in pairs], [p[1] for p in pairs]
             idx, sw = left + right, right + left
-            ok = w[:, v][:, idx] > 0
-            ok &= w[:, v][:, sw] > 0
+            ok = (w[:, v][:, idx] > 0) & (w[:, v][:, sw] > 0)
             ok &= np.isfinite(proj[:, idx]).all(-1) & np.isfinite(proj[:, sw]).all(-1)
             e_as = np.minimum(np.linalg.norm(proj[:, idx] - points2d[:, v][:, idx], axis=-1), cap)
             e_sw = np.minimum(np.linalg.norm(proj[:, idx] - points2d[:, v][:, sw], axis=-1), cap)
             n = ok.sum(-1)
             c_as = np.where(ok, e_as, 0.0).sum(-1)
             c_sw = np.where(ok, e_sw, 0.0).sum(-1)
-            swapped[:, v, g] = (n >= 2) & (c_sw < ratio * c_as) & (c_sw < threshold_px * np.maximum(n, 1))
-    return swapped
+            qualifies = (n >= 2) & (c_sw < ratio * c_as) & (c_sw < threshold_px * np.maximum(n, 1))
+            gains[:, v, g] = np.where(qualifies, 1.0 - c_sw / np.maximum(c_as, 1e-9), 0.0)
+    return gains
 
 
 def shift_views(values: np.ndarray, offsets: np.ndarray, fill: float = np.nan) -> np.ndarray:
@@ -223,17 +245,18 @@ def estimate_offsets(
     max_offset: int = 5,
     threshold_px: float = 40.0,
     reference: int = 0,
-    rounds: int = 2,
     min_gain: float = 0.05,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per view, the integer frame offset that best matches the others (view ``reference``: 0).
 
     For each view, the points are triangulated robustly from the other views (at their current
     offsets) and the view's detections ``d`` frames later are compared with their projections:
-    the cost of ``d`` is the median reprojection error over frames and joints. Views are updated
-    in turn (``rounds`` passes); offsets are finally made relative to ``reference``. An offset
-    counts only where it lowers the cost of 0 by at least ``min_gain`` (a share): a flat cost
-    curve shows no clear offset, and its minimum is noise.
+    the cost of ``d`` is the median reprojection error over frames and joints. An offset counts
+    only where it lowers the cost of 0 by at least ``min_gain`` (a share): a flat cost curve shows
+    no clear offset, and its minimum is noise. Views are settled one at a time, the clearest
+    first (the largest gain), each against the others as settled so far: one late view would
+    otherwise pull the others' costs towards itself. Offsets are finally made relative to
+    ``reference``.
 
     Args:
         points2d: (T, V, J, 2) pixels, NaN where missing.
@@ -242,11 +265,11 @@ def estimate_offsets(
         max_offset: offsets -max..max frames are tried.
         threshold_px: the robust triangulation's outlier threshold.
         reference: the view whose time the others are given in.
-        rounds: passes over the views.
         min_gain: the least relative gain over offset 0 that counts.
     Returns:
         offsets (V,) int (view v's frame ``t + offsets[v]`` shows reference frame t), and
-        costs (V, 2 * max_offset + 1) pixels, the last pass's median error of each offset.
+        costs (V, 2 * max_offset + 1) pixels, the median error of each offset (each view's
+        last evaluation).
     """
     T, V, J, _ = points2d.shape
     finite = np.isfinite(points2d).all(-1)
@@ -254,21 +277,39 @@ def estimate_offsets(
     offsets = np.zeros(V, int)
     costs = np.full((V, 2 * max_offset + 1), np.nan)
     shifts = np.arange(-max_offset, max_offset + 1)
-    for _ in range(rounds):
-        for v in range(V):
-            others = np.arange(V) != v
-            pts = shift_views(points2d[:, others], offsets[others])
-            ww = shift_views(w[:, others], offsets[others], fill=0.0)
-            tri = triangulate_robust(pts.swapaxes(1, 2), projections[others], ww.swapaxes(1, 2), threshold_px)
-            proj = project(tri.points3d, projections[v : v + 1])[..., 0, :]  # (T, J, 2)
-            for k, d in enumerate(shifts):
-                obs = shift_views(points2d[:, v : v + 1], np.array([d]))[:, 0]
-                ok = shift_views(w[:, v : v + 1], np.array([d]), fill=0.0)[:, 0] > 0
-                err = np.linalg.norm(proj - obs, axis=-1)[ok]
-                costs[v, k] = np.nanmedian(err) if np.isfinite(err).any() else np.inf
-            best = int(np.argmin(costs[v]))
-            offsets[v] = shifts[best] if costs[v, best] < (1.0 - min_gain) * costs[v, max_offset] else 0
+    settled = np.zeros(V, bool)
+    while not settled.all():
+        best_gain, best_view = min_gain, None
+        for v in np.flatnonzero(~settled):
+            costs[v] = _offset_costs(points2d, w, projections, offsets, v, shifts, threshold_px)
+            k = int(np.argmin(costs[v]))
+            gain = 1.0 - costs[v, k] / costs[v, max_offset] if costs[v, max_offset] > 0 else 0.0
+            if shifts[k] != 0 and gain >= best_gain:
+                best_gain, best_view = gain, v
+        if best_view is None:
+            break
+        offsets[best_view] = shifts[int(np.argmin(costs[best_view]))]
+        settled[best_view] = True
     return offsets - offsets[reference], costs
+
+
+def _offset_costs(points2d, w, projections, offsets, v: int, shifts: np.ndarray, threshold_px: float) -> np.ndarray:
+    """(len(shifts),) median reprojection error of view ``v`` shifted by each of ``shifts``
+    against the points triangulated from the other views at ``offsets``."""
+    V = points2d.shape[1]
+    others = np.arange(V) != v
+    pts = shift_views(points2d[:, others], offsets[others])
+    ww = shift_views(w[:, others], offsets[others], fill=0.0)
+    tri = triangulate_robust(pts.swapaxes(1, 2), projections[others], ww.swapaxes(1, 2), threshold_px)
+    proj = project(tri.points3d, projections[v : v + 1])[..., 0, :]  # (T, J, 2)
+    out = np.full(len(shifts), np.inf)
+    for k, d in enumerate(shifts):
+        obs = shift_views(points2d[:, v : v + 1], np.array([d]))[:, 0]
+        ok = shift_views(w[:, v : v + 1], np.array([d]), fill=0.0)[:, 0] > 0
+        err = np.linalg.norm(proj - obs, axis=-1)[ok]
+        if np.isfinite(err).any():
+            out[k] = np.nanmedian(err)
+    return out
 
 
 def temporal_outliers(points3d: np.ndarray, window: int = 5, threshold_m: float = 0.1) -> np.ndarray:
