@@ -8,7 +8,8 @@ robust triangulation; then each view alone through the 3D path of ``simpose run`
 K) and MediaPipe's world landmarks from the same detections, scored over the 12 limb joints.
 Writes ``OUT/results.json``, ``results.md``, ``reference.png`` and prints the table. With
 ``--ablation`` the reference is also built without each of its robust steps (one row each:
-mean PA-MPJPE of both methods and the reference's reprojection error), to show what each costs.
+mean PA-MPJPE of both methods and the reference's reprojection error, ``OUT/ablation.md``), to show
+what each step changes.
 """
 
 from __future__ import annotations
@@ -47,13 +48,14 @@ def main() -> None:
             config, threshold_px=1e9, fix_swaps=False, max_offset=0, max_jump_m=0.0
         ),
     }
-    print("| reference | frames scored | median reprojection (px) | PA-MPJPE simpose | PA-MPJPE MediaPipe |")
-    print("|---|---:|---:|---:|---:|")
+    lines = ["| reference | frames scored | median reprojection (px) | PA-MPJPE simpose | PA-MPJPE MediaPipe |", "|---|---:|---:|---:|---:|"]
     for name, cfg in variants.items():
         r = results if cfg == config else evaluate_multiview(args.data, args.out / "ablation", config=dataclasses.replace(cfg, plot_frames=0))[0]
         reproj = np.median(list(r["reference"]["median_reprojection_px"].values()))
-        print(f"| {name} | {r['n_frames']} | {reproj:.1f} | {r['mean']['simpose']['pa_mpjpe_mm']:.1f} | {r['mean']['mediapipe_world']['pa_mpjpe_mm']:.1f} |")
-
+        lines.append(f"| {name} | {r['n_frames']} | {reproj:.1f} | {r['mean']['simpose']['pa_mpjpe_mm']:.1f} | {r['mean']['mediapipe_world']['pa_mpjpe_mm']:.1f} |")
+    table = "\n".join(lines) + "\n"
+    (args.out / "ablation.md").write_text(table)
+    print(table)
 
 if __name__ == "__main__":
     main()

@@ -255,8 +255,9 @@ def _run_models():
 @dataclasses.dataclass(frozen=True)
 class RunPipelineEstimate:
     """:data:`Estimate` through today's ``simpose run`` 3D path, in memory, product defaults
-    (detect -> ``to_lifter_joints`` -> ``lift_and_fit``), without writing files. The one place to
-    swap for ``simpose.Estimator`` (``estimate_video(path, focal=K[0, 0])``).
+    (detect -> ``to_lifter_joints`` -> ``lift_and_fit``), without writing files: the numbers of
+    ``simpose run VIDEO --focal K[0, 0]`` (the principal point at the image centre, as there).
+    The one place to swap for ``simpose.Estimator`` (``estimate_video(path, focal=K[0, 0])``).
 
     Attributes:
         cache_dir: cue cache folder ('' for none): the reference's detections are reused.
@@ -267,15 +268,17 @@ class RunPipelineEstimate:
     def __call__(self, video: Path, K: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
         from simpose.cues.video import open_video
         from simpose.track.detect import detect
-        from simpose.track.run import RunConfig, lift_and_fit, main_person, to_lifter_joints
+        from simpose.track.run import RunConfig, camera_matrix, lift_and_fit, main_person, to_lifter_joints
 
         config = RunConfig(focal=float(K[0, 0]), fps=fps, cache_dir=self.cache_dir, views=False, json=False)
-        det = detect(open_video(video, fps=fps), config.keypoints, 0, None, self.cache_dir or None)
+        source = open_video(video, fps=fps)
+        K_run, _ = camera_matrix(source.size, config.focal, None)
+        det = detect(source, config.keypoints, 0, None, self.cache_dir or None)
         kps = det.keypoints
         p = main_person(kps)
         kp, conf = to_lifter_joints(kps.keypoints[:, p] - 0.5, kps.confidence[:, p], kps.joint_set, config.keypoint_map)
         lifter, body = _run_models()
-        joints3d, valid, _, _ = lift_and_fit(lifter, body, kp, conf, kps.valid[:, p].copy(), np.asarray(K, np.float64), fps, config)
+        joints3d, valid, _, _ = lift_and_fit(lifter, body, kp, conf, kps.valid[:, p].copy(), K_run, source.fps, config)
         return joints3d, valid
 
 
@@ -391,6 +394,12 @@ def evaluate_multiview(
     joint_set = next(iter(dets.values()))[0].joint_set
     projections = np.stack([calib[n].projection for n in names])
     ref = build_reference(kp, conf, projections, joint_set, config)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    # written before the estimates run: the reference is the costly, reusable part
+    np.savez_compressed(out / "reference.npz", points3d_world=ref.points3d, joint_set=np.array(joint_set), frame_index=np.arange(T),
+                        inliers=ref.inliers, errors_px=ref.errors, offsets=ref.applied_offsets, offsets_found=ref.offsets,
+                        swaps=ref.swaps, views=np.array(names))  # fmt: skip
 
     ref_h36m = convert(ref.points3d, joint_set, EVAL_SET, strict=False)  # (T, 17, 3) world
     limbs = get_joint_set(EVAL_SET).indices(LIMB_JOINTS)
@@ -405,7 +414,10 @@ def evaluate_multiview(
         ref_cam = ref_h36m @ c.R.T + c.t  # (T, 17, 3) this camera's frame
         src = frames + ref.applied_offsets[v]  # this view's frames that show the reference frames
         inside = (src >= 0) & (src < T)
+        log.info("view %s: monocular estimate", n)
         joints3d, valid = estimate(videos[n], c.K, fps)
+        if np.shape(joints3d) != (T, 17, 3) or np.shape(valid) != (T,):
+            raise MultiviewError(f"view {n}: the estimate gave joints3d {np.shape(joints3d)} and valid {np.shape(valid)}, expected ({T}, 17, 3) and ({T},)")
         ours = np.full((len(frames), 17, 3), np.nan)
         ours[inside] = np.where(valid[src[inside], None, None], joints3d[src[inside]], np.nan)
         d, p = dets[n]
@@ -416,13 +428,9 @@ def evaluate_multiview(
         estimates[n] = {"simpose": ours, "mediapipe_world": mp_world, "reference": ref_cam[frames]}
 
     results = _results(directory, names, fps, (start, end), frames, ref, ref_h36m, per_view, config, estimate)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     paths = [out / "results.json", out / "results.md", out / "reference.npz"]
     paths[0].write_text(json.dumps(results, indent=2))
     paths[1].write_text(results_markdown(results))
-    np.savez_compressed(paths[2], points3d_world=ref.points3d, joint_set=np.array(joint_set), frame_index=np.arange(T),
-                        inliers=ref.inliers, errors_px=ref.errors, offsets=ref.offsets, swaps=ref.swaps, views=np.array(names))  # fmt: skip
     if config.plot_frames > 0:
         from simpose.eval.multiview_plot import plot_reference
 

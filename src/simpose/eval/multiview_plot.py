@@ -34,7 +34,7 @@ def plot_reference(path: Path, estimates: dict[str, dict[str, np.ndarray]], fram
         estimates: view -> {"reference", "simpose", "mediapipe_world"} (F, 17, 3) h36m17 metres,
             that view's camera frame (F scored frames; NaN where an estimate is missing).
         frames: (F,) the reference frame index of each scored frame (for the titles).
-        n_frames: frames drawn, evenly spread over the scored ones.
+        n_frames: frames drawn, evenly spread over the scored ones that every estimate has.
     Returns:
         ``path``.
     """
@@ -47,8 +47,10 @@ def plot_reference(path: Path, estimates: dict[str, dict[str, np.ndarray]], fram
     limbs = get_joint_set("h36m17").indices(
         ["left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
          "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"])  # fmt: skip
-    picks = np.unique(np.linspace(0, len(frames) - 1, n_frames).round().astype(int))
     views = list(estimates)
+    complete = np.flatnonzero(np.all([np.isfinite(e[m][:, limbs]).all((-1, -2)) for e in estimates.values() for m in _COLOURS], 0))
+    complete = complete if len(complete) else np.arange(len(frames))  # frames every estimate has, where there are some
+    picks = complete[np.unique(np.linspace(0, len(complete) - 1, n_frames).round().astype(int))]
     fig = plt.figure(figsize=(3.0 * 2 * len(picks), 3.2 * len(views)))
     for r, view in enumerate(views):
         e = estimates[view]
