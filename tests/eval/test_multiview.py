@@ -195,3 +195,59 @@ def test_default_estimate_is_what_simpose_run_gives(shared, tmp_path):
     run = run_video(video, tmp_path / "run", RunConfig(focal=1675.2, cache_dir=cache, views=False, json=False))
     np.testing.assert_array_equal(valid, run.arrays["valid"][:, 0])
     np.testing.assert_allclose(joints3d[valid], run.arrays["joints3d"][valid, 0], atol=1e-5)  # poses.npz is float32
+
+
+def test_cli_two_views_need_the_checks_off(rig_dir, tmp_path):
+    code, out = _cli([rig_dir, "--out", tmp_path / "o", "--views", "camA,camB"])
+    assert code == 2 and "need >= 3 views" in out and "--no-swaps --max-offset 0" in out
+
+
+# --------------------------------------------------------------------------- the reference, analytic
+
+
+def _look_at(eye, target):
+    z = (target - eye) / np.linalg.norm(target - eye)
+    x = np.cross(z, [0.0, 0.0, 1.0])
+    x /= np.linalg.norm(x)
+    return np.stack([x, np.cross(z, x), z]), eye
+
+
+def test_reference_recovers_a_known_motion_through_swaps_offsets_and_outliers():
+    """4 views of a known blazepose33 motion: view 1 left/right swapped in frames 10-19, view 2
+    three frames late, one wild detection in view 3: the reference is the motion itself."""
+    from simpose.eval.multiview import build_reference
+    from simpose.eval.triangulation import apply_swaps, project, shift_views
+
+    rng = np.random.default_rng(0)
+    js = get_joint_set("blazepose33")
+    T = 60
+    base = rng.normal(scale=0.05, size=(33, 3)) + [0.0, 0.0, 1.0]
+    for j, name in enumerate(js.names):  # left joints to one side, right to the other, on a tilted axis
+        side = 1.0 if name.startswith("left") else -1.0 if name.startswith("right") else 0.0
+        base[j] += side * 0.2 * np.array([np.cos(0.7), np.sin(0.7), 0.0])
+        base[j, 2] += 0.8 * (1 - j / 33)
+    t = np.arange(T)[:, None, None] / 60.0
+    motion = base + 0.25 * np.sin(2 * np.pi * 1.2 * t + rng.uniform(0, 6, size=(1, 33, 1))) * [1.0, 0.6, 0.3]
+    K = np.array([[1500.0, 0, 540], [0, 1500.0, 960], [0, 0, 1]])
+    Ps = []
+    for angle in (0.0, 1.4, 3.0, 4.5):
+        R, eye = _look_at(np.array([4 * np.cos(angle), 4 * np.sin(angle), 1.5]), np.array([0.0, 0.0, 1.0]))
+        Ps.append(K @ np.c_[R, -R @ eye])
+    Ps = np.stack(Ps)
+    kp = project(motion, Ps).swapaxes(1, 2).copy()  # (T, V, J, 2)
+    groups = [[(js.index(f"left_{p}"), js.index(f"right_{p}")) for p in ("shoulder", "elbow", "wrist", "pinky", "index", "thumb")],
+              [(js.index(f"left_{p}"), js.index(f"right_{p}")) for p in ("hip", "knee", "ankle", "heel", "foot_index")]]  # fmt: skip
+    swapped = np.zeros((T, 4, 2), bool)
+    swapped[10:20, 1] = True
+    kp = apply_swaps(kp, swapped, groups)
+    kp[:, 2] = shift_views(kp, np.array([0, 0, -3, 0]))[:, 2]  # view 2 shows frame t at t + 3
+    kp[30, 3, js.index("left_wrist")] += [250.0, -180.0]
+    conf = np.where(np.isfinite(kp).all(-1), 0.9, 0.0)
+    ref = build_reference(kp, conf, Ps, "blazepose33", MultiviewConfig(threshold_px=20.0))
+    np.testing.assert_array_equal(ref.offsets, [0, 0, 3, 0])
+    np.testing.assert_array_equal(ref.swaps[:, 1].any(-1), np.isin(np.arange(T), np.arange(10, 20)))
+    assert not ref.swaps[:, [0, 2, 3]].any()
+    assert not ref.inliers[30, 3, js.index("left_wrist")]
+    ok = np.isfinite(ref.points3d).all(-1)
+    assert ok[: T - 3].all()  # every frame where view 2 still has a frame to show
+    np.testing.assert_allclose(ref.points3d[ok], motion[ok], atol=1e-6)

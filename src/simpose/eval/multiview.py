@@ -157,7 +157,7 @@ def build_reference(
     """
     T, V, J, _ = keypoints.shape
     if V < 3 and (config.fix_swaps or config.max_offset > 0):
-        raise MultiviewError(f"swap checks and offsets judge a view by the others: need >= 3 views, got {V}")
+        raise MultiviewError(f"swap checks and offsets judge a view by the others: need >= 3 views, got {V} (else --no-swaps --max-offset 0)")
     w = np.where(np.isfinite(keypoints).all(-1) & (confidence >= config.min_confidence), confidence, 0.0)
     kp = keypoints.astype(np.float64)
     groups = _swap_groups(joint_set)
@@ -381,6 +381,8 @@ def evaluate_multiview(
     """
     calib, videos = find_views(directory, calibration, views)
     names = list(calib)
+    if len(names) < 3 and (config.fix_swaps or config.max_offset > 0):  # before the slow 2D stage
+        raise MultiviewError(f"swap checks and offsets judge a view by the others: need >= 3 views, got {names} (else --no-swaps --max-offset 0)")
     sources = _open_views(calib, videos)
     T = next(iter(sources.values())).n_frames
     fps = float(next(iter(sources.values())).fps)

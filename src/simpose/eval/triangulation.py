@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import warnings
 
 import numpy as np
 
@@ -326,10 +327,7 @@ def temporal_outliers(points3d: np.ndarray, window: int = 5, threshold_m: float 
     h = window // 2
     padded = np.concatenate([np.full((h,) + points3d.shape[1:], np.nan), points3d, np.full((h,) + points3d.shape[1:], np.nan)])
     windows = np.stack([padded[k : k + T] for k in range(window)])  # (window, T, J, 3)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
-            median = np.nanmedian(windows, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows at missing points
+        median = np.nanmedian(windows, axis=0)
     return np.linalg.norm(points3d - median, axis=-1) > threshold_m
