@@ -339,8 +339,9 @@ def _open_views(calib: dict[str, ViewCalibration], videos: dict[str, Path]):
         if (cw, ch) != tuple(s.size):
             if abs(cw - s.size[0]) > 0.02 * cw or abs(ch - s.size[1]) > 0.02 * ch:
                 raise MultiviewError(f"view {n}: video is {s.size[0]}x{s.size[1]}, its calibration {cw}x{ch}")
-            # pose2sim's cam01/02 are 1080 wide for a 1088-wide calibration: a crop fits them
-            # best (their reprojection error is lowest with K as it is), so K is kept
+            # pose2sim's cam01/02 are 1080 wide for a 1088-wide calibration. Judged against the
+            # other 3 views, cam01 fits best with K as it is, cam02 with 8 px cropped on the left
+            # or the width scaled (median 2-3 px better, of 12-22 px): no clear rule, K is kept
             log.warning("view %s: video %dx%d, calibration %dx%d: K used as it is", n, *s.size, cw, ch)
     return sources
 
