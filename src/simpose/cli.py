@@ -280,7 +280,7 @@ def eval_multiview(
         results, paths = evaluate_multiview(directory, out, calib, names, config, progress=True)
     except (MultiviewError, DatasetError, CueError, RunError) as exc:
         _fail(str(exc))
-    console.print(Path(paths[1]).read_text(), markup=False)
+    console.print(Path(paths[1]).read_text(), markup=False, soft_wrap=True)
     console.print("wrote " + ", ".join(str(p) for p in paths))
 
 
