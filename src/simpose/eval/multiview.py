@@ -36,7 +36,8 @@ import numpy as np
 
 from simpose.body.joints import convert, get_joint_set
 from simpose.data.multiview_calib import ViewCalibration, read_calibration
-from simpose.eval.metrics import accel_error, mpjpe, pa_mpjpe, procrustes_transform
+from simpose.eval.metrics import accel_error, mpjpe, pa_mpjpe
+from simpose.eval.multiview_report import plot_reference, results_markdown
 from simpose.eval.triangulation import apply_swaps, detect_swaps, estimate_offsets, shift_views, temporal_outliers, triangulate_robust
 
 __all__ = [
@@ -435,8 +436,6 @@ def evaluate_multiview(
     paths[0].write_text(json.dumps(results, indent=2))
     paths[1].write_text(results_markdown(results))
     if config.plot_frames > 0:
-        from simpose.eval.multiview_plot import plot_reference
-
         paths.append(plot_reference(out / "reference.png", estimates, frames, config.plot_frames))
     return results, paths
 
@@ -473,34 +472,3 @@ def _results(directory, names, fps, results_range, frames, ref: Reference, ref_h
         "per_view": per_view,
         "mean": {m: {k: float(np.mean([per_view[n][m][k] for n in names])) for k in keys} for m in methods},
     }
-
-
-def results_markdown(results: dict) -> str:
-    """The results as a markdown table (one row per view and the mean)."""
-    r = results["reference"]
-    lines = [
-        f"# Multi-view reference: {results['dataset']}",
-        "",
-        f"{len(results['views'])} views, frames {results['frames'][0]}-{results['frames'][1] - 1} "
-        f"({results['n_frames']} scored, {results['fps']:g} fps); 12 limb joints; estimate: {results['estimate']}.",
-        "Reference: MediaPipe 2D of every view, left/right swaps undone, views synchronised, robust DLT. Per view: "
-        + ", ".join(f"{n} offset {r['offsets_applied'][n]:+d} (found {r['offsets_frames'][n]:+d}), {r['swapped_frames'][n]} swapped frames, "
-                    f"median reprojection {r['median_reprojection_px'][n]:.1f} px, inliers {100 * r['inlier_share'][n]:.0f}%"
-                    for n in results["views"])
-        + f"; the reference's own worst limb CV {r['worst_limb_cv']:.3f}.",
-        "",
-        "| view | PA-MPJPE simpose | PA-MPJPE MediaPipe | MPJPE simpose | MPJPE MediaPipe | worst limb CV simpose | worst limb CV MediaPipe "
-        "| accel. error simpose | accel. error MediaPipe |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]  # fmt: skip
-
-    def row(name, s, m):
-        return (f"| {name} | {s['pa_mpjpe_mm']:.1f} | {m['pa_mpjpe_mm']:.1f} | {s['mpjpe_mm']:.1f} | {m['mpjpe_mm']:.1f} | "
-                f"{s['worst_limb_cv']:.3f} | {m['worst_limb_cv']:.3f} | {s['accel_error_mm_per_frame2']:.1f} | {m['accel_error_mm_per_frame2']:.1f} |")  # fmt: skip
-
-    for n in results["views"]:
-        lines.append(row(n, results["per_view"][n]["simpose"], results["per_view"][n]["mediapipe_world"]))
-    lines.append(row("**mean**", results["mean"]["simpose"], results["mean"]["mediapipe_world"]))
-    lines += ["", "mm; accel. error in mm/frame^2 at the video's rate; MPJPE and accel. error centred on the mid-hip; "
-              "PA-MPJPE aligned per frame (rotation, translation, scale)."]  # fmt: skip
-    return "\n".join(lines) + "\n"

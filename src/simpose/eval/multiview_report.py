@@ -1,4 +1,4 @@
-"""The picture of ``simpose eval multiview``: the reference and the estimates side by side."""
+"""The reports of ``simpose eval multiview``: results.md, and the picture of the reference and the estimates side by side."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from simpose.body.joints import get_joint_set
 from simpose.eval.metrics import procrustes_transform
 
-__all__ = ["plot_reference"]
+__all__ = ["plot_reference", "results_markdown"]
 
 _COLOURS = {"simpose": "tab:blue", "mediapipe_world": "tab:orange"}
 
@@ -80,3 +80,34 @@ def plot_reference(path: Path, estimates: dict[str, dict[str, np.ndarray]], fram
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
+
+
+def results_markdown(results: dict) -> str:
+    """The results as a markdown table (one row per view and the mean)."""
+    r = results["reference"]
+    lines = [
+        f"# Multi-view reference: {results['dataset']}",
+        "",
+        f"{len(results['views'])} views, frames {results['frames'][0]}-{results['frames'][1] - 1} "
+        f"({results['n_frames']} scored, {results['fps']:g} fps); 12 limb joints; estimate: {results['estimate']}.",
+        "Reference: MediaPipe 2D of every view, left/right swaps undone, views synchronised, robust DLT. Per view: "
+        + ", ".join(f"{n} offset {r['offsets_applied'][n]:+d} (found {r['offsets_frames'][n]:+d}), {r['swapped_frames'][n]} swapped frames, "
+                    f"median reprojection {r['median_reprojection_px'][n]:.1f} px, inliers {100 * r['inlier_share'][n]:.0f}%"
+                    for n in results["views"])
+        + f"; the reference's own worst limb CV {r['worst_limb_cv']:.3f}.",
+        "",
+        "| view | PA-MPJPE simpose | PA-MPJPE MediaPipe | MPJPE simpose | MPJPE MediaPipe | worst limb CV simpose | worst limb CV MediaPipe "
+        "| accel. error simpose | accel. error MediaPipe |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]  # fmt: skip
+
+    def row(name, s, m):
+        return (f"| {name} | {s['pa_mpjpe_mm']:.1f} | {m['pa_mpjpe_mm']:.1f} | {s['mpjpe_mm']:.1f} | {m['mpjpe_mm']:.1f} | "
+                f"{s['worst_limb_cv']:.3f} | {m['worst_limb_cv']:.3f} | {s['accel_error_mm_per_frame2']:.1f} | {m['accel_error_mm_per_frame2']:.1f} |")  # fmt: skip
+
+    for n in results["views"]:
+        lines.append(row(n, results["per_view"][n]["simpose"], results["per_view"][n]["mediapipe_world"]))
+    lines.append(row("**mean**", results["mean"]["simpose"], results["mean"]["mediapipe_world"]))
+    lines += ["", "mm; accel. error in mm/frame^2 at the video's rate; MPJPE and accel. error centred on the mid-hip; "
+              "PA-MPJPE aligned per frame (rotation, translation, scale)."]  # fmt: skip
+    return "\n".join(lines) + "\n"
