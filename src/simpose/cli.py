@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import logging
@@ -268,9 +269,13 @@ def run(
     refine: bool = typer.Option(True, help="Test-time refinement: one skeleton (constant bone lengths) on the 2D rays, near the lifter's pose."),
     self_train: bool = typer.Option(False, help="Then fine-tune a copy of the lifter on the refined track and lift again (more accurate; ~8 ms/frame more on 2 cores)."),
 ) -> None:
-    """Video to 3D motion of the main person (Ctrl-C once: stop and keep the frames done)."""
+    """Video to 3D motion of the main person (Ctrl-C once: stop and keep the frames done).
+
+    Exit codes: 0 complete, 2 bad input, 3 incomplete (interrupted, or a video shorter than it
+    declares) or aborted.
+    """
     from simpose.cues.errors import CueError
-    from simpose.track.run import RunConfig, RunError, default_cache_dir, run_video
+    from simpose.track.run import RunConfig, RunError, RunInterrupted, default_cache_dir, run_video
 
     cache_dir = "" if no_cache else str(cache or default_cache_dir())
     config = RunConfig(
@@ -280,16 +285,45 @@ def run(
     if self_train and not refine:
         _fail("--self-train learns from the refined track: drop --no-refine")
     try:
-        result = run_video(input, out, config)
+        with _sigterm_as_interrupt():
+            result = run_video(input, out, config)
     except (CueError, RunError, FileNotFoundError) as exc:
         _fail(str(exc))
+    except RunInterrupted as exc:
+        _fail(f"interrupted while writing the views: {exc.out_dir} holds this run's poses, motion.bvh and run_config.json, no views", code=3)
     except KeyboardInterrupt:
-        _fail(f"interrupted; whatever was complete is in {out}", code=130)
-    state = "" if result.complete else " [yellow](interrupted: frames done so far)[/]"
+        kept = (f"the 2D keypoints of a finished or stopped 2D stage are in the cue cache {cache_dir}: a rerun with the same input and options resumes from them"
+                if cache_dir else "with --no-cache the 2D keypoints were not kept")  # fmt: skip
+        _fail(f"interrupted: {out} was left as it was before this run (nothing half-written); {kept}", code=3)
+    state = "" if result.complete else " [yellow](incomplete: see the warning above; complete = False in poses.npz)[/]"
     console.print(f"{result.n_valid} of {result.n_frames} frames with a person{state}; stage seconds: "
                   + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
     for name, path in result.paths.items():
         console.print(f"wrote [bold]{path}[/]")
+    if not result.complete:
+        raise typer.Exit(3)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a scheduler's or ``docker stop``'s) takes the path of a Ctrl-C: the 2D stage
+    stops and keeps its frames (:func:`simpose.track.detect.graceful_interrupt`), later stages
+    abort cleanly (exit 3) instead of dying without a word."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
