@@ -17,7 +17,7 @@ OUTPUTS = ("poses.npz", "poses.json", "motion.bvh", "overlay.mp4", "skeleton3d.m
 @pytest.fixture(scope="module")
 def result(mediapipe, person_clip, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    return run_video(person_clip, out, RunConfig(fov=60.0, cache_dir=str(out / "cache")))
+    return run_video(person_clip, out, RunConfig(fov=60.0, cache_dir=str(tmp_path_factory.mktemp("cache"))))
 
 
 def test_outputs_and_layout(result):
@@ -144,11 +144,19 @@ class _StopAfter(threading.Event):
 
 
 def test_interrupted_run_keeps_the_frames_done(mediapipe, person_clip, tmp_path):
-    r = run_video(person_clip, tmp_path, RunConfig(fov=60.0, cache_dir=str(tmp_path / "cache"), views=False), stop=_StopAfter(5))
+    cache = tmp_path / "cache"
+    r = run_video(person_clip, tmp_path / "o", RunConfig(fov=60.0, cache_dir=str(cache), views=False), stop=_StopAfter(5))
     assert not r.complete and r.n_frames == 5
-    a = read_poses(tmp_path / "poses.npz")
+    a = read_poses(tmp_path / "o" / "poses.npz")
     assert a["joints3d"].shape[0] == 5 and not bool(a["complete"])
-    assert not list((tmp_path / "cache").glob("*.npz"))  # a partial result is never cached
+    # the 2D of the frames done is cached as a partial entry: the next run resumes after it
+    (entry,) = cache.glob("*.npz")
+    with np.load(entry) as z:
+        assert not bool(z["complete"]) and list(z["frame_index"]) == [0, 1, 2, 3, 4]
+    again = run_video(person_clip, tmp_path / "o", RunConfig(fov=60.0, cache_dir=str(cache), views=False))
+    assert again.complete and again.n_frames == 8 and bool(read_poses(tmp_path / "o" / "poses.npz")["complete"])
+    np.testing.assert_array_equal(again.arrays["frame_index"], np.arange(8))
+    np.testing.assert_array_equal(again.arrays["joints2d"][:5], r.arrays["joints2d"])  # the first 5 frames' 2D reused
 
 
 def test_single_image_and_image_folder(mediapipe, person_frames, tmp_path):

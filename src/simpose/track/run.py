@@ -239,9 +239,10 @@ def validate_run_config(config: RunConfig, image_size: tuple[int, int] | None = 
         raise RunError(f"need --meshes-every >= 0 and max_side >= 16, got {config.mesh_every}, {config.max_side}")
 
 
-def check_out_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike) -> None:
+def check_out_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> None:
     """The run folder may be new, empty or an earlier run's (a run replaces it as a whole, see
-    :func:`simpose._files.staged_folder`); never the input's folder, never a folder of other files.
+    :func:`simpose._files.staged_folder`); never the input's folder or the cache's, never a
+    folder of other files.
 
     Raises:
         RunError: naming the folder and why.
@@ -252,6 +253,8 @@ def check_out_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike) -> 
     for a, b in ((out, src), (src, out)):
         if a == b or b in a.parents:
             raise RunError(f"--out {out_dir}: overlaps the input {input_path}; a run replaces its folder: choose another one")
+    if cache_dir and (out == Path(cache_dir).resolve() or out in Path(cache_dir).resolve().parents):
+        raise RunError(f"--out {out_dir}: holds the cue cache {cache_dir}; a run replaces its folder: choose another one")
     if out.is_dir():
         names = {p.name for p in out.iterdir()}
         if names and not names & {"run_config.json", "poses.npz"}:
@@ -394,7 +397,7 @@ def run_video(
     from simpose.cues.video import open_video
 
     validate_run_config(config)
-    check_out_dir(out_dir, path)
+    check_out_dir(out_dir, path, config.cache_dir)
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
