@@ -207,6 +207,12 @@ def _check_metres(joints3d: np.ndarray, valid: np.ndarray, path: Path) -> None:
         )
 
 
+def _nanmean(x: np.ndarray) -> float:
+    """Mean over the finite values; NaN (written as null) when there are none."""
+    x = np.asarray(x, np.float64)
+    return float(np.mean(x[np.isfinite(x)])) if np.isfinite(x).any() else float("nan")
+
+
 def evaluate_clips(pred_path: Path, gt_path: Path, out: Path, plot: bool = False) -> tuple[dict, list[Path]]:
     """Score predictions against ground truth, both in the ``poses.npz`` layout.
 
@@ -248,11 +254,11 @@ def evaluate_clips(pred_path: Path, gt_path: Path, out: Path, plot: bool = False
     results = {k: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for k, v in per_pose.items()}
     results.update(n_poses=int(len(p_sel)), n_failed=failed, joint_set=js.name)
     per_joint = metrics.mpjpe(p_sel, g_sel, root=root, per_joint=True)
-    results["per_joint_mpjpe_mm"] = {n: float(np.nanmean(per_joint[:, j])) for j, n in enumerate(js.names)}
+    results["per_joint_mpjpe_mm"] = {n: _nanmean(per_joint[:, j]) for j, n in enumerate(js.names)}
     if g.shape[0] >= 3:
         accel = [metrics.accel_error(p[:, i], g[:, i], root=root) for i in range(g.shape[1]) if keep[:, i].all()]
         if accel:
-            results["accel_error_mm_per_frame2"] = float(np.nanmean(np.concatenate(accel)))
+            results["accel_error_mm_per_frame2"] = _nanmean(np.concatenate(accel))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "results.json", out / "results.md"]
