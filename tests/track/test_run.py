@@ -190,3 +190,24 @@ def test_without_opengl_the_other_outputs_are_still_written(mediapipe, person_cl
     for name in ("poses.npz", "motion.bvh", "skeleton3d.mp4", "summary.png"):
         assert (tmp_path / name).is_file()
     assert not list(tmp_path.glob(".overlay*"))  # the aborted video left no temporary file
+
+
+def test_two_identical_runs_give_identical_videos(mediapipe, shared, tmp_path):
+    """overlay.mp4 differed byte-wise (pixels up to 93 levels) between two identical runs, each
+    in its own process; poses, JSON and BVH did not."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from simpose.cues.video import open_video
+    from simpose.viz.video import write_video
+
+    source = open_video(shared / "real" / "videos" / "single_person_demo.mp4")
+    frames = [np.asarray(Image.fromarray(f).resize((270, 480), Image.BILINEAR)) for _, f in source.frames()]
+    clip = write_video(tmp_path / "clip.mp4", frames, fps=source.fps)
+    code = "import sys; from simpose.track.run import RunConfig, run_video; run_video(sys.argv[1], sys.argv[2], RunConfig(fov=60.0, cache_dir=sys.argv[3]))"
+    for out in ("a", "b"):  # one process each: the differences came from one process to the next
+        subprocess.run([sys.executable, "-c", code, str(clip), str(tmp_path / out), str(tmp_path / "cache")], check=True, capture_output=True)
+    for name in ("overlay.mp4", "skeleton3d.mp4", "summary.png", "poses.npz", "motion.bvh"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
