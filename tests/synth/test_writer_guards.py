@@ -59,10 +59,33 @@ def test_resuming_with_other_settings_is_an_error(fake_render, tmp_path):
     assert json.loads((d / "synth_config.json").read_text())["clips"] == 10
 
 
-def test_clips_without_a_config_are_not_resumed(fake_render, tmp_path):
-    clip_path(tmp_path, 0).write_text("{}")
-    with pytest.raises(ValueError, match="no synth_config.json"):
+def test_clips_without_a_config_are_checked_against_their_own_record(fake_render, tmp_path):
+    import dataclasses
+
+    import numpy as np
+
+    from simpose.synth.scene import SceneConfig
+
+    def clip_made_with(size, index):  # what a killed run leaves: a clip, no config yet
+        meta = {"seed": 0, "config": json.loads(json.dumps(dataclasses.asdict(SceneConfig(size=size, frames=2))))}
+        np.savez(clip_path(tmp_path, index), meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
+
+    clip_made_with(128, 0)
+    with pytest.raises(ValueError, match=r"clips made with other settings: size 128 \(asked: 64\)"):
         synthesize(tmp_path, 2, 2, 64, progress=False)
+    synthesize(tmp_path, 2, 2, 128, progress=False)  # the same settings resume
+    assert json.loads((tmp_path / "synth_config.json").read_text())["size"] == 128
+    (tmp_path / "synth_config.json").unlink()
+    clip_path(tmp_path, 0).write_text("not a clip")
+    with pytest.raises(ValueError, match="unreadable"):
+        synthesize(tmp_path, 2, 2, 128, progress=False)
+
+
+def test_a_failed_start_does_not_claim_the_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no .bvh"):
+        synthesize(tmp_path / "D", 1, 2, 32, motions=tmp_path / "empty", progress=False)
+    assert not (tmp_path / "D" / "synth_config.json").exists()  # a run with other inputs may still start there
 
 
 def test_temporaries_of_a_killed_run_are_removed(fake_render, tmp_path):

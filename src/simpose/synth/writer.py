@@ -204,8 +204,17 @@ def _same_dataset(out: Path, record: dict) -> dict:
     """
     path = out / "synth_config.json"
     if not path.is_file():
-        if any(out.glob("clip_*.npz")):
-            raise ValueError(f"{out} holds clip files but no synth_config.json, so their settings are unknown: use another --out")
+        clip = next(iter(sorted(out.glob("clip_*.npz"))), None)
+        if clip is not None:  # killed before the config was written: a clip's own record tells
+            try:
+                with np.load(clip) as z:
+                    meta = json.loads(z["meta"].tobytes())
+                old = {"seed": meta["seed"], **meta["config"]}
+            except Exception:  # noqa: BLE001 - any unreadable clip leaves the settings unknown
+                raise ValueError(f"{out} holds clip files but no synth_config.json, and {clip.name} is unreadable: use another --out") from None
+            diff = [f"{k} {old[k]!r} (asked: {record.get(k)!r})" for k in sorted(old) if old[k] != record.get(k)]
+            if diff:
+                raise ValueError(f"{out} holds clips made with other settings: {'; '.join(diff)}. Resume with their settings, or write to another --out")
         return record
     try:
         old = json.loads(path.read_text())
@@ -296,8 +305,13 @@ def synthesize(
     _remove_stale_temporaries(out)
     indices = list(range(i, clips, n))
     todo = [k for k in indices if not clip_path(out, k).is_file()]
-    with atomic_open(out / "synth_config.json", "w") as f:
-        f.write(json.dumps(record, indent=2))
+
+    def record_config() -> None:  # once the inputs are known to work: a failed start must not claim the folder
+        with atomic_open(out / "synth_config.json", "w") as f:
+            f.write(json.dumps(record, indent=2))
+
+    if not todo:
+        record_config()
     logger.info("synth: %d clips in shard %d/%d, %d already done", len(indices), i, n, len(indices) - len(todo))
     chunks = _chunks([(seed, k, str(out)) for k in todo], workers)
     cache = out / ".motion_cache"  # retargeted BVH clips, shared by the workers and re-runs
@@ -311,6 +325,7 @@ def synthesize(
 
                 threads = torch.get_num_threads()
                 _init_worker(config, motions, backgrounds, False, cache)
+                record_config()
                 try:
                     for done in map(_work, chunks):
                         bar.advance(task, len(done))
@@ -325,6 +340,8 @@ def synthesize(
                 # last bit, and the files must not depend on --workers)
                 pool = ctx.Pool(workers, initializer=_init_worker, initargs=(config, motions, backgrounds, True, cache))
                 with pool:
-                    for done in pool.imap_unordered(_work, chunks):
+                    for k, done in enumerate(pool.imap_unordered(_work, chunks)):
+                        if k == 0:
+                            record_config()
                         bar.advance(task, len(done))
     return [clip_path(out, k) for k in indices]
