@@ -212,6 +212,7 @@ def eval_h36m(
     self_train: bool = typer.Option(False, help="Also adapt the lifter to each sequence on its own refined 3D, then refine again (simpose.adapt.selftrain; ~1 h)."),
 ) -> None:
     """Human3.6M S9+S11 protocol #1 (MPJPE) and #2 (PA-MPJPE), all cameras, every frame."""
+    from simpose.eval.h36m import fmt_mm
     from simpose.eval.runner import EvalError, run_h36m
 
     try:
@@ -222,8 +223,10 @@ def eval_h36m(
     for col in ("action", "MPJPE (mm)", "PA-MPJPE (mm)", "poses"):
         table.add_column(col, justify="right" if col != "action" else "left")
     for action, v in result.per_action.items():
-        table.add_row(action, f"{v['mpjpe_mm']:.1f}", f"{v['pa_mpjpe_mm']:.1f}", str(v["n_poses"]))
-    table.add_row("[bold]average[/]", f"[bold]{result.protocol1_mpjpe_mm:.1f}[/]", f"[bold]{result.protocol2_pa_mpjpe_mm:.1f}[/]", str(result.n_poses))
+        table.add_row(action, fmt_mm(v["mpjpe_mm"]), fmt_mm(v["pa_mpjpe_mm"]), str(v["n_poses"]))
+    table.add_row("[bold]average[/]", f"[bold]{fmt_mm(result.protocol1_mpjpe_mm)}[/]", f"[bold]{fmt_mm(result.protocol2_pa_mpjpe_mm)}[/]", str(result.n_poses))
+    if result.n_failed:
+        console.print(f"[yellow]{result.n_failed} of {result.n_poses} poses failed (non-finite 2D input or prediction)[/]")
     console.print(table)
     console.print("wrote " + ", ".join(str(p) for p in paths))
 
@@ -236,6 +239,7 @@ def eval_clips(
     plot: bool = typer.Option(False, help="Also write a per-joint bar chart."),
 ) -> None:
     """MPJPE, PA-MPJPE, N-MPJPE, PCK3D, AUC and acceleration error of predictions against ground truth."""
+    from simpose.eval.h36m import fmt_mm
     from simpose.eval.runner import EvalError, evaluate_clips
 
     try:
@@ -247,7 +251,7 @@ def eval_clips(
     table.add_column("value", justify="right")
     for k, v in results.items():
         if isinstance(v, float):
-            table.add_row(k, f"{v:.1f}")
+            table.add_row(k, fmt_mm(v))
     table.add_row("poses (failed)", f"{results['n_poses']} ({results['n_failed']})")
     console.print(table)
     console.print("wrote " + ", ".join(str(p) for p in paths))

@@ -213,7 +213,8 @@ def graceful_interrupt(stop: threading.Event):
         log.warning("%s: stopping after this frame and keeping the frames done (Ctrl-C again to abort)", name)
         stop.set()
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # a signal the process was told to ignore (a shell's background job ignores SIGINT) stays ignored
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(sig) is not signal.SIG_IGN}
     try:
         yield
     finally:
