@@ -4,7 +4,9 @@ The key of an entry hashes what identifies the input cheaply — the resolved pa
 modification time of the video file (of every image, for an image folder) — together with the
 cue settings, the cache format and the detector's version. Editing or replacing the video, or
 changing any setting, therefore misses the cache; renaming or touching the file does too
-(a cheap false miss, never a false hit).
+(a cheap false miss). A file rewritten with its old size and mtime, or an entry copied under
+another name, would hit: so the readers also store the video's :func:`content_fingerprint` and
+check every entry against the video (frames, shapes, finite values) before using it.
 
 Entries are written to a temporary file in the cache folder and renamed over the final name
 (``os.replace``), so an interrupted run never leaves a truncated entry; an unreadable entry is
