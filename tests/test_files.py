@@ -55,3 +55,24 @@ def test_atomic_open_leaves_the_old_file_on_error(tmp_path):
         pass
     assert target.read_text() == "first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.txt"]  # no temporary file left
+
+
+def test_staged_folder_swaps_in_whole_or_not_at_all(tmp_path):
+    import pytest
+
+    from simpose._files import staged_folder
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "poses.npz").write_text("good")
+    (out / "overlay.mp4").write_text("good video")
+    with pytest.raises(RuntimeError):
+        with staged_folder(out) as work:
+            (work / "poses.npz").write_text("bad")
+            raise RuntimeError("a late stage fails")
+    assert sorted(p.name for p in out.iterdir()) == ["overlay.mp4", "poses.npz"] and (out / "poses.npz").read_text() == "good"
+    with staged_folder(out) as work:
+        assert work.parent == tmp_path and work != out  # beside the target: the rename is atomic
+        (work / "poses.npz").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["poses.npz"] and (out / "poses.npz").read_text() == "new"  # no stale video
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary or old folder left

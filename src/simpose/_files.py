@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_open", "replace_atomically"]
+__all__ = ["atomic_open", "replace_atomically", "staged_folder"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,3 +56,41 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def staged_folder(final: str | os.PathLike) -> Iterator[Path]:
+    """A fresh temporary folder beside ``final`` to write one consistent set of outputs into.
+
+    When the block ends without an error the folder takes the place of ``final`` (a previous
+    ``final`` is moved aside first and removed only once the new one is in place); on an error
+    (Ctrl-C included) it is removed and ``final`` is left exactly as it was. So a rerun that
+    fails late never mixes its files with, or destroys, those of an earlier run.
+
+    The caller decides whether ``final`` may be replaced (it is removed with everything in it).
+
+    Args:
+        final: the folder the outputs should end up in; its parent is created.
+    Yields:
+        the temporary folder (``.<name>.XXXX.tmp`` in the same parent, so the renames are atomic).
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    aside = None
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a plain mkdir would not
+        if final.exists() or final.is_symlink():
+            aside = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            os.replace(final, aside / final.name)  # aside, in one step, until the new one is in place
+        os.replace(tmp, final)
+    except BaseException:
+        if aside is not None and (aside / final.name).exists() and not final.exists():
+            os.replace(aside / final.name, final)  # the swap itself failed: put the old one back
+        shutil.rmtree(tmp, ignore_errors=True)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+        raise
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)

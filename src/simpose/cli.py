@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import logging
@@ -211,6 +212,7 @@ def eval_h36m(
     self_train: bool = typer.Option(False, help="Also adapt the lifter to each sequence on its own refined 3D, then refine again (simpose.adapt.selftrain; ~1 h)."),
 ) -> None:
     """Human3.6M S9+S11 protocol #1 (MPJPE) and #2 (PA-MPJPE), all cameras, every frame."""
+    from simpose.eval.h36m import fmt_mm
     from simpose.eval.runner import EvalError, run_h36m
 
     try:
@@ -221,8 +223,10 @@ def eval_h36m(
     for col in ("action", "MPJPE (mm)", "PA-MPJPE (mm)", "poses"):
         table.add_column(col, justify="right" if col != "action" else "left")
     for action, v in result.per_action.items():
-        table.add_row(action, f"{v['mpjpe_mm']:.1f}", f"{v['pa_mpjpe_mm']:.1f}", str(v["n_poses"]))
-    table.add_row("[bold]average[/]", f"[bold]{result.protocol1_mpjpe_mm:.1f}[/]", f"[bold]{result.protocol2_pa_mpjpe_mm:.1f}[/]", str(result.n_poses))
+        table.add_row(action, fmt_mm(v["mpjpe_mm"]), fmt_mm(v["pa_mpjpe_mm"]), str(v["n_poses"]))
+    table.add_row("[bold]average[/]", f"[bold]{fmt_mm(result.protocol1_mpjpe_mm)}[/]", f"[bold]{fmt_mm(result.protocol2_pa_mpjpe_mm)}[/]", str(result.n_poses))
+    if result.n_failed:
+        console.print(f"[yellow]{result.n_failed} of {result.n_poses} poses failed (non-finite 2D input or prediction)[/]")
     console.print(table)
     console.print("wrote " + ", ".join(str(p) for p in paths))
 
@@ -235,6 +239,7 @@ def eval_clips(
     plot: bool = typer.Option(False, help="Also write a per-joint bar chart."),
 ) -> None:
     """MPJPE, PA-MPJPE, N-MPJPE, PCK3D, AUC and acceleration error of predictions against ground truth."""
+    from simpose.eval.h36m import fmt_mm
     from simpose.eval.runner import EvalError, evaluate_clips
 
     try:
@@ -246,7 +251,7 @@ def eval_clips(
     table.add_column("value", justify="right")
     for k, v in results.items():
         if isinstance(v, float):
-            table.add_row(k, f"{v:.1f}")
+            table.add_row(k, fmt_mm(v))
     table.add_row("poses (failed)", f"{results['n_poses']} ({results['n_failed']})")
     console.print(table)
     console.print("wrote " + ", ".join(str(p) for p in paths))
@@ -300,9 +305,13 @@ def run(
     refine: bool = typer.Option(True, help="Test-time refinement: one skeleton (constant bone lengths) on the 2D rays, near the lifter's pose."),
     self_train: bool = typer.Option(False, help="Then fine-tune a copy of the lifter on the refined track and lift again (more accurate; ~8 ms/frame more on 2 cores)."),
 ) -> None:
-    """Video to 3D motion of the main person (Ctrl-C once: stop and keep the frames done)."""
+    """Video to 3D motion of the main person (Ctrl-C once: stop and keep the frames done).
+
+    Exit codes: 0 complete, 2 bad input, 3 incomplete (interrupted, or a video shorter than it
+    declares) or aborted.
+    """
     from simpose.cues.errors import CueError
-    from simpose.track.run import RunConfig, RunError, default_cache_dir, run_video
+    from simpose.track.run import RunConfig, RunError, RunInterrupted, default_cache_dir, run_video
 
     cache_dir = "" if no_cache else str(cache or default_cache_dir())
     config = RunConfig(
@@ -312,16 +321,45 @@ def run(
     if self_train and not refine:
         _fail("--self-train learns from the refined track: drop --no-refine")
     try:
-        result = run_video(input, out, config)
+        with _sigterm_as_interrupt():
+            result = run_video(input, out, config)
     except (CueError, RunError, FileNotFoundError) as exc:
         _fail(str(exc))
+    except RunInterrupted as exc:
+        _fail(f"interrupted while writing the views: {exc.out_dir} holds this run's poses, motion.bvh and run_config.json, no views", code=3)
     except KeyboardInterrupt:
-        _fail(f"interrupted; whatever was complete is in {out}", code=130)
-    state = "" if result.complete else " [yellow](interrupted: frames done so far)[/]"
+        kept = (f"the 2D keypoints of a finished or stopped 2D stage are in the cue cache {cache_dir}: a rerun with the same input and options resumes from them"
+                if cache_dir else "with --no-cache the 2D keypoints were not kept")  # fmt: skip
+        _fail(f"interrupted: {out} was left as it was before this run (nothing half-written); {kept}", code=3)
+    state = "" if result.complete else " [yellow](incomplete: see the warning above; complete = False in poses.npz)[/]"
     console.print(f"{result.n_valid} of {result.n_frames} frames with a person{state}; stage seconds: "
                   + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
     for name, path in result.paths.items():
         console.print(f"wrote [bold]{path}[/]")
+    if not result.complete:
+        raise typer.Exit(3)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a scheduler's or ``docker stop``'s) takes the path of a Ctrl-C: the 2D stage
+    stops and keeps its frames (:func:`simpose.track.detect.graceful_interrupt`), later stages
+    abort cleanly (exit 3) instead of dying without a word."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -136,3 +136,26 @@ def test_real_clip_end_to_end(tmp_path, person_clip, mediapipe, monkeypatch):
     monkeypatch.setattr(keypoints_module, "detect_keypoints", refuse)
     cached = extract_cues(person_clip, tmp_path / "cache")
     np.testing.assert_array_equal(cached.keypoints.world, kp.world)
+
+
+@pytest.mark.parametrize("tamper, reason", [
+    (lambda a: {**a, "keypoints": a["keypoints"][:, :, :17]}, "wrong shapes"),
+    (lambda a: {**a, "keypoints": np.full_like(a["keypoints"], np.nan)}, "non-finite"),
+    (lambda a: {**a, **{k: a[k][:2] for k in ("keypoints", "confidence", "valid", "masks")}}, "2 keypoint rows for 5 frames"),
+    (lambda a: {**a, "content": np.array("0" * 64)}, "another video"),
+])  # fmt: skip
+def test_cache_entry_that_does_not_fit_the_video_is_recomputed(tmp_path, tiny_video, monkeypatch, caplog, tamper, reason):
+    """Issue 18: entries were trusted: wrong shapes crashed every later run, NaN keypoints gave a
+    traceback, 2 of 5 frames or another video's entry were used silently."""
+    calls = []
+    monkeypatch.setattr(keypoints_module, "detect_keypoints", fake_detector(calls))
+    cache = tmp_path / "cache"
+    first = extract_cues(tiny_video, cache, CueConfig(flow=None))
+    (entry,) = cache.iterdir()
+    save_arrays(entry, tamper(load_arrays(entry)))
+    with caplog.at_level(logging.WARNING, logger="simpose.cues"):
+        again = extract_cues(tiny_video, cache, CueConfig(flow=None))
+    assert calls == [5, 5] and reason in caplog.text and "recomputing" in caplog.text
+    np.testing.assert_array_equal(again.keypoints.keypoints, first.keypoints.keypoints)
+    monkeypatch.setattr(keypoints_module, "detect_keypoints", refuse)
+    extract_cues(tiny_video, cache, CueConfig(flow=None))  # the entry is repaired

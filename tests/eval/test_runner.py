@@ -69,3 +69,72 @@ def test_h36m_self_training_needs_h36m17_2d_and_the_simpose_lifter(tmp_path):
         run_h36m(tmp_path, keypoints2d=tmp_path / "det.npz", joint_set="coco17", self_train=True, progress=False)
     with pytest.raises(EvalError, match="fine-tunes the simpose lifter"):
         run_h36m(tmp_path, model="mean-pose", self_train=True, progress=False)
+
+
+# ------------------------------------------------------------------ issue 18: metrics that hide failure
+def test_all_invalid_ground_truth_is_an_error_not_nan(tmp_path, gt):
+    g, _ = gt
+    gpath = _write(tmp_path / "g.npz", g, valid=np.zeros(g.shape[:2], bool))
+    with pytest.raises(EvalError, match="no valid ground-truth pose"):
+        evaluate_clips(_write(tmp_path / "p.npz", g), gpath, tmp_path / "o")
+
+
+def test_results_json_is_strict_json_with_null(tmp_path, gt):
+    g, gpath = gt
+    p = g.copy()
+    p[:, 0, 4] = np.nan  # one joint never predicted: its per-joint error is not a number
+    results, _ = evaluate_clips(_write(tmp_path / "p.npz", p), gpath, tmp_path / "o")
+    text = (tmp_path / "o" / "results.json").read_text()
+    assert "NaN" not in text
+    data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+    assert data["per_joint_mpjpe_mm"]["left_hip"] is None and results["n_failed"] == 10
+
+
+def test_millimetres_are_a_clear_error(tmp_path, gt):
+    g, gpath = gt
+    mm = _write(tmp_path / "mm.npz", g * 1000.0)  # was scored as metres: errors of ~440,000 mm
+    with pytest.raises(EvalError, match="millimetres"):
+        evaluate_clips(_write(tmp_path / "p.npz", g), mm, tmp_path / "o")
+    with pytest.raises(EvalError, match="millimetres"):
+        evaluate_clips(mm, gpath, tmp_path / "o")
+
+
+def test_wrong_joint_count_is_a_clear_error(tmp_path, gt):
+    g, gpath = gt
+    twelve = _write(tmp_path / "g12.npz", g[:, :, :12])  # labelled h36m17: was a traceback
+    with pytest.raises(EvalError, match="12 joints, but joint set 'h36m17' has 17"):
+        evaluate_clips(_write(tmp_path / "p.npz", g), twelve, tmp_path / "o")
+    r = CliRunner().invoke(app, ["eval", "clips", "--pred", str(gpath), "--gt", str(twelve), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "12 joints" in r.output
+
+
+def test_h36m_with_undetected_2d_counts_every_pose_as_failed(tmp_path, monkeypatch):
+    """All-NaN 2D detections scored 199 mm with 'failed (non-finite): 0'."""
+    from simpose.data import h36m as h36m_data
+    from simpose.eval.runner import run_h36m
+
+    seqs = _fake_h36m_sequences()
+    monkeypatch.setattr(h36m_data, "load_h36m", lambda root: seqs)
+    det = {"S9": {s.take: [np.full((len(s.joints3d), 17, 2), np.nan, np.float32)] * 4 for s in seqs}}
+    path = tmp_path / "nan_2d.npz"
+    np.savez(path, positions_2d=np.array(det, dtype=object), metadata=np.array({"num_joints": 17}, dtype=object))
+    result, paths = run_h36m(tmp_path / "out", model="mean-pose", data=tmp_path, keypoints2d=path, progress=False)
+    n = sum(len(s.joints3d) for s in seqs)
+    assert result.n_failed == n == result.n_poses
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert data["protocol1_mpjpe_mm"] is None and data["n_failed"] == n
+    assert "n/a" in (tmp_path / "out" / "results.md").read_text()
+
+
+def _fake_h36m_sequences():
+    from types import SimpleNamespace
+
+    from simpose.camera import Camera
+
+    rng = np.random.default_rng(1)
+    cam = Camera.from_fov(60.0, (1000, 1000))
+    return [
+        SimpleNamespace(subject="S9", take=take, action=take.split()[0], camera_index=0, camera=cam, fps=50.0,
+                        joints3d=rng.normal(scale=0.3, size=(5, 1, 17, 3)) + [0, 0, 4], joints2d=rng.normal(size=(5, 1, 17, 2)) + 500)
+        for take in ("Walking 1", "Eating 1")
+    ]  # fmt: skip

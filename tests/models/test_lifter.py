@@ -383,3 +383,19 @@ def test_shipped_weights_lift_a_motion_alike_at_12_and_50_fps(body):
         untold = np.linalg.norm(lifter.predict(uv[::4], camera=cam) - at_50, axis=-1).mean() * 1000
         print(f"{family} at 12.5 fps vs its 50 fps lift: {told:.1f} mm with the rate, {untold:.1f} mm without")
         assert told < 2.0 and untold > 10.0, (family, told, untold)  # 0.1 and 31-38 mm here
+
+
+def test_resampling_has_a_bound_so_no_rate_can_exhaust_memory():
+    from simpose.models.lifter import MAX_UPSAMPLING, LifterStream
+
+    # 40 frames at 0.001 fps were resampled to ~2 million frames at 50 fps (418 s, 20.4 GB)
+    with pytest.raises(ValueError, match="too low"):
+        rate_positions(40, 0.001, 50.0)
+    with pytest.raises(ValueError, match="too low"):
+        resample_track(np.zeros((40, 17, 2)), np.ones((40, 17)), 0.001, 50.0)
+    lowest = 50.0 / MAX_UPSAMPLING
+    assert len(rate_positions(40, lowest, 50.0)) == 39 * MAX_UPSAMPLING + 1  # the bound itself is allowed
+    with pytest.raises(ValueError, match="too low"):
+        LifterStream(Lifter.from_pretrained(), fps=0.001)
+    with pytest.raises(ValueError, match="finite"):
+        rate_positions(40, float("nan"), 50.0)

@@ -17,7 +17,7 @@ OUTPUTS = ("poses.npz", "poses.json", "motion.bvh", "overlay.mp4", "skeleton3d.m
 @pytest.fixture(scope="module")
 def result(mediapipe, person_clip, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    return run_video(person_clip, out, RunConfig(fov=60.0, cache_dir=str(out / "cache")))
+    return run_video(person_clip, out, RunConfig(fov=60.0, cache_dir=str(tmp_path_factory.mktemp("cache"))))
 
 
 def test_outputs_and_layout(result):
@@ -144,11 +144,19 @@ class _StopAfter(threading.Event):
 
 
 def test_interrupted_run_keeps_the_frames_done(mediapipe, person_clip, tmp_path):
-    r = run_video(person_clip, tmp_path, RunConfig(fov=60.0, cache_dir=str(tmp_path / "cache"), views=False), stop=_StopAfter(5))
+    cache = tmp_path / "cache"
+    r = run_video(person_clip, tmp_path / "o", RunConfig(fov=60.0, cache_dir=str(cache), views=False), stop=_StopAfter(5))
     assert not r.complete and r.n_frames == 5
-    a = read_poses(tmp_path / "poses.npz")
+    a = read_poses(tmp_path / "o" / "poses.npz")
     assert a["joints3d"].shape[0] == 5 and not bool(a["complete"])
-    assert not list((tmp_path / "cache").glob("*.npz"))  # a partial result is never cached
+    # the 2D of the frames done is cached as a partial entry: the next run resumes after it
+    (entry,) = cache.glob("*.npz")
+    with np.load(entry) as z:
+        assert not bool(z["complete"]) and list(z["frame_index"]) == [0, 1, 2, 3, 4]
+    again = run_video(person_clip, tmp_path / "o", RunConfig(fov=60.0, cache_dir=str(cache), views=False))
+    assert again.complete and again.n_frames == 8 and bool(read_poses(tmp_path / "o" / "poses.npz")["complete"])
+    np.testing.assert_array_equal(again.arrays["frame_index"], np.arange(8))
+    np.testing.assert_array_equal(again.arrays["joints2d"][:5], r.arrays["joints2d"])  # the first 5 frames' 2D reused
 
 
 def test_single_image_and_image_folder(mediapipe, person_frames, tmp_path):
@@ -182,3 +190,24 @@ def test_without_opengl_the_other_outputs_are_still_written(mediapipe, person_cl
     for name in ("poses.npz", "motion.bvh", "skeleton3d.mp4", "summary.png"):
         assert (tmp_path / name).is_file()
     assert not list(tmp_path.glob(".overlay*"))  # the aborted video left no temporary file
+
+
+def test_two_identical_runs_give_identical_videos(mediapipe, shared, tmp_path):
+    """overlay.mp4 differed byte-wise (pixels up to 93 levels) between two identical runs, each
+    in its own process; poses, JSON and BVH did not."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from simpose.cues.video import open_video
+    from simpose.viz.video import write_video
+
+    source = open_video(shared / "real" / "videos" / "single_person_demo.mp4")
+    frames = [np.asarray(Image.fromarray(f).resize((270, 480), Image.BILINEAR)) for _, f in source.frames()]
+    clip = write_video(tmp_path / "clip.mp4", frames, fps=source.fps)
+    code = "import sys; from simpose.track.run import RunConfig, run_video; run_video(sys.argv[1], sys.argv[2], RunConfig(fov=60.0, cache_dir=sys.argv[3]))"
+    for out in ("a", "b"):  # one process each: the differences came from one process to the next
+        subprocess.run([sys.executable, "-c", code, str(clip), str(tmp_path / out), str(tmp_path / "cache")], check=True, capture_output=True)
+    for name in ("overlay.mp4", "skeleton3d.mp4", "summary.png", "poses.npz", "motion.bvh"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

@@ -4,7 +4,9 @@ The key of an entry hashes what identifies the input cheaply — the resolved pa
 modification time of the video file (of every image, for an image folder) — together with the
 cue settings, the cache format and the detector's version. Editing or replacing the video, or
 changing any setting, therefore misses the cache; renaming or touching the file does too
-(a cheap false miss, never a false hit).
+(a cheap false miss). A file rewritten with its old size and mtime, or an entry copied under
+another name, would hit: so the readers also store the video's :func:`content_fingerprint` and
+check every entry against the video (frames, shapes, finite values) before using it.
 
 Entries are written to a temporary file in the cache folder and renamed over the final name
 (``os.replace``), so an interrupted run never leaves a truncated entry; an unreadable entry is
@@ -28,7 +30,7 @@ from simpose._files import atomic_open
 from simpose.cues.video import ImageSequence, VideoSource
 
 __all__ = [
-    "CACHE_FORMAT", "source_fingerprint", "cache_key", "cache_path", "save_arrays", "load_arrays",
+    "CACHE_FORMAT", "source_fingerprint", "content_fingerprint", "cache_key", "cache_path", "save_arrays", "load_arrays",
     "pack_flow", "unpack_flow", "quantize_flow_", "FLOW_QUANTUM",
 ]  # fmt: skip
 
@@ -52,6 +54,19 @@ def source_fingerprint(source: VideoSource) -> dict:
         st = Path(f).stat()
         stats.append([Path(f).name, st.st_size, st.st_mtime_ns])
     return {"path": str(Path(source.path).resolve()), "files": stats}
+
+
+def content_fingerprint(source: VideoSource) -> str:
+    """Hex SHA-256 of what the video shows: its first frame's pixels, its size and frame count.
+
+    The key (:func:`source_fingerprint`) trusts the path, size and mtime; an entry stores this
+    too, so that one made from other content (a copied or renamed entry, a file rewritten with
+    its old mtime) is caught when it is read. One decoded frame: cheap next to any cue.
+    """
+    _, first = next(iter(source.frames(0, 1)))
+    h = hashlib.sha256(np.ascontiguousarray(first).tobytes())
+    h.update(json.dumps([list(source.size), int(source.n_frames)]).encode())
+    return h.hexdigest()
 
 
 def _versions() -> dict[str, str]:

@@ -20,7 +20,7 @@ import numpy as np
 from simpose.cues import flow as _flow
 from simpose.cues import keypoints as _kp
 from simpose.cues.cache import (
-    CACHE_FORMAT, cache_key, cache_path, load_arrays, pack_flow, quantize_flow_, save_arrays, unpack_flow,
+    CACHE_FORMAT, cache_key, cache_path, content_fingerprint, load_arrays, pack_flow, quantize_flow_, save_arrays, unpack_flow,
 )  # fmt: skip
 from simpose.cues.errors import CueError
 from simpose.cues.flow import FlowConfig
@@ -153,18 +153,28 @@ def extract_cues(
         CueError: mediapipe (or OpenCV, for flow) missing.
     """
     source = open_video(video_path, fps=fps)
-    entry = None
+    entry = content = None
     if cache_dir is not None:
         entry = cache_path(cache_dir, source, cache_key(source, config.to_dict()))
+        content = content_fingerprint(source)
         arrays = load_arrays(entry)
         if arrays is not None and _entry_matches(arrays, config):
-            log.info("cues of %s from cache %s", source.path, entry)
-            return Cues.from_arrays(arrays, fps=source.fps, source=str(source.path))
+            problem = _entry_problem(arrays, source, content)
+            if problem is None:
+                try:
+                    cues = Cues.from_arrays(arrays, fps=source.fps, source=str(source.path))
+                    log.info("cues of %s from cache %s", source.path, entry)
+                    return cues
+                except ValueError as e:
+                    problem = f"wrong shapes: {e}"
+            log.warning("cue cache entry %s does not match %s (%s): recomputing it", entry, source.path, problem)
     show = source.n_frames >= PROGRESS_MIN_FRAMES if progress is None else progress
 
     keypoints, masks = _kp.detect_keypoints(_images(source, "2D keypoints", show), config.keypoints)
     if keypoints.image_size != source.size:
         raise CueError(f"{source.path}: detector saw {keypoints.image_size} frames, the video says {source.size}")
+    if source.n_frames_exact and keypoints.num_frames < source.n_frames:
+        log.warning("%s ends after %d of the %d frames its container declares (truncated file?)", source.path, keypoints.num_frames, source.n_frames)
     flow = flow_boxes = None
     if config.flow is not None:
         flow, flow_boxes = _compute_flow(source, keypoints, masks, config.flow, show)
@@ -173,9 +183,31 @@ def extract_cues(
         quantize_flow_(flow, flow_boxes)  # what the cache holds, so both runs agree exactly
     cues = Cues(keypoints, masks, flow, flow_boxes, source.fps, str(source.path), config)
     if entry is not None:
-        save_arrays(entry, cues.to_arrays())
+        save_arrays(entry, {**cues.to_arrays(), "content": np.array(content), "frames_decoded": np.array(keypoints.num_frames)})
         log.info("cached cues of %s in %s", source.path, entry)
     return cues
+
+
+def _entry_problem(arrays: dict[str, np.ndarray], source: VideoSource, content: str) -> str | None:
+    """Why an entry that matches the settings cannot be this video's cues (None if it can): it
+    must come from this video's frames (content fingerprint), hold one row per frame the video
+    decodes to, and finite keypoints wherever a person is marked found."""
+    if "content" not in arrays or str(arrays["content"]) != content:
+        return "made from another video's frames" if "content" in arrays else "no content fingerprint"
+    T = len(arrays["keypoints"])
+    if "frames_decoded" not in arrays or int(arrays["frames_decoded"]) != T:
+        return f"{T} keypoint rows for {arrays.get('frames_decoded', '?')} frames decoded"
+    if source.n_frames_exact and T > source.n_frames:
+        return f"{T} frames where the video has {source.n_frames}"
+    if tuple(int(v) for v in arrays["image_size"]) != tuple(source.size):
+        return f"image size {tuple(arrays['image_size'])} where the video's is {source.size}"
+    valid = np.asarray(arrays["valid"], bool)
+    try:
+        if not (np.isfinite(arrays["keypoints"][valid]).all() and np.isfinite(arrays["confidence"]).all()):
+            return "non-finite keypoints in frames marked valid"
+    except IndexError as e:
+        return f"wrong shapes: {e}"
+    return None
 
 
 def _entry_matches(arrays: dict[str, np.ndarray], config: CueConfig) -> bool:

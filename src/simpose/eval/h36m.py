@@ -21,11 +21,30 @@ from simpose.eval import metrics
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Lifter", "H36mResult", "evaluate_sequences", "write_report", "EvalError"]
+__all__ = ["Lifter", "H36mResult", "evaluate_sequences", "write_report", "EvalError", "json_safe", "fmt_mm"]
 
 
 class EvalError(ValueError):
     """Inputs that cannot be evaluated (mismatched joint sets or frame counts, missing data)."""
+
+
+def json_safe(value):
+    """``value`` with every non-finite float (a metric over failed poses) as None, so that
+    ``json.dumps(..., allow_nan=False)`` writes strict JSON (``null``, never ``NaN``)."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def fmt_mm(value: float) -> str:
+    """A number of millimetres for a table: one decimal, ``n/a`` where it could not be computed."""
+    return f"{value:.1f}" if np.isfinite(value) else "n/a"
 
 
 class Lifter(Protocol):
@@ -126,20 +145,20 @@ def write_report(result: H36mResult, out: Path, plot: bool = False) -> list[Path
     """Write ``results.json``, ``results.md`` and, with ``plot``, bar charts; returns the paths."""
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "results.json", out / "results.md"]
-    paths[0].write_text(json.dumps(result.to_json(), indent=1))
+    paths[0].write_text(json.dumps(json_safe(result.to_json()), indent=1, allow_nan=False))
     lines = [
         f"# Human3.6M S9+S11 — model `{result.model}`, inputs: {result.inputs}",
         "",
-        f"- Protocol #1 (MPJPE): **{result.protocol1_mpjpe_mm:.1f} mm**",
-        f"- Protocol #2 (PA-MPJPE): **{result.protocol2_pa_mpjpe_mm:.1f} mm**",
-        f"- poses: {result.n_poses}, failed (non-finite): {result.n_failed}",
+        f"- Protocol #1 (MPJPE): **{fmt_mm(result.protocol1_mpjpe_mm)} mm**",
+        f"- Protocol #2 (PA-MPJPE): **{fmt_mm(result.protocol2_pa_mpjpe_mm)} mm**",
+        f"- poses: {result.n_poses}, failed (non-finite input or prediction; a failure makes its means n/a): {result.n_failed}",
         "",
         "| action | MPJPE (mm) | PA-MPJPE (mm) | poses |",
         "| --- | ---: | ---: | ---: |",
     ]
-    lines += [f"| {a} | {v['mpjpe_mm']:.1f} | {v['pa_mpjpe_mm']:.1f} | {v['n_poses']} |" for a, v in result.per_action.items()]
+    lines += [f"| {a} | {fmt_mm(v['mpjpe_mm'])} | {fmt_mm(v['pa_mpjpe_mm'])} | {v['n_poses']} |" for a, v in result.per_action.items()]
     lines += ["", "| joint | MPJPE (mm) | PA-MPJPE (mm) |", "| --- | ---: | ---: |"]
-    lines += [f"| {j} | {v['mpjpe_mm']:.1f} | {v['pa_mpjpe_mm']:.1f} |" for j, v in result.per_joint.items()]
+    lines += [f"| {j} | {fmt_mm(v['mpjpe_mm'])} | {fmt_mm(v['pa_mpjpe_mm'])} |" for j, v in result.per_joint.items()]
     paths[1].write_text("\n".join(lines) + "\n")
     if plot:
         import matplotlib

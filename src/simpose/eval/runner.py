@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simpose.eval.h36m import EvalError, H36mResult, evaluate_sequences, write_report
+from simpose.eval.h36m import EvalError, H36mResult, evaluate_sequences, fmt_mm, json_safe, write_report
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,9 @@ def run_h36m(
 
     def predict(seq):
         x, js = inputs_of(seq)
+        return failed_where_input_is(x, predict_finite(seq, x, js))
+
+    def predict_finite(seq, x, js):
         if self_train:
             joints = adapt_sequence(lifter, x, None, seq.camera, seq.fps)
             return joints - joints[:, pelvis : pelvis + 1]
@@ -126,6 +129,22 @@ def run_h36m(
     result = evaluate_sequences(sequences, predict, model_name=model, inputs=inputs, progress=bar)
     paths = write_report(result, Path(out), plot=plot)
     return result, paths
+
+
+def failed_where_input_is(x: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """A pose lifted from 2D with a missing (non-finite) joint is a failure, not a prediction:
+    NaN there, so it is counted (``n_failed``) and never scored as if it had been detected.
+
+    Args:
+        x: (T, J, 2) the 2D input. pred: (T, 17, 3) what the model made of it.
+    Returns:
+        (T, 17, 3) ``pred`` with NaN in the frames whose input is not finite.
+    """
+    bad = ~np.isfinite(np.asarray(x, np.float64)).all(axis=(-1, -2))
+    if bad.any():
+        pred = np.array(pred, dtype=np.float64)
+        pred[bad] = np.nan
+    return pred
 
 
 def _progress_wrapper(label: str, total: int):
@@ -151,8 +170,47 @@ def _load_poses(path: Path) -> dict:
     if j.ndim != 4 or j.shape[-1] != 3:
         raise EvalError(f"{path}: joints3d must be (T, P, J, 3), got {j.shape}")
     data["joint_set"] = str(data["joint_set"])
+    from simpose.body.joints import get_joint_set
+
+    try:
+        js = get_joint_set(data["joint_set"])
+    except (KeyError, ValueError) as exc:
+        raise EvalError(f"{path}: unknown joint set {data['joint_set']!r} ({exc})") from None
+    if j.shape[2] != len(js):
+        raise EvalError(f"{path}: joints3d has {j.shape[2]} joints, but joint set {js.name!r} has {len(js)}")
     data.setdefault("valid", np.ones(j.shape[:2], dtype=bool))
+    if data["valid"].shape != j.shape[:2]:
+        raise EvalError(f"{path}: valid must be (T, P) = {j.shape[:2]}, got {data['valid'].shape}")
+    _check_metres(j, data["valid"].astype(bool), path)
     return data
+
+
+# Half a body: the median distance of a joint from its pose's centre is ~0.2-0.5 m for any person
+# in any joint set; 5 (metres) is beyond any body, and a few hundred is a body in millimetres.
+_MAX_MEDIAN_SPREAD_M = 5.0
+
+
+def _check_metres(joints3d: np.ndarray, valid: np.ndarray, path: Path) -> None:
+    """Poses in the poses.npz layout are metres; millimetres (or other units) are a clear error,
+    never a score 1000 times too large."""
+    poses = joints3d[valid]  # (N, J, 3)
+    ok = np.isfinite(poses).all(-1)
+    if not ok.any():
+        return
+    centre = np.nanmean(np.where(ok[..., None], poses, np.nan), axis=1, keepdims=True)
+    spread = float(np.nanmedian(np.linalg.norm(poses - centre, axis=-1)[ok]))
+    if spread > _MAX_MEDIAN_SPREAD_M:
+        unit = " (millimetres?)" if 50 < spread < 5000 else ""
+        raise EvalError(
+            f"{path}: joints are a median {spread:.4g} from their pose's centre, not a body in metres{unit}: "
+            "the poses.npz layout is metres (divide millimetres by 1000)"
+        )
+
+
+def _nanmean(x: np.ndarray) -> float:
+    """Mean over the finite values; NaN (written as null) when there are none."""
+    x = np.asarray(x, np.float64)
+    return float(np.mean(x[np.isfinite(x)])) if np.isfinite(x).any() else float("nan")
 
 
 def evaluate_clips(pred_path: Path, gt_path: Path, out: Path, plot: bool = False) -> tuple[dict, list[Path]]:
@@ -181,6 +239,9 @@ def evaluate_clips(pred_path: Path, gt_path: Path, out: Path, plot: bool = False
     keep = gt["valid"].astype(bool)
     p = np.where(pred["valid"].astype(bool)[..., None, None], p, np.nan)
     root = js.index("pelvis") if "pelvis" in js.names else js.root
+    keep &= np.isfinite(g).all((-1, -2))  # ground truth that is not there scores nothing
+    if not keep.any():
+        raise EvalError(f"{gt_path}: no valid ground-truth pose (every frame invalid or non-finite): nothing to score")
     p_sel, g_sel = p[keep], g[keep]  # (N, J, 3)
     per_pose = {
         "mpjpe_mm": metrics.mpjpe(p_sel, g_sel, root=root),
@@ -193,16 +254,16 @@ def evaluate_clips(pred_path: Path, gt_path: Path, out: Path, plot: bool = False
     results = {k: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for k, v in per_pose.items()}
     results.update(n_poses=int(len(p_sel)), n_failed=failed, joint_set=js.name)
     per_joint = metrics.mpjpe(p_sel, g_sel, root=root, per_joint=True)
-    results["per_joint_mpjpe_mm"] = {n: float(np.nanmean(per_joint[:, j])) for j, n in enumerate(js.names)}
+    results["per_joint_mpjpe_mm"] = {n: _nanmean(per_joint[:, j]) for j, n in enumerate(js.names)}
     if g.shape[0] >= 3:
         accel = [metrics.accel_error(p[:, i], g[:, i], root=root) for i in range(g.shape[1]) if keep[:, i].all()]
         if accel:
-            results["accel_error_mm_per_frame2"] = float(np.nanmean(np.concatenate(accel)))
+            results["accel_error_mm_per_frame2"] = _nanmean(np.concatenate(accel))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "results.json", out / "results.md"]
-    paths[0].write_text(json.dumps(results, indent=1))
-    rows = [f"| {k} | {v:.1f} |" for k, v in results.items() if isinstance(v, float)]
+    paths[0].write_text(json.dumps(json_safe(results), indent=1, allow_nan=False))
+    rows = [f"| {k} | {fmt_mm(v)} |" for k, v in results.items() if isinstance(v, float)]
     paths[1].write_text(
         f"# {Path(pred_path).name} vs {Path(gt_path).name}\n\n| metric | value |\n| --- | ---: |\n" + "\n".join(rows)
         + f"\n\nposes: {results['n_poses']}, failed: {failed}\n"

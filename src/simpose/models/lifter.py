@@ -122,15 +122,26 @@ def output_slices() -> dict[str, slice]:
 # resampled to the training rate, and the 3D is taken back at the track's own frames.
 
 
+# At most this many resampled frames per input frame: the resampled copy (and the lifter's time
+# and memory) grows as rate / fps, so a nonsense rate (0.001 fps: a million frames per frame) must
+# be an error, not a run that fills the memory. 50 allows 1 fps input at the 50 fps training rate.
+MAX_UPSAMPLING = 50.0
+
+
 def rate_positions(n_frames: int, fps: float, rate: float) -> np.ndarray:
     """(T',) fractional input-frame indices of the frames of a track resampled from ``fps`` to ``rate``.
 
     Output frame ``k`` lies at ``k / rate`` seconds; the frames cover the input's span, the last
     one at or just past its last frame (clamped to it), so every input frame lies between two
     output frames. ``T' = ceil((T - 1) rate / fps) + 1``; equal rates give ``arange(T)``.
+
+    Raises:
+        ValueError: a rate that is not finite and positive, or ``rate / fps > MAX_UPSAMPLING``.
     """
     if not (math.isfinite(fps) and fps > 0 and math.isfinite(rate) and rate > 0):
         raise ValueError(f"frame rates must be finite and positive, got fps={fps!r}, rate={rate!r}")
+    if rate / fps > MAX_UPSAMPLING:
+        raise ValueError(f"fps={fps!r} is too low to resample to {rate!r} (at most {MAX_UPSAMPLING:g} frames per frame: fps >= {rate / MAX_UPSAMPLING:g})")
     if n_frames <= 1:
         return np.zeros(n_frames)
     n_out = int(math.ceil((n_frames - 1) * rate / fps - 1e-9)) + 1
@@ -754,6 +765,8 @@ class LifterStream:
         self.lifter, self.joint_set, self.camera, self.output_set = lifter, joint_set, camera, output_set
         self._window: np.ndarray | None = None  # (RF, J, 3) the last RF frames' features, oldest first
         self._sizes = np.full(SCALE_FRAMES, np.nan)  # the last SCALE_FRAMES frame sizes, oldest first
+        if lifter._resamples(fps):
+            rate_positions(2, fps, lifter.fps)  # the same bounds as the offline path (MAX_UPSAMPLING)
         self._ratio = fps / lifter.fps if lifter._resamples(fps) else None  # input frames per lifted frame
         self._pushed = 0  # input frames so far
         self._made = 0  # resampled frames so far

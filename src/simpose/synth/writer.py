@@ -6,6 +6,11 @@ same files whatever the sharding, the number of workers or the order of work. Fi
 Each worker renders a chunk of clips and writes each file on a background thread while the next
 renders; retargeted BVH clips are cached in ``<out>/.motion_cache`` for every worker and re-run
 (:mod:`simpose.synth.motion_cache`). Both change timing only, never the bytes.
+
+``synth_config.json`` describes the files: a re-run into the same folder must have the same
+settings (only ``clips`` may grow), else it is an error, so two datasets never mix. Temporary
+files that a killed run left are removed; a ``--size`` whose clips need gigabytes of memory is
+warned about before the work starts.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose._files import atomic_open
 from simpose.body.joints import JOINT_SETS
 from simpose.render.parts import PART_NAMES
 from simpose.synth.scene import SceneConfig
@@ -178,6 +184,72 @@ def _work(jobs: list[tuple[int, int, str]]) -> list[int]:
     return [index for _, index, _ in jobs]
 
 
+# Peak memory of one clip per pixel and frame: the outputs (RGB, mask, parts, depth, flow) and
+# the render's float buffers; measured: 7.7 GB for one 16-frame 4096 px clip (29 bytes).
+_PEAK_BYTES_PER_PIXEL = 29
+_MEMORY_WARNING_BYTES = 4 * 2**30
+# a temporary clip file untouched this long belongs to a killed run, not a live worker (a live
+# one is written within seconds of being created)
+_STALE_TMP_SECONDS = 300
+
+
+def _same_dataset(out: Path, record: dict) -> dict:
+    """The settings to record in ``out/synth_config.json``. Resuming (or extending) a dataset
+    needs its settings; other ones would mix two datasets under one config file: an error.
+
+    ``clips`` may differ (clip i depends on the seed and i alone): the record keeps the larger.
+
+    Raises:
+        ValueError: other settings, an unreadable config, or clips without a config.
+    """
+    path = out / "synth_config.json"
+    if not path.is_file():
+        clip = next(iter(sorted(out.glob("clip_*.npz"))), None)
+        if clip is not None:  # killed before the config was written: a clip's own record tells
+            try:
+                with np.load(clip) as z:
+                    meta = json.loads(z["meta"].tobytes())
+                old = {"seed": meta["seed"], **meta["config"]}
+            except Exception:  # noqa: BLE001 - any unreadable clip leaves the settings unknown
+                raise ValueError(f"{out} holds clip files but no synth_config.json, and {clip.name} is unreadable: use another --out") from None
+            diff = [f"{k} {old[k]!r} (asked: {record.get(k)!r})" for k in sorted(old) if old[k] != record.get(k)]
+            if diff:
+                raise ValueError(f"{out} holds clips made with other settings: {'; '.join(diff)}. Resume with their settings, or write to another --out")
+        return record
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: unreadable ({e}); cannot tell whether this run's settings match its clips") from None
+    diff = [f"{k} {old.get(k)!r} (asked: {record.get(k)!r})" for k in sorted(set(old) | set(record)) if k != "clips" and old.get(k) != record.get(k)]
+    if diff:
+        raise ValueError(f"{out} holds a dataset with other settings: {'; '.join(diff)}. Resume it with its settings, or write to another --out")
+    return {**record, "clips": max(int(old.get("clips", 0)), int(record["clips"]))}
+
+
+def _warn_memory(size: int, frames: int, people: int, workers: int) -> None:
+    need = _PEAK_BYTES_PER_PIXEL * size * size * frames * workers
+    if need > _MEMORY_WARNING_BYTES:
+        logger.warning(
+            "--size %d with %d frames and %d worker(s) needs about %.1f GB of memory at once (%.1f GB per clip); "
+            "use a smaller --size, fewer --frames or --workers if that is more than this machine has",
+            size, frames, workers, need / 1e9, need / workers / 1e9,
+        )  # fmt: skip
+
+
+def _remove_stale_temporaries(out: Path) -> None:
+    """Remove the ``.clip_*.tmp`` files a killed run left behind (not those of live workers)."""
+    import time
+
+    now = time.time()
+    for tmp in out.glob(".clip_*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > _STALE_TMP_SECONDS:
+                tmp.unlink()
+                logger.info("removed %s, left by an interrupted run", tmp)
+        except FileNotFoundError:  # another shard removed or renamed it meanwhile
+            pass
+
+
 def _chunks(jobs: list, workers: int, most: int = 4) -> list[list]:
     """Jobs in chunks of up to ``most``, small enough that every worker gets several."""
     size = max(1, min(most, len(jobs) // (4 * workers)))
@@ -226,12 +298,20 @@ def synthesize(
     config = SceneConfig(size=size, frames=frames, fps=fps, people=people, **(options or {}))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    record = {"clips": clips, "seed": seed, "motions": str(Path(motions).resolve()) if motions else None,
+              "backgrounds": str(Path(backgrounds).resolve()) if backgrounds else None, **dataclasses.asdict(config)}  # fmt: skip
+    record = _same_dataset(out, json.loads(json.dumps(record)))
+    _warn_memory(size, frames, people, workers)
+    _remove_stale_temporaries(out)
     indices = list(range(i, clips, n))
     todo = [k for k in indices if not clip_path(out, k).is_file()]
-    (out / "synth_config.json").write_text(
-        json.dumps({"clips": clips, "seed": seed, "motions": str(motions) if motions else None,
-                    "backgrounds": str(backgrounds) if backgrounds else None, **dataclasses.asdict(config)}, indent=2)
-    )  # fmt: skip
+
+    def record_config() -> None:  # once the inputs are known to work: a failed start must not claim the folder
+        with atomic_open(out / "synth_config.json", "w") as f:
+            f.write(json.dumps(record, indent=2))
+
+    if not todo:
+        record_config()
     logger.info("synth: %d clips in shard %d/%d, %d already done", len(indices), i, n, len(indices) - len(todo))
     chunks = _chunks([(seed, k, str(out)) for k in todo], workers)
     cache = out / ".motion_cache"  # retargeted BVH clips, shared by the workers and re-runs
@@ -245,6 +325,7 @@ def synthesize(
 
                 threads = torch.get_num_threads()
                 _init_worker(config, motions, backgrounds, False, cache)
+                record_config()
                 try:
                     for done in map(_work, chunks):
                         bar.advance(task, len(done))
@@ -259,6 +340,8 @@ def synthesize(
                 # last bit, and the files must not depend on --workers)
                 pool = ctx.Pool(workers, initializer=_init_worker, initargs=(config, motions, backgrounds, True, cache))
                 with pool:
-                    for done in pool.imap_unordered(_work, chunks):
+                    for k, done in enumerate(pool.imap_unordered(_work, chunks)):
+                        if k == 0:
+                            record_config()
                         bar.advance(task, len(done))
     return [clip_path(out, k) for k in indices]

@@ -41,17 +41,31 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose._files import staged_folder
 from simpose.adapt.refine import refine_sequence
 from simpose.adapt.selftrain import SelfTrainConfig, fine_tune
 from simpose.cues.keypoints import KeypointConfig, Keypoints2D
 from simpose.track.detect import Detections, detect, graceful_interrupt
 from simpose.track.position import PositionConfig, align_to_rays, normalised_coords, smooth_translation, solve_translation
 
-__all__ = ["RunConfig", "RunResult", "RunError", "run_video", "lift_and_fit", "default_cache_dir", "main_person", "DEFAULT_FOV"]
+__all__ = [
+    "RunConfig", "RunResult", "RunError", "run_video", "lift_and_fit", "default_cache_dir", "main_person", "DEFAULT_FOV",
+    "validate_run_config", "check_out_dir", "RunInterrupted",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FOV = 60.0  # degrees across the larger image side: a typical phone's main camera
+# Plausible ranges of the options, checked before any slow stage (validate_run_config). fps: the
+# lifter resamples a track to its 50 fps, so its cost grows as 50 / fps; below 1 fps a person
+# moves too far between frames for a temporal model anyway, and 1000 fps covers high-speed
+# cameras. fov: a pinhole camera needs 0 < fov < 180; 1-179 degrees spans telephoto to fisheye.
+# focal: the same span in pixels, as a multiple of the larger image side (fov 179 ~ 0.0044x,
+# fov 1 ~ 57x).
+FPS_RANGE = (1.0, 1000.0)
+FOV_RANGE = (1.0, 179.0)
+FOCAL_RANGE = (0.004, 60.0)  # times the larger image side
+FAR_WARNING_M = 100.0  # median person depth beyond which the focal length is likely wrong
 JOINT_SET = "h36m17"
 # joints defined identically in h36m17 and the native anny set (the same bone heads): they tie
 # the two outputs of the lifter, which are each relative to their own root, into one frame
@@ -74,6 +88,15 @@ _NATIVE_FROM_H36M = {
 
 class RunError(ValueError):
     """Input that ``simpose run`` cannot turn into motion (no person found, bad options)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A Ctrl-C (or SIGTERM) while the views were written: ``out_dir`` holds the run's poses,
+    BVH and settings, without views."""
+
+    def __init__(self, out_dir: Path) -> None:
+        super().__init__(str(out_dir))
+        self.out_dir = out_dir
 
 
 def default_cache_dir() -> Path:
@@ -180,6 +203,62 @@ def main_person(keypoints: Keypoints2D) -> int:
     closeness = 1.0 - np.linalg.norm(centre - 0.5, axis=-1) / np.sqrt(0.5)
     score = np.nansum(np.where(keypoints.valid, area * closeness, 0.0), axis=0)
     return int(np.argmax(score))
+
+
+def validate_run_config(config: RunConfig, image_size: tuple[int, int] | None = None) -> None:
+    """Check every option of a run against its plausible range (the module's ``*_RANGE``), so
+    that bad options fail in one line before any slow stage and none can make the time or
+    memory of a run grow without bound.
+
+    Args:
+        config: the settings.
+        image_size: (width, height) of the input, to check ``focal`` (None: checked later).
+    Raises:
+        RunError: naming the option, its value and the accepted range.
+    """
+    import math
+
+    def bad(name: str, value, rule: str) -> RunError:
+        return RunError(f"{name} {value!r}: {rule}")
+
+    if config.start < 0 or (config.end is not None and config.end <= config.start):
+        raise RunError(f"need 0 <= --start < --end, got start={config.start}, end={config.end}")
+    if config.fps is not None and not (math.isfinite(config.fps) and FPS_RANGE[0] <= config.fps <= FPS_RANGE[1]):
+        raise bad("--fps", config.fps, f"must be a frame rate from {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g}")
+    if config.fov is not None and not (math.isfinite(config.fov) and FOV_RANGE[0] <= config.fov <= FOV_RANGE[1]):
+        raise bad("--fov", config.fov, f"must be a field of view from {FOV_RANGE[0]:g} to {FOV_RANGE[1]:g} degrees")
+    if config.focal is not None:
+        if not (math.isfinite(config.focal) and config.focal > 0):
+            raise bad("--focal", config.focal, "must be a positive, finite number of pixels")
+        if image_size is not None:
+            lo, hi = (r * max(image_size) for r in FOCAL_RANGE)
+            if not lo <= config.focal <= hi:
+                raise bad("--focal", config.focal, f"must be from {lo:.4g} to {hi:.4g} pixels for a {image_size[0]}x{image_size[1]} "
+                          f"input (fields of view of {FOV_RANGE[1]:g} to {FOV_RANGE[0]:g} degrees)")  # fmt: skip
+    if config.mesh_every < 0 or config.max_side < 16:
+        raise RunError(f"need --meshes-every >= 0 and max_side >= 16, got {config.mesh_every}, {config.max_side}")
+
+
+def check_out_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> None:
+    """The run folder may be new, empty or an earlier run's (a run replaces it as a whole, see
+    :func:`simpose._files.staged_folder`); never the input's folder or the cache's, never a
+    folder of other files.
+
+    Raises:
+        RunError: naming the folder and why.
+    """
+    out, src = Path(out_dir).resolve(), Path(input_path).resolve()
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {out_dir}: is a file, not a folder")
+    for a, b in ((out, src), (src, out)):
+        if a == b or b in a.parents:
+            raise RunError(f"--out {out_dir}: overlaps the input {input_path}; a run replaces its folder: choose another one")
+    if cache_dir and (out == Path(cache_dir).resolve() or out in Path(cache_dir).resolve().parents):
+        raise RunError(f"--out {out_dir}: holds the cue cache {cache_dir}; a run replaces its folder: choose another one")
+    if out.is_dir():
+        names = {p.name for p in out.iterdir()}
+        if names and not names & {"run_config.json", "poses.npz"}:
+            raise RunError(f"--out {out_dir}: holds other files, not a simpose run (a run replaces its folder): choose a new or empty one")
 
 
 def camera_matrix(image_size: tuple[int, int], focal: float | None, fov: float | None) -> tuple[np.ndarray, bool]:
@@ -317,19 +396,20 @@ def run_video(
     """
     from simpose.cues.video import open_video
 
-    if config.start < 0 or (config.end is not None and config.end <= config.start):
-        raise RunError(f"need 0 <= --start < --end, got start={config.start}, end={config.end}")
+    validate_run_config(config)
+    check_out_dir(out_dir, path, config.cache_dir)
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
     source = open_video(path, fps=config.fps)
+    validate_run_config(config, source.size)
     K, assumed = camera_matrix(source.size, config.focal, config.fov)  # bad options fail before the slow stage
     stop = stop or threading.Event()
     with graceful_interrupt(stop):
         det = detect(source, config.keypoints, config.start, config.end, config.cache_dir or None, stop, config.progress)
     timings["keypoints"] = time.perf_counter() - tick
     if not det.complete:
-        log.warning("keypoint stage stopped after %d frames; writing the result for those", len(det.frame_index))
+        log.warning("the 2D stage covers %d frames only (see above); writing the result for those", len(det.frame_index))
     kp_all = det.keypoints
     if not kp_all.valid.any():
         raise RunError(f"{source.path}: no person found in {kp_all.num_frames} frames {_range_text(det)}")
@@ -349,17 +429,36 @@ def run_video(
     joints3d, valid, fit, stage_s = lift_and_fit(lifter, body, kp, conf, valid, K, source.fps, config)
     timings.update(stage_s)
 
+    _warn_if_far(joints3d)
+
     tick = time.perf_counter()
     arrays = _pose_arrays(kp, conf, joints3d, valid, fit, K, source, det)
-    paths = _write_outputs(out_dir, arrays, body, fit, source.fps, config)
-    timings["write_poses"] = time.perf_counter() - tick
-    if config.views:
-        from simpose.track.views import write_views
+    views_interrupted = False
+    with staged_folder(out_dir) as work:  # one consistent set of files, swapped in when all are written
+        paths = _write_outputs(work, arrays, body, fit, source.fps, config)
+        timings["write_poses"] = time.perf_counter() - tick
+        if config.views:
+            from simpose.track.views import write_views
 
-        tick = time.perf_counter()
-        paths.update(write_views(out_dir, source, det.frame_index, arrays, body, fit, config))
-        timings["views"] = time.perf_counter() - tick
+            tick = time.perf_counter()
+            try:
+                paths.update(write_views(work, source, det.frame_index, arrays, body, fit, config))
+            except KeyboardInterrupt:  # the poses are done: keep them (without any view), then stop
+                views_interrupted = True
+                for name in ("overlay.mp4", "skeleton3d.mp4", "summary.png"):
+                    (work / name).unlink(missing_ok=True)
+            timings["views"] = time.perf_counter() - tick
+    if views_interrupted:
+        raise RunInterrupted(out_dir)
+    paths = {k: out_dir / Path(v).relative_to(work) for k, v in paths.items()}
     return RunResult(out_dir, paths, len(valid), int(valid.sum()), det.complete, K, assumed, source.fps, timings, arrays)
+
+
+def _warn_if_far(joints3d: np.ndarray) -> None:
+    """A person placed absurdly far away means a wrong focal length or field of view: say so."""
+    z = joints3d[..., 2]
+    if np.isfinite(z).any() and np.nanmedian(z) > FAR_WARNING_M:
+        log.warning("the person is placed %.3g m from the camera: is --focal/--fov right? (depth and size scale with it)", np.nanmedian(z))
 
 
 def lift_and_fit(lifter, body, kp, conf, valid, K, fps: float, config: RunConfig = RunConfig()):
