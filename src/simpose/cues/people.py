@@ -1,0 +1,522 @@
+"""Every person's 2D keypoints in a video: BlazePose's models run per person, with track ids.
+
+MediaPipe's legacy Pose follows one person. Here the same two networks
+(:mod:`simpose.cues.blazepose`) follow everyone:
+
+- **Finding people**: the detector is anchored on faces and reports about one person per
+  call, so it runs on the whole frame and on overlapping square tiles (two sizes by default),
+  every ``detect_every`` frames, and at once whenever a track is lost or nobody is tracked.
+  A detection whose face box holds the nose of a person already found costs no landmark run.
+- **Following them**: between detections, each person's landmarks come from the landmark
+  model's own ROI for the next frame (landmarks 33, 34: MediaPipe's tracking mode), so a
+  frame costs one landmark run per person.
+- **One skeleton per person**: candidates from tracking and from every tile are reduced by
+  non-max suppression on the skeletons (an OKS-like similarity of the visible landmarks), so
+  duplicates of one person collapse and two overlapping people, whose boxes overlap but whose
+  joints do not, stay apart.
+- **Track ids**: candidates are matched to tracks (Hungarian, scipy) on the same similarity
+  against each track's constant-velocity prediction, with a gate; an unmatched track survives
+  ``max_missed`` frames (NaN there, never invented) before it ends.
+
+:func:`detect_people` returns :class:`PeopleDetections`: a :class:`Keypoints2D` with a
+people axis (T, P, 33) whose column p is track ``track_ids[p]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from simpose.cues.blazepose import BlazePose, PoseCandidate, Roi, roi_from_points, to_roi, weighted_nms
+from simpose.cues.errors import CueError
+from simpose.cues.keypoints import MEDIAPIPE_JOINT_SET, Keypoints2D
+from simpose.cues.video import VideoSource
+
+__all__ = [
+    "PeopleConfig", "PeopleDetections", "PeopleTracker", "detect_people", "detect_people_image",
+    "skeleton_similarity", "skeleton_nms", "match", "tile_rois", "on_mask", "parts_of_others",
+]  # fmt: skip
+
+log = logging.getLogger(__name__)
+_FORMAT = 1
+J = 33
+FACE = slice(0, 11)  # blazepose33's nose, eyes, ears and mouth come first (simpose.body.joints)
+
+
+@dataclasses.dataclass(frozen=True)
+class PeopleConfig:
+    """Settings of the multi-person 2D stage.
+
+    Attributes:
+        detect_every: run the detector every this many frames (also whenever a track is lost
+            or nobody is tracked); 1 detects in every frame.
+        tile_fractions: side of the square detector tiles as fractions of the frame's short
+            side (the whole frame, letterboxed, is always searched too); () for no tiles.
+        tile_overlap: fraction of a tile its neighbour overlaps.
+        detection_threshold: detector score threshold (MediaPipe: 0.5).
+        presence_threshold: landmark model's pose-presence flag needed to keep a skeleton
+            (MediaPipe: 0.5).
+        min_visibility: landmarks with visibility below this do not count in similarities.
+        kappa: OKS falloff per landmark, as a fraction of the person's scale (COCO's
+            per-joint values range 0.025..0.107; one value for all 33 landmarks).
+        nms_similarity: two skeletons more similar than this are one person.
+        part_size_ratio, part_on_body: a skeleton smaller than ``part_size_ratio`` times
+            another's ROI with at least ``part_on_body`` of its visible landmarks on that
+            person's segmentation mask is a part of that person (the detector fires on legs
+            in small tiles), not someone else: someone behind a person is mostly off their mask.
+        match_similarity: gate: a candidate joins a track only above this similarity.
+        max_missed: frames a track survives unmatched before it ends.
+        max_people: keep at most this many tracks (highest scores first); None: all.
+        num_threads: TFLite threads per model.
+    """
+
+    detect_every: int = 10
+    tile_fractions: tuple[float, ...] = (1.0, 0.5)
+    tile_overlap: float = 0.25
+    detection_threshold: float = 0.5
+    presence_threshold: float = 0.5
+    min_visibility: float = 0.5
+    kappa: float = 0.1
+    nms_similarity: float = 0.5
+    part_size_ratio: float = 0.8
+    part_on_body: float = 0.5
+    match_similarity: float = 0.2
+    max_missed: int = 10
+    max_people: int | None = None
+    num_threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.detect_every < 1:
+            raise ValueError(f"detect_every must be >= 1, got {self.detect_every}")
+        if any(not 0 < f <= 1 for f in self.tile_fractions):
+            raise ValueError(f"tile_fractions must lie in (0, 1], got {self.tile_fractions}")
+        if not 0 <= self.tile_overlap < 1:
+            raise ValueError(f"tile_overlap must lie in [0, 1), got {self.tile_overlap}")
+        if self.max_people is not None and self.max_people < 1:
+            raise ValueError(f"max_people must be >= 1 or None, got {self.max_people}")
+        if self.max_missed < 0:
+            raise ValueError(f"max_missed must be >= 0, got {self.max_missed}")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PeopleDetections:
+    """Everyone's 2D keypoints over a frame range.
+
+    Attributes:
+        keypoints: :class:`Keypoints2D` (T, P, 33) ``blazepose33`` with ``world``; confidence is
+            the landmark visibility; column p is track ``track_ids[p]``; NaN / invalid in frames
+            where that track was not seen. P = 0 when nobody was found.
+        track_ids: (P,) int64, in order of first appearance.
+        scores: (T, P) float32 pose-presence flag (0 where invalid).
+        frame_index: (T,) int64 index of each frame in the video.
+        detector_frames: (T,) bool, frames where the detector ran.
+        complete: False if stopped before the end of the range.
+        cached: whether the result came from the cue cache.
+    """
+
+    keypoints: Keypoints2D
+    track_ids: np.ndarray
+    scores: np.ndarray
+    frame_index: np.ndarray
+    detector_frames: np.ndarray
+    complete: bool = True
+    cached: bool = False
+
+
+# ------------------------------------------------------------------ pure functions
+
+
+def skeleton_similarity(kps_a: np.ndarray, vis_a: np.ndarray, kps_b: np.ndarray, vis_b: np.ndarray, kappa: float = 0.1, min_visibility: float = 0.5) -> np.ndarray:
+    """OKS-like similarity between two sets of skeletons.
+
+    ``sum_j w_j exp(-d_j^2 / (2 s^2 kappa^2)) / sum_j w_j`` over landmarks visible in both
+    (``w_j = 1`` where both visibilities >= ``min_visibility``), with ``s^2`` the mean of the two
+    skeletons' box areas (of their visible landmarks). Symmetric; 1 for identical skeletons; 0
+    where no landmark is visible in both. Unlike box IoU it separates two people who overlap
+    in the image, since their joints lie apart.
+
+    Args:
+        kps_a: (A, J, 2) pixels; vis_a: (A, J) in [0, 1]; kps_b: (B, J, 2); vis_b: (B, J).
+    Returns:
+        (A, B) float64 in [0, 1].
+    """
+    kps_a, kps_b = np.asarray(kps_a, np.float64), np.asarray(kps_b, np.float64)
+    va, vb = np.asarray(vis_a) >= min_visibility, np.asarray(vis_b) >= min_visibility
+    va &= np.isfinite(kps_a).all(-1)
+    vb &= np.isfinite(kps_b).all(-1)
+    area_a, area_b = _area(kps_a, va), _area(kps_b, vb)
+    s2 = (area_a[:, None] + area_b[None, :]) / 2  # (A, B)
+    d2 = ((np.nan_to_num(kps_a)[:, None] - np.nan_to_num(kps_b)[None]) ** 2).sum(-1)  # (A, B, J)
+    w = (va[:, None] & vb[None]).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = np.exp(-d2 / (2 * np.maximum(s2, 1e-9)[..., None] * kappa**2))
+        n = w.sum(-1)
+        return np.where(n > 0, (e * w).sum(-1) / np.maximum(n, 1), 0.0)
+
+
+def _area(kps: np.ndarray, vis: np.ndarray) -> np.ndarray:
+    """(N,) area of the box around each skeleton's visible landmarks (0 with fewer than 2)."""
+    p = np.where(vis[..., None], kps, np.nan)
+    out = np.zeros(kps.shape[0])
+    ok = vis.sum(-1) >= 2
+    if ok.any():
+        span = np.nanmax(p[ok], 1) - np.nanmin(p[ok], 1)
+        out[ok] = span[:, 0] * span[:, 1]
+    return out
+
+
+def skeleton_nms(kps: np.ndarray, vis: np.ndarray, scores: np.ndarray, threshold: float = 0.5, kappa: float = 0.1, min_visibility: float = 0.5) -> np.ndarray:
+    """Greedy non-max suppression on skeletons: best score first, dropping every skeleton more
+    similar than ``threshold`` (:func:`skeleton_similarity`) to one kept.
+
+    Args:
+        kps: (N, J, 2) pixels; vis: (N, J); scores: (N,).
+    Returns:
+        (K,) int64 indices of the kept skeletons, by decreasing score.
+    """
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    if order.size == 0:
+        return order.astype(np.int64)
+    sim = skeleton_similarity(kps, vis, kps, vis, kappa, min_visibility)
+    keep: list[int] = []
+    for i in order:
+        if all(sim[i, k] <= threshold for k in keep):
+            keep.append(int(i))
+    return np.asarray(keep, np.int64)
+
+
+def on_mask(points: np.ndarray, mask: np.ndarray, roi: Roi, threshold: float = 0.5) -> np.ndarray:
+    """Which points lie on a person's segmentation mask.
+
+    Args:
+        points: (N, 2) frame pixels.
+        mask: (S, S) probability over ``roi`` (:attr:`PoseCandidate.mask`).
+        roi: the ROI the mask covers.
+    Returns:
+        (N,) bool: inside the ROI and mask probability > ``threshold`` (nearest cell).
+    """
+    q = to_roi(points, roi) * mask.shape[0]
+    ok = np.isfinite(q).all(-1) & (q >= 0).all(-1) & (q < mask.shape[0]).all(-1)
+    out = np.zeros(len(points), bool)
+    idx = q[ok].astype(int)
+    out[ok] = mask[idx[:, 1], idx[:, 0]] > threshold
+    return out
+
+
+def parts_of_others(candidates: list[PoseCandidate], size_ratio: float = 0.8, on_body: float = 0.5, min_visibility: float = 0.5) -> np.ndarray:
+    """Which skeletons are drawn on a larger person's body (see ``PeopleConfig.part_on_body``).
+
+    Args:
+        candidates: N skeletons with masks.
+    Returns:
+        (N,) bool, True for a part of someone else.
+    """
+    out = np.zeros(len(candidates), bool)
+    for i, c in enumerate(candidates):
+        pts = c.keypoints[c.visibility >= min_visibility]
+        if len(pts) == 0:
+            continue
+        for k, other in enumerate(candidates):
+            if k == i or other.mask is None or c.roi.size >= size_ratio * other.roi.size:
+                continue
+            if on_mask(pts, other.mask, other.roi).mean() >= on_body:
+                out[i] = True
+                break
+    return out
+
+
+def match(similarity: np.ndarray, min_similarity: float) -> list[tuple[int, int]]:
+    """One-to-one assignment maximising total similarity (Hungarian), gated.
+
+    Args:
+        similarity: (A, B), higher is better.
+        min_similarity: pairs at or below it are never matched.
+    Returns:
+        (a, b) pairs, sorted by a.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    sim = np.asarray(similarity, np.float64)
+    if sim.size == 0:
+        return []
+    rows, cols = linear_sum_assignment(np.where(sim > min_similarity, -sim, 0.0))
+    return [(int(a), int(b)) for a, b in zip(rows, cols) if sim[a, b] > min_similarity]
+
+
+def tile_rois(width: int, height: int, fractions: tuple[float, ...], overlap: float) -> list[Roi]:
+    """Square detector tiles covering the frame, for each tile size.
+
+    Args:
+        width, height: frame size in pixels.
+        fractions: tile sides as fractions of min(width, height).
+        overlap: fraction of a tile shared with its neighbour (at least; tiles are spread
+            evenly between the frame's edges).
+    Returns:
+        ROIs (rotation 0), tile size by tile size, row-major.
+    """
+    out = []
+    for f in fractions:
+        side = f * min(width, height)
+        step = side * (1 - overlap)
+
+        def starts(extent: float) -> np.ndarray:
+            n = int(np.ceil(max(extent - side, 0) / step - 1e-9)) + 1
+            return np.linspace(0, max(extent - side, 0), n)
+
+        for y in starts(height):
+            for x in starts(width):
+                out.append(Roi(np.array([x + side / 2, y + side / 2]), float(side), 0.0))
+    return out
+
+
+# ------------------------------------------------------------------ the tracker
+
+
+@dataclasses.dataclass
+class _Track:
+    track_id: int
+    keypoints: np.ndarray  # (J, 2) last seen
+    visibility: np.ndarray  # (J,)
+    velocity: np.ndarray  # (2,) pixels per frame, of the mean visible landmark
+    next_roi: Roi | None  # None once missed: only the detector can find it again
+    missed: int = 0
+
+    def predicted(self) -> np.ndarray:
+        return self.keypoints + self.velocity * (self.missed + 1)
+
+
+class PeopleTracker:
+    """Multi-person 2D, frame by frame (stateful; see the module docstring).
+
+    Args:
+        config: settings.
+        model: a loaded :class:`BlazePose` to share; one is loaded if None.
+    """
+
+    def __init__(self, config: PeopleConfig = PeopleConfig(), model: BlazePose | None = None) -> None:
+        self.config = config
+        self.model = model or BlazePose(config.num_threads, config.detection_threshold)
+        self.tracks: list[_Track] = []
+        self._next_id = 0
+        self._since_detection = config.detect_every  # detect in the first frame
+
+    def step(self, image: np.ndarray) -> tuple[dict[int, PoseCandidate], bool]:
+        """Process the next frame.
+
+        Args:
+            image: (H, W, 3) uint8 RGB.
+        Returns:
+            track id -> that person's :class:`PoseCandidate` for the tracks seen in this frame,
+            and whether the detector ran.
+        """
+        cfg = self.config
+        candidates: list[PoseCandidate] = []
+        sources: list[int | None] = []  # the track whose ROI gave each candidate
+        lost = False
+        for tr in self.tracks:
+            if tr.next_roi is None:
+                continue
+            cand = self.model.landmarks(image, tr.next_roi)
+            if cand.score >= cfg.presence_threshold:
+                candidates.append(cand)
+                sources.append(tr.track_id)
+            else:
+                lost = True
+        self._since_detection += 1
+        detected = lost or self._since_detection >= cfg.detect_every or not any(t.next_roi is not None for t in self.tracks)
+        if detected:
+            new = self.find_new(image, candidates)
+            candidates += new
+            sources += [None] * len(new)
+            self._since_detection = 0
+        return self._associate(candidates, sources), detected
+
+    def find_new(self, image: np.ndarray, known: list[PoseCandidate]) -> list[PoseCandidate]:
+        """Detector on the frame and its tiles; landmarks for each detection not already known.
+
+        Args:
+            image: (H, W, 3) uint8 RGB.
+            known: people already found in this frame (their noses mark detections to skip).
+        Returns:
+            the new candidates that pass the presence threshold.
+        """
+        cfg = self.config
+        h, w = image.shape[:2]
+        rois = [None] + tile_rois(w, h, cfg.tile_fractions, cfg.tile_overlap)
+        boxes, kps, scores = [], [], []
+        for roi in rois:
+            b, k, s = self.model.detect(image, roi)
+            boxes.append(b), kps.append(k), scores.append(s)
+        boxes, kps, scores = np.concatenate(boxes), np.concatenate(kps), np.concatenate(scores)
+        # the same face seen from several tiles: merged as within one call
+        boxes, kps, scores = weighted_nms(boxes, kps, scores, self.model.nms_iou)
+        noses = [c.keypoints[0] for c in known]
+        out: list[PoseCandidate] = []
+        for box, kp in zip(boxes, kps):
+            if any(box[0] <= n[0] <= box[2] and box[1] <= n[1] <= box[3] for n in noses):
+                continue
+            cand = self.model.landmarks(image, roi_from_points(kp[0], kp[1]))
+            if cand.score >= cfg.presence_threshold:
+                out.append(cand)
+                noses.append(cand.keypoints[0])
+        return out
+
+    def _associate(self, candidates: list[PoseCandidate], sources: list[int | None]) -> dict[int, PoseCandidate]:
+        """Skeleton NMS, then candidates to tracks. A candidate the landmark model followed from
+        a track's own ROI continues that track (as in MediaPipe's tracking mode) unless NMS
+        dropped it for a better skeleton of the same person."""
+        cfg = self.config
+        if candidates:
+            parts = parts_of_others(candidates, cfg.part_size_ratio, cfg.part_on_body, cfg.min_visibility)
+            candidates = [c for c, part in zip(candidates, parts) if not part]
+            sources = [s for s, part in zip(sources, parts) if not part]
+        if candidates:
+            kps = np.stack([c.keypoints for c in candidates])
+            vis = np.stack([c.visibility for c in candidates])
+            keep = skeleton_nms(kps, vis, np.array([c.score * c.visibility.mean() for c in candidates]), cfg.nms_similarity, cfg.kappa, cfg.min_visibility)
+            candidates = [candidates[i] for i in keep]
+            sources = [sources[i] for i in keep]
+        result: dict[int, PoseCandidate] = {}
+        pairs: list[tuple[int, int]] = []
+        if candidates and self.tracks:
+            sim = skeleton_similarity(
+                np.stack([t.predicted() for t in self.tracks]), np.stack([t.visibility for t in self.tracks]),
+                np.stack([c.keypoints for c in candidates]), np.stack([c.visibility for c in candidates]),
+                cfg.kappa, cfg.min_visibility,
+            )  # fmt: skip
+            own = np.array([[s == t.track_id for s in sources] for t in self.tracks])
+            sim = np.where(own, 1.0 + sim, sim)
+            pairs = match(sim, cfg.match_similarity)
+        matched_tracks = {a for a, _ in pairs}
+        matched_cands = {b for _, b in pairs}
+        for a, b in pairs:
+            tr, c = self.tracks[a], candidates[b]
+            shift = _mean_visible(c.keypoints, c.visibility, cfg.min_visibility) - _mean_visible(tr.keypoints, tr.visibility, cfg.min_visibility)
+            tr.velocity = np.nan_to_num(shift / (tr.missed + 1)) if np.isfinite(shift).all() else np.zeros(2)
+            tr.keypoints, tr.visibility, tr.next_roi, tr.missed = c.keypoints, c.visibility, c.next_roi, 0
+            result[tr.track_id] = c
+        for i, tr in enumerate(self.tracks):
+            if i not in matched_tracks:
+                tr.missed += 1
+                tr.next_roi = None
+        self.tracks = [t for t in self.tracks if t.missed <= cfg.max_missed]
+        new = sorted((b for b in range(len(candidates)) if b not in matched_cands), key=lambda b: -candidates[b].score)
+        for b in new:
+            if cfg.max_people is not None and len(self.tracks) >= cfg.max_people:
+                break
+            c = candidates[b]
+            self.tracks.append(_Track(self._next_id, c.keypoints, c.visibility, np.zeros(2), c.next_roi))
+            result[self._next_id] = c
+            self._next_id += 1
+        return result
+
+
+def _mean_visible(kps: np.ndarray, vis: np.ndarray, threshold: float) -> np.ndarray:
+    ok = vis >= threshold
+    return kps[ok].mean(0) if ok.any() else np.nanmean(kps, 0)
+
+
+def detect_people_image(image: np.ndarray, config: PeopleConfig = PeopleConfig(), model: BlazePose | None = None) -> list[PoseCandidate]:
+    """Everyone in one image (detector on the frame and tiles, landmarks, skeleton NMS).
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+    Returns:
+        :class:`PoseCandidate` per person, by decreasing presence score.
+    """
+    tracker = PeopleTracker(dataclasses.replace(config, max_missed=0), model)
+    found, _ = tracker.step(image)
+    return sorted(found.values(), key=lambda c: -c.score)
+
+
+def detect_people(
+    source: VideoSource,
+    config: PeopleConfig = PeopleConfig(),
+    start: int = 0,
+    end: int | None = None,
+    cache_dir: str | Path | None = None,
+    stop: threading.Event | None = None,
+    progress: bool = False,
+    model: BlazePose | None = None,
+) -> PeopleDetections:
+    """Every person's BlazePose-33 keypoints over frames ``start <= i < end``, with track ids.
+
+    Args:
+        source: an opened video (:func:`simpose.cues.video.open_video`).
+        config: :class:`PeopleConfig`.
+        start, end: the frame range (end None: to the end of the video).
+        cache_dir: cue cache folder (complete results are cached), or None.
+        stop: when set, the stage ends after the current frame (a partial, uncached result).
+        progress: show a rich progress bar.
+        model: a loaded :class:`BlazePose` to reuse.
+    Returns:
+        :class:`PeopleDetections`; keypoints (T, P, 33) in MediaPipe's edge-origin pixels.
+    Raises:
+        CueError: ai-edge-litert or mediapipe missing, or the range holds no frame.
+        VideoError: a frame cannot be decoded.
+    """
+    from simpose.cues.cache import cache_key, cache_path, load_arrays, save_arrays
+
+    entry = None
+    if cache_dir is not None:
+        settings = {"stage": "people-keypoints", "format": _FORMAT, "people": dataclasses.asdict(config), "start": start, "end": end}
+        entry = cache_path(cache_dir, source, cache_key(source, settings))
+        a = load_arrays(entry)
+        if a is not None and {"keypoints", "confidence", "valid", "world", "track_ids", "scores", "frame_index", "detector_frames"} <= a.keys():
+            log.info("people keypoints of %s from cache %s", source.path, entry)
+            kp = Keypoints2D(a["keypoints"], a["confidence"], a["valid"], tuple(source.size), MEDIAPIPE_JOINT_SET, a["world"])
+            return PeopleDetections(kp, a["track_ids"], a["scores"], a["frame_index"], a["detector_frames"], True, True)
+
+    tracker = PeopleTracker(config, model)
+    stop = stop or threading.Event()
+    per_frame: list[dict[int, PoseCandidate]] = []
+    indices, detector_frames = [], []
+    stream: Iterator = source.frames(start=start, end=end)
+    if progress:
+        from rich.progress import track
+
+        total = max(0, (source.n_frames if end is None else min(end, source.n_frames)) - start)
+        stream = track(stream, total=total, description=f"people 2D {Path(source.path).name}", transient=True)
+    complete = True
+    for index, image in stream:
+        if stop.is_set():
+            complete = False
+            break
+        found, detected = tracker.step(image)
+        per_frame.append(found)
+        indices.append(index)
+        detector_frames.append(detected)
+    if not per_frame:
+        raise CueError(f"{source.path}: no frames in the range [{start}, {end if end is not None else 'end'})")
+    out = _assemble(per_frame, source.size, np.asarray(indices, np.int64), np.asarray(detector_frames, bool), complete)
+    if entry is not None and complete:
+        kp = out.keypoints
+        save_arrays(entry, {"keypoints": kp.keypoints, "confidence": kp.confidence, "valid": kp.valid, "world": kp.world,
+                            "track_ids": out.track_ids, "scores": out.scores, "frame_index": out.frame_index,
+                            "detector_frames": out.detector_frames})  # fmt: skip
+    return out
+
+
+def _assemble(per_frame: list[dict[int, PoseCandidate]], size: tuple[int, int], frame_index: np.ndarray, detector_frames: np.ndarray, complete: bool) -> PeopleDetections:
+    """Per-frame {track id: candidate} dicts -> (T, P, ...) arrays, P in order of first appearance."""
+    ids: list[int] = []
+    for found in per_frame:
+        ids += [i for i in sorted(found) if i not in ids]
+    T, P = len(per_frame), len(ids)
+    col = {i: p for p, i in enumerate(ids)}
+    kps = np.full((T, P, J, 2), np.nan, np.float32)
+    world = np.full((T, P, J, 3), np.nan, np.float32)
+    conf = np.zeros((T, P, J), np.float32)
+    valid = np.zeros((T, P), bool)
+    scores = np.zeros((T, P), np.float32)
+    for t, found in enumerate(per_frame):
+        for i, c in found.items():
+            p = col[i]
+            kps[t, p], world[t, p], conf[t, p], valid[t, p], scores[t, p] = c.keypoints, c.world, c.visibility, True, c.score
+    kp = Keypoints2D(kps, conf, valid, tuple(size), MEDIAPIPE_JOINT_SET, world)
+    return PeopleDetections(kp, np.asarray(ids, np.int64), scores, frame_index, detector_frames, complete)
