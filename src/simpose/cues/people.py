@@ -39,7 +39,7 @@ from simpose.cues.video import VideoSource
 
 __all__ = [
     "PeopleConfig", "PeopleDetections", "PeopleTracker", "detect_people", "detect_people_image",
-    "skeleton_similarity", "skeleton_nms", "match", "tile_rois", "on_mask", "parts_of_others",
+    "skeleton_similarity", "skeleton_nms", "match", "tile_rois", "on_mask", "on_body_fractions",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -65,10 +65,10 @@ class PeopleConfig:
         kappa: OKS falloff per landmark, as a fraction of the person's scale (COCO's
             per-joint values range 0.025..0.107; one value for all 33 landmarks).
         nms_similarity: two skeletons more similar than this are one person.
-        part_size_ratio, part_on_body: a skeleton smaller than ``part_size_ratio`` times
-            another's ROI with at least ``part_on_body`` of its visible landmarks on that
-            person's segmentation mask is a part of that person (the detector fires on legs
-            in small tiles), not someone else: someone behind a person is mostly off their mask.
+        on_body: a skeleton with at least this fraction of its visible landmarks on a better
+            one's segmentation mask is that person again (a duplicate at another scale, or a
+            small skeleton the detector found on their legs), not someone else: a person behind
+            another is mostly off the front one's mask.
         match_similarity: gate: a candidate joins a track only above this similarity.
         max_missed: frames a track survives unmatched before it ends.
         max_people: keep at most this many tracks (highest scores first); None: all.
@@ -83,8 +83,7 @@ class PeopleConfig:
     min_visibility: float = 0.5
     kappa: float = 0.1
     nms_similarity: float = 0.5
-    part_size_ratio: float = 0.8
-    part_on_body: float = 0.5
+    on_body: float = 0.5
     match_similarity: float = 0.2
     max_missed: int = 10
     max_people: int | None = None
@@ -170,12 +169,19 @@ def _area(kps: np.ndarray, vis: np.ndarray) -> np.ndarray:
     return out
 
 
-def skeleton_nms(kps: np.ndarray, vis: np.ndarray, scores: np.ndarray, threshold: float = 0.5, kappa: float = 0.1, min_visibility: float = 0.5) -> np.ndarray:
+def skeleton_nms(
+    kps: np.ndarray, vis: np.ndarray, scores: np.ndarray, threshold: float = 0.5, kappa: float = 0.1, min_visibility: float = 0.5,
+    on_body: np.ndarray | None = None, on_body_threshold: float = 0.5,
+) -> np.ndarray:
     """Greedy non-max suppression on skeletons: best score first, dropping every skeleton more
-    similar than ``threshold`` (:func:`skeleton_similarity`) to one kept.
+    similar than ``threshold`` (:func:`skeleton_similarity`) to one kept, or (given
+    ``on_body``) lying on a kept one's body: a second skeleton drawn on the same person at
+    another scale, or on one of their limbs, shares few joint positions but most pixels.
 
     Args:
         kps: (N, J, 2) pixels; vis: (N, J); scores: (N,).
+        on_body: (N, N) from :func:`on_body_fractions`, or None.
+        on_body_threshold: fraction of i's visible landmarks on k's mask that makes i part of k.
     Returns:
         (K,) int64 indices of the kept skeletons, by decreasing score.
     """
@@ -184,6 +190,8 @@ def skeleton_nms(kps: np.ndarray, vis: np.ndarray, scores: np.ndarray, threshold
         return order.astype(np.int64)
     sim = skeleton_similarity(kps, vis, kps, vis, kappa, min_visibility)
     keep: list[int] = []
+    if on_body is not None:
+        sim = np.where(np.asarray(on_body) >= on_body_threshold, np.inf, sim)
     for i in order:
         if all(sim[i, k] <= threshold for k in keep):
             keep.append(int(i))
@@ -208,25 +216,24 @@ def on_mask(points: np.ndarray, mask: np.ndarray, roi: Roi, threshold: float = 0
     return out
 
 
-def parts_of_others(candidates: list[PoseCandidate], size_ratio: float = 0.8, on_body: float = 0.5, min_visibility: float = 0.5) -> np.ndarray:
-    """Which skeletons are drawn on a larger person's body (see ``PeopleConfig.part_on_body``).
+def on_body_fractions(candidates: list[PoseCandidate], min_visibility: float = 0.5) -> np.ndarray:
+    """How much each skeleton lies on each other person's segmentation mask.
 
     Args:
         candidates: N skeletons with masks.
     Returns:
-        (N,) bool, True for a part of someone else.
+        (N, N) float64: entry (i, k) is the fraction of i's visible landmarks on k's mask (0 where
+        i has no visible landmark or k no mask; 1 on the diagonal).
     """
-    out = np.zeros(len(candidates), bool)
+    n = len(candidates)
+    out = np.eye(n)
     for i, c in enumerate(candidates):
         pts = c.keypoints[c.visibility >= min_visibility]
         if len(pts) == 0:
             continue
         for k, other in enumerate(candidates):
-            if k == i or other.mask is None or c.roi.size >= size_ratio * other.roi.size:
-                continue
-            if on_mask(pts, other.mask, other.roi).mean() >= on_body:
-                out[i] = True
-                break
+            if k != i and other.mask is not None:
+                out[i, k] = on_mask(pts, other.mask, other.roi).mean()
     return out
 
 
@@ -334,7 +341,7 @@ class PeopleTracker:
             candidates += new
             sources += [None] * len(new)
             self._since_detection = 0
-        return self._associate(candidates, sources), detected
+        return self.update(candidates, sources), detected
 
     def find_new(self, image: np.ndarray, known: list[PoseCandidate]) -> list[PoseCandidate]:
         """Detector on the frame and its tiles; landmarks for each detection not already known.
@@ -366,19 +373,17 @@ class PeopleTracker:
                 noses.append(cand.keypoints[0])
         return out
 
-    def _associate(self, candidates: list[PoseCandidate], sources: list[int | None]) -> dict[int, PoseCandidate]:
+    def update(self, candidates: list[PoseCandidate], sources: list[int | None]) -> dict[int, PoseCandidate]:
         """Skeleton NMS, then candidates to tracks. A candidate the landmark model followed from
         a track's own ROI continues that track (as in MediaPipe's tracking mode) unless NMS
         dropped it for a better skeleton of the same person."""
         cfg = self.config
         if candidates:
-            parts = parts_of_others(candidates, cfg.part_size_ratio, cfg.part_on_body, cfg.min_visibility)
-            candidates = [c for c, part in zip(candidates, parts) if not part]
-            sources = [s for s, part in zip(sources, parts) if not part]
-        if candidates:
             kps = np.stack([c.keypoints for c in candidates])
             vis = np.stack([c.visibility for c in candidates])
-            keep = skeleton_nms(kps, vis, np.array([c.score * c.visibility.mean() for c in candidates]), cfg.nms_similarity, cfg.kappa, cfg.min_visibility)
+            scores = np.array([c.score * c.visibility.mean() for c in candidates])
+            on_body = on_body_fractions(candidates, cfg.min_visibility)
+            keep = skeleton_nms(kps, vis, scores, cfg.nms_similarity, cfg.kappa, cfg.min_visibility, on_body, cfg.on_body)
             candidates = [candidates[i] for i in keep]
             sources = [sources[i] for i in keep]
         result: dict[int, PoseCandidate] = {}
