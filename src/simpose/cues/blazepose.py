@@ -170,7 +170,7 @@ def decode_detections(
     logits = np.clip(np.asarray(raw_scores, np.float32).reshape(-1), -DETECTION_SCORE_CLIP, DETECTION_SCORE_CLIP)
     if raw_boxes.shape[0] != anchors.shape[0] or logits.shape[0] != anchors.shape[0]:
         raise ValueError(f"{raw_boxes.shape[0]} boxes and {logits.shape[0]} scores for {anchors.shape[0]} anchors")
-    scores = 1.0 / (1.0 + np.exp(-logits))
+    scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
     keep = scores >= threshold
     raw, anc = raw_boxes[keep] / input_size, anchors[keep]
     centre = raw[:, 0:2] + anc

@@ -39,7 +39,7 @@ from simpose.cues.video import VideoSource
 
 __all__ = [
     "PeopleConfig", "PeopleDetections", "PeopleTracker", "detect_people", "detect_people_image",
-    "skeleton_similarity", "skeleton_nms", "match", "tile_rois", "on_mask", "on_body_fractions",
+    "skeleton_similarity", "skeleton_nms", "match", "tile_rois", "on_mask", "mask_overlaps",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -61,14 +61,17 @@ class PeopleConfig:
         detection_threshold: detector score threshold (MediaPipe: 0.5).
         presence_threshold: landmark model's pose-presence flag needed to keep a skeleton
             (MediaPipe: 0.5).
+        refine_passes: landmark runs on a new detection's own next ROI (what MediaPipe's
+            tracking does in the next frame): the detector's ROI can be far too large or small,
+            and duplicates then converge onto the same skeleton.
         min_visibility: landmarks with visibility below this do not count in similarities.
         kappa: OKS falloff per landmark, as a fraction of the person's scale (COCO's
             per-joint values range 0.025..0.107; one value for all 33 landmarks).
         nms_similarity: two skeletons more similar than this are one person.
-        on_body: a skeleton with at least this fraction of its visible landmarks on a better
-            one's segmentation mask is that person again (a duplicate at another scale, or a
-            small skeleton the detector found on their legs), not someone else: a person behind
-            another is mostly off the front one's mask.
+        mask_overlap: two skeletons whose segmentation masks overlap this much (shared area
+            over the smaller mask) are one person (a duplicate at another scale, or a small
+            skeleton the detector found on their legs); two people, one in front of the other,
+            share joint positions in the image but not pixels.
         match_similarity: gate: a candidate joins a track only above this similarity.
         max_missed: frames a track survives unmatched before it ends.
         max_people: keep at most this many tracks (highest scores first); None: all.
@@ -80,10 +83,11 @@ class PeopleConfig:
     tile_overlap: float = 0.25
     detection_threshold: float = 0.5
     presence_threshold: float = 0.5
+    refine_passes: int = 1
     min_visibility: float = 0.5
     kappa: float = 0.1
     nms_similarity: float = 0.5
-    on_body: float = 0.5
+    mask_overlap: float = 0.5
     match_similarity: float = 0.2
     max_missed: int = 10
     max_people: int | None = None
@@ -171,17 +175,18 @@ def _area(kps: np.ndarray, vis: np.ndarray) -> np.ndarray:
 
 def skeleton_nms(
     kps: np.ndarray, vis: np.ndarray, scores: np.ndarray, threshold: float = 0.5, kappa: float = 0.1, min_visibility: float = 0.5,
-    on_body: np.ndarray | None = None, on_body_threshold: float = 0.5,
+    overlap: np.ndarray | None = None, overlap_threshold: float = 0.5,
 ) -> np.ndarray:
     """Greedy non-max suppression on skeletons: best score first, dropping every skeleton more
     similar than ``threshold`` (:func:`skeleton_similarity`) to one kept, or (given
-    ``on_body``) lying on a kept one's body: a second skeleton drawn on the same person at
-    another scale, or on one of their limbs, shares few joint positions but most pixels.
+    ``overlap``) whose person mask overlaps a kept one's: a second skeleton drawn on the same
+    person at another scale, or on one of their limbs, shares few joint positions but its
+    pixels; two people, one in front of the other, share joint positions but not pixels.
 
     Args:
         kps: (N, J, 2) pixels; vis: (N, J); scores: (N,).
-        on_body: (N, N) from :func:`on_body_fractions`, or None.
-        on_body_threshold: fraction of i's visible landmarks on k's mask that makes i part of k.
+        overlap: (N, N) from :func:`mask_overlaps`, or None.
+        overlap_threshold: mask overlap at or above which two skeletons are one person.
     Returns:
         (K,) int64 indices of the kept skeletons, by decreasing score.
     """
@@ -190,8 +195,8 @@ def skeleton_nms(
         return order.astype(np.int64)
     sim = skeleton_similarity(kps, vis, kps, vis, kappa, min_visibility)
     keep: list[int] = []
-    if on_body is not None:
-        sim = np.where(np.asarray(on_body) >= on_body_threshold, np.inf, sim)
+    if overlap is not None:
+        sim = np.where(np.asarray(overlap) >= overlap_threshold, np.inf, sim)
     for i in order:
         if all(sim[i, k] <= threshold for k in keep):
             keep.append(int(i))
@@ -216,25 +221,40 @@ def on_mask(points: np.ndarray, mask: np.ndarray, roi: Roi, threshold: float = 0
     return out
 
 
-def on_body_fractions(candidates: list[PoseCandidate], min_visibility: float = 0.5) -> np.ndarray:
-    """How much each skeleton lies on each other person's segmentation mask.
+def mask_overlaps(candidates: list[PoseCandidate], grid: int = 64, threshold: float = 0.5) -> np.ndarray:
+    """Pairwise overlap of the people's segmentation masks in the frame.
+
+    Each pair's masks are sampled on a ``grid`` x ``grid`` lattice over the box around both
+    ROIs; the overlap is the shared area over the smaller mask's area (so a skeleton drawn on
+    one limb of a person overlaps that person fully).
 
     Args:
         candidates: N skeletons with masks.
     Returns:
-        (N, N) float64: entry (i, k) is the fraction of i's visible landmarks on k's mask (0 where
-        i has no visible landmark or k no mask; 1 on the diagonal).
+        (N, N) float64 in [0, 1], 1 on the diagonal; 0 where a mask is missing or empty.
     """
     n = len(candidates)
     out = np.eye(n)
-    for i, c in enumerate(candidates):
-        pts = c.keypoints[c.visibility >= min_visibility]
-        if len(pts) == 0:
-            continue
-        for k, other in enumerate(candidates):
-            if k != i and other.mask is not None:
-                out[i, k] = on_mask(pts, other.mask, other.roi).mean()
+    for i in range(n):
+        for k in range(i + 1, n):
+            a, b = candidates[i], candidates[k]
+            if a.mask is None or b.mask is None:
+                continue
+            corners = np.concatenate([_roi_corners(a.roi), _roi_corners(b.roi)])
+            lo, hi = corners.min(0), corners.max(0)
+            u = (np.arange(grid) + 0.5) / grid
+            pts = lo + np.stack(np.meshgrid(u, u, indexing="xy"), -1).reshape(-1, 2) * (hi - lo)
+            ma, mb = on_mask(pts, a.mask, a.roi, threshold), on_mask(pts, b.mask, b.roi, threshold)
+            small = min(ma.sum(), mb.sum())
+            out[i, k] = out[k, i] = (ma & mb).sum() / small if small > 0 else 0.0
     return out
+
+
+def _roi_corners(roi: Roi) -> np.ndarray:
+    """(4, 2) pixel corners of a ROI."""
+    from simpose.cues.blazepose import project_landmarks
+
+    return project_landmarks(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]), roi)
 
 
 def match(similarity: np.ndarray, min_similarity: float) -> list[tuple[int, int]]:
@@ -368,6 +388,10 @@ class PeopleTracker:
             if any(box[0] <= n[0] <= box[2] and box[1] <= n[1] <= box[3] for n in noses):
                 continue
             cand = self.model.landmarks(image, roi_from_points(kp[0], kp[1]))
+            for _ in range(cfg.refine_passes):
+                if cand.score < cfg.presence_threshold:
+                    break
+                cand = self.model.landmarks(image, cand.next_roi)
             if cand.score >= cfg.presence_threshold:
                 out.append(cand)
                 noses.append(cand.keypoints[0])
@@ -382,8 +406,7 @@ class PeopleTracker:
             kps = np.stack([c.keypoints for c in candidates])
             vis = np.stack([c.visibility for c in candidates])
             scores = np.array([c.score * c.visibility.mean() for c in candidates])
-            on_body = on_body_fractions(candidates, cfg.min_visibility)
-            keep = skeleton_nms(kps, vis, scores, cfg.nms_similarity, cfg.kappa, cfg.min_visibility, on_body, cfg.on_body)
+            keep = skeleton_nms(kps, vis, scores, cfg.nms_similarity, cfg.kappa, cfg.min_visibility, mask_overlaps(candidates), cfg.mask_overlap)
             candidates = [candidates[i] for i in keep]
             sources = [sources[i] for i in keep]
         result: dict[int, PoseCandidate] = {}
