@@ -258,10 +258,10 @@ def _roi_corners(roi: Roi) -> np.ndarray:
 
 
 def match(similarity: np.ndarray, min_similarity: float) -> list[tuple[int, int]]:
-    """One-to-one assignment maximising total similarity (Hungarian), gated.
+    """One-to-one assignment maximising the total similarity above the gate (Hungarian).
 
     Args:
-        similarity: (A, B), higher is better.
+        similarity: (A, B), higher is better (e.g. OKS, or a negated distance; -inf never matches).
         min_similarity: pairs at or below it are never matched.
     Returns:
         (a, b) pairs, sorted by a.
@@ -271,7 +271,11 @@ def match(similarity: np.ndarray, min_similarity: float) -> list[tuple[int, int]
     sim = np.asarray(similarity, np.float64)
     if sim.size == 0:
         return []
-    rows, cols = linear_sum_assignment(np.where(sim > min_similarity, -sim, 0.0))
+    # maximise the summed margin above the gate: gated pairs add nothing, so any sign of
+    # similarity works (negated distances too)
+    with np.errstate(invalid="ignore"):
+        gain = np.where(sim > min_similarity, sim - min_similarity, 0.0)
+    rows, cols = linear_sum_assignment(-gain)
     return [(int(a), int(b)) for a, b in zip(rows, cols) if sim[a, b] > min_similarity]
 
 
