@@ -50,6 +50,19 @@ def test_weighted_nms_averages_a_cluster_and_keeps_a_separate_box():
     np.testing.assert_allclose(b[1], boxes[2])
 
 
+def test_heatmap_refinement_moves_to_a_single_peak():
+    from simpose.cues.blazepose import refine_on_heatmap
+
+    heatmap = np.full((64, 64, 3), -30.0, np.float32)
+    heatmap[20, 30, 0] = 10.0  # channel 0: one confident cell at row 20, column 30
+    heatmap[0, 0, 1] = 10.0  # channel 1: a peak in the corner, its window clipped by the edge
+    points = np.array([[31.7 / 64, 22.2 / 64], [1.5 / 64, 2.5 / 64], [40 / 64, 40 / 64]])
+    out = refine_on_heatmap(points, heatmap)
+    np.testing.assert_allclose(out[0], [30 / 64, 20 / 64], atol=1e-9)  # MediaPipe's cell index / size
+    np.testing.assert_allclose(out[1], [0.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(out[2], points[2])  # channel 2 nowhere confident: unchanged
+
+
 def test_roi_from_points_upright_and_sideways():
     up = roi_from_points(np.array([100.0, 200.0]), np.array([100.0, 100.0]))
     assert up.size == pytest.approx(250.0) and up.rotation == pytest.approx(0.0)

@@ -294,18 +294,24 @@ def refine_on_heatmap(points: np.ndarray, heatmap: np.ndarray, kernel: int = HEA
         (L, 2) refined points.
     """
     h, w = heatmap.shape[:2]
-    out = points.copy()
+    L = len(points)
     off = (kernel - 1) // 2
-    for i, (x, y) in enumerate(points):
-        col, row = int(x * w), int(y * h)  # C++ float->int conversion truncates toward zero
-        if not (0 <= col < w and 0 <= row < h):
-            continue
-        r0, r1, c0, c1 = max(0, row - off), min(h, row + off + 1), max(0, col - off), min(w, col + off + 1)
-        conf = 1.0 / (1.0 + np.exp(-heatmap[r0:r1, c0:c1, i].astype(np.float64)))
-        total = conf.sum()
-        if conf.max() >= min_confidence and total > 0:
-            rows, cols = np.mgrid[r0:r1, c0:c1]
-            out[i] = ((cols * conf).sum() / w / total, (rows * conf).sum() / h / total)
+    cols = np.trunc(points[:, 0] * w).astype(int)  # C++ float->int conversion truncates toward zero
+    rows = np.trunc(points[:, 1] * h).astype(int)
+    inside = (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
+    # cells outside the heatmap get logit -inf (confidence 0): the same sums and maxima as
+    # MediaPipe's window clipped at the edges
+    padded = np.pad(heatmap[..., :L].astype(np.float64), ((off, off), (off, off), (0, 0)), constant_values=-np.inf)
+    k = np.arange(kernel)
+    r = np.clip(rows, 0, h - 1)[:, None, None] + k[None, :, None]  # (L, k, 1), padded index of row - off + k
+    c = np.clip(cols, 0, w - 1)[:, None, None] + k[None, None, :]
+    conf = 1.0 / (1.0 + np.exp(-padded[r, c, np.arange(L)[:, None, None]]))  # (L, k, k)
+    total = conf.sum((1, 2))
+    ok = inside & (conf.max((1, 2)) >= min_confidence) & (total > 0)
+    x = ((c - off) * conf).sum((1, 2)) / np.maximum(total, 1e-12) / w
+    y = ((r - off) * conf).sum((1, 2)) / np.maximum(total, 1e-12) / h
+    out = points.copy()
+    out[ok] = np.stack([x, y], -1)[ok]
     return out
 
 
