@@ -6,7 +6,7 @@ MediaPipe's legacy Pose follows one person. Here the same two networks
 - **Finding people**: the detector is anchored on faces and reports about one person per
   call, so it runs on the whole frame and on overlapping square tiles (two sizes by default),
   every ``detect_every`` frames, and at once whenever a track is lost or nobody is tracked.
-  A detection whose face box holds the nose of a person already found costs no landmark run.
+  A detection at the face of a person already found costs no landmark run.
 - **Following them**: between detections, each person's landmarks come from the landmark
   model's own ROI for the next frame (landmarks 33, 34: MediaPipe's tracking mode), so a
   frame costs one landmark run per person.
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose.body.joints import get_joint_set
 from simpose.cues.blazepose import BlazePose, PoseCandidate, Roi, roi_from_points, to_roi, weighted_nms
 from simpose.cues.errors import CueError
 from simpose.cues.keypoints import MEDIAPIPE_JOINT_SET, Keypoints2D
@@ -44,8 +45,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _FORMAT = 1
-J = 33
-FACE = slice(0, 11)  # blazepose33's nose, eyes, ears and mouth come first (simpose.body.joints)
+J = len(get_joint_set(MEDIAPIPE_JOINT_SET))
+FACE = get_joint_set(MEDIAPIPE_JOINT_SET).indices(
+    ["nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
+     "left_ear", "right_ear", "mouth_left", "mouth_right"]
+)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,7 +256,8 @@ def mask_overlaps(candidates: list[PoseCandidate], grid: int = 64, threshold: fl
 
 def _roi_corners(roi: Roi) -> np.ndarray:
     """(4, 2) pixel corners of a ROI."""
-    from simpose.cues.blazepose import project_landmarks
+    from simpose.body.joints import get_joint_set
+from simpose.cues.blazepose import project_landmarks
 
     return project_landmarks(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]), roi)
 
@@ -386,10 +391,14 @@ class PeopleTracker:
         boxes, kps, scores = np.concatenate(boxes), np.concatenate(kps), np.concatenate(scores)
         # the same face seen from several tiles: merged as within one call
         boxes, kps, scores = weighted_nms(boxes, kps, scores, self.model.nms_iou)
-        noses = [c.keypoints[0] for c in known]
+        # the detector's box has a fixed size (a fifth of the crop): only its centre, the face's,
+        # says where the person is. A detection whose face centre lies within a head's size
+        # (a tenth of the ROI side) of a found person's face is that person.
+        faces = [(_face_centre(c), 0.1 * c.roi.size) for c in known]
         out: list[PoseCandidate] = []
         for box, kp in zip(boxes, kps):
-            if any(box[0] <= n[0] <= box[2] and box[1] <= n[1] <= box[3] for n in noses):
+            centre = (box[:2] + box[2:]) / 2
+            if any(np.hypot(*(centre - f)) < r for f, r in faces):
                 continue
             cand = self.model.landmarks(image, roi_from_points(kp[0], kp[1]))
             for _ in range(cfg.refine_passes):
@@ -398,7 +407,7 @@ class PeopleTracker:
                 cand = self.model.landmarks(image, cand.next_roi)
             if cand.score >= cfg.presence_threshold:
                 out.append(cand)
-                noses.append(cand.keypoints[0])
+                faces.append((_face_centre(cand), 0.1 * cand.roi.size))
         return out
 
     def update(self, candidates: list[PoseCandidate], sources: list[int | None]) -> dict[int, PoseCandidate]:
@@ -446,6 +455,11 @@ class PeopleTracker:
             result[self._next_id] = c
             self._next_id += 1
         return result
+
+
+def _face_centre(c: PoseCandidate) -> np.ndarray:
+    """(2,) mean of the face landmarks (nose, eyes, ears, mouth), pixels."""
+    return c.keypoints[FACE].mean(0)
 
 
 def _mean_visible(kps: np.ndarray, vis: np.ndarray, threshold: float) -> np.ndarray:
