@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from simpose.body.joints import get_joint_set
-from simpose.cues.blazepose import BlazePose, PoseCandidate, Roi, roi_from_points, to_roi, weighted_nms
+from simpose.cues.blazepose import BlazePose, PoseCandidate, Roi, project_landmarks, roi_from_points, to_roi, weighted_nms
 from simpose.cues.errors import CueError
 from simpose.cues.keypoints import MEDIAPIPE_JOINT_SET, Keypoints2D
 from simpose.cues.video import VideoSource
@@ -256,9 +256,6 @@ def mask_overlaps(candidates: list[PoseCandidate], grid: int = 64, threshold: fl
 
 def _roi_corners(roi: Roi) -> np.ndarray:
     """(4, 2) pixel corners of a ROI."""
-    from simpose.body.joints import get_joint_set
-from simpose.cues.blazepose import project_landmarks
-
     return project_landmarks(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]), roi)
 
 
