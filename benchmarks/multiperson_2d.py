@@ -9,7 +9,8 @@ Predictions (blazepose33) go to coco17 by :mod:`simpose.body.joints`; people are
 Hungarian matching on COCO's OKS (area: COCO's segment area, PoseTrack's box area) and a pair
 with OKS >= 0.5 counts as found. PCKh@0.5 (PoseTrack: 0.6 x the head box diagonal, MPII's
 convention) and PCK@0.2 of the box (COCO, which has no head boxes) count every labelled joint
-of every annotated person (a missed person's joints are misses). The single-person path
+of every annotated person (a missed person's joints are misses); "people output" counts every
+skeleton returned (unannotated people, e.g. PoseTrack's spectators, included). The single-person path
 (``mp.solutions.pose``, static mode) is the baseline.
 
 Videos (no annotations): people found per frame and tracks, against the people visible by eye
@@ -43,7 +44,7 @@ from simpose.eval.metrics import oks, pck2d
 
 # people visible by eye (head and torso showing, >= 50 px tall) on frames 0 and the last,
 # counted on the PNGs --frames-dir writes; see the module docstring
-VISIBLE = {"multi_person_demo.mp4": 2, "street_demo.mp4": 12, "000001_mpiinew_test.mp4": 3}
+VISIBLE = {"single_person_demo.mp4": 1, "multi_person_demo.mp4": 2, "street_demo.mp4": 12, "000001_mpiinew_test.mp4": 3}
 
 
 def load_image(path: Path) -> np.ndarray:
@@ -55,13 +56,14 @@ def load_image(path: Path) -> np.ndarray:
 
 def evaluate(samples, predict, areas, ref: str) -> dict:
     """Recall and PCK of ``predict(image) -> (P, 17, 2) coco17`` over samples."""
-    n_gt = n_found = 0
+    n_gt = n_found = n_pred = 0
     oks_found, hits = [], []
     for s in samples:
         people = [p for p in s.people if p.joints2d_valid.any()]
         if not people:
             continue
         pred = predict(load_image(s.image_path))
+        n_pred += len(pred)
         gt = np.stack([np.nan_to_num(p.joints2d) for p in people])
         vis = np.stack([p.joints2d_valid for p in people])
         area = np.array([areas(p) for p in people])
@@ -84,7 +86,7 @@ def evaluate(samples, predict, areas, ref: str) -> dict:
                 hits.extend(h[vis[g]])
             else:
                 hits.extend([0.0] * int(vis[g].sum()))
-    return {"annotated": n_gt, "found": n_found, "recall": 100 * n_found / max(n_gt, 1),
+    return {"annotated": n_gt, "found": n_found, "predicted": n_pred, "recall": 100 * n_found / max(n_gt, 1),
             "oks": float(np.mean(oks_found)) if oks_found else float("nan"), "pck": float(np.mean(hits))}  # fmt: skip
 
 
@@ -119,13 +121,13 @@ def recall_table(shared: Path, model: BlazePose, config: PeopleConfig) -> None:
         ("posetrack18 val (3 frames)", posetrack, lambda p: float(p.bbox_xywh[2] * p.bbox_xywh[3]), "head"),
     ]
     print("\n## Recall against annotated people (OKS-matched at 0.5)\n")
-    print("| data | method | annotated | found | recall % | mean OKS of found | PCK % (all annotated joints) |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| data | method | annotated | found | recall % | mean OKS of found | PCK % (all annotated joints) | people output |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, samples, areas, ref in sets:
         for method, predict in (("single-person mp.solutions.pose", single_predictor()), ("multi-person (cues.people)", multi_predictor(model, config))):
             r = evaluate(samples, predict, areas, ref)
             metric = "PCKh@0.5" if ref == "head" else "PCK@0.2 box"
-            print(f"| {name} | {method} | {r['annotated']} | {r['found']} | {r['recall']:.0f} | {r['oks']:.2f} | {r['pck']:.1f} ({metric}) |")
+            print(f"| {name} | {method} | {r['annotated']} | {r['found']} | {r['recall']:.0f} | {r['oks']:.2f} | {r['pck']:.1f} ({metric}) | {r['predicted']} |")
 
 
 def video_table(videos: list[Path], model: BlazePose, config: PeopleConfig, skip_speed: bool, frames_dir: Path | None, repeat: int) -> None:
@@ -203,7 +205,7 @@ def main() -> None:
     print(f"# multi-person 2D (simpose.cues.people), {config}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
     if not args.skip_recall:
         recall_table(shared, model, config)
-    videos = [shared / "real" / "videos" / n for n in ("multi_person_demo.mp4", "street_demo.mp4")]
+    videos = [shared / "real" / "videos" / n for n in ("single_person_demo.mp4", "multi_person_demo.mp4", "street_demo.mp4")]
     videos.append(shared / "real" / "posetrack18" / "videos" / "000001_mpiinew_test" / "000001_mpiinew_test.mp4")
     video_table(videos, model, config, args.skip_speed, args.frames_dir, args.repeat)
 

@@ -115,16 +115,21 @@ def test_track_ids_stable_through_a_crossing_and_an_occlusion():
     assert list(found) == [2]
 
 
-def test_two_people_of_the_multi_person_demo(shared):
+def test_two_people_of_the_multi_person_demo(shared, tmp_path):
     pytest.importorskip("ai_edge_litert", reason="ai-edge-litert not installed: pip install 'simpose[mediapipe]'")
     pytest.importorskip("mediapipe", reason="mediapipe not installed")
     from simpose.cues.people import detect_people
     from simpose.cues.video import open_video
 
-    out = detect_people(open_video(shared / "real" / "videos" / "multi_person_demo.mp4"), PeopleConfig(detect_every=2), end=3)
+    source = open_video(shared / "real" / "videos" / "multi_person_demo.mp4")
+    out = detect_people(source, PeopleConfig(detect_every=2), end=3, cache_dir=tmp_path)
     kp = out.keypoints
     assert kp.keypoints.shape == (3, 2, 33, 2) and kp.valid.all()  # two people visible by eye, both found
     assert out.detector_frames.tolist() == [True, False, True]
     # the two tracks are two different people: their hips lie far apart in every frame
     hips = kp.keypoints[:, :, 23:25].mean(2)
     assert (np.linalg.norm(hips[:, 0] - hips[:, 1], axis=-1) > 200).all()
+    again = detect_people(source, PeopleConfig(detect_every=2), end=3, cache_dir=tmp_path)
+    assert again.cached and not out.cached
+    np.testing.assert_array_equal(again.keypoints.keypoints, kp.keypoints)
+    np.testing.assert_array_equal(again.track_ids, out.track_ids)

@@ -408,9 +408,17 @@ class PeopleTracker:
         return out
 
     def update(self, candidates: list[PoseCandidate], sources: list[int | None]) -> dict[int, PoseCandidate]:
-        """Skeleton NMS, then candidates to tracks. A candidate the landmark model followed from
-        a track's own ROI continues that track (as in MediaPipe's tracking mode) unless NMS
-        dropped it for a better skeleton of the same person."""
+        """Skeleton NMS, then candidates to tracks (Hungarian on skeleton similarity to each
+        track's constant-velocity prediction, gated). A candidate the landmark model followed
+        from a track's own ROI continues that track (as in MediaPipe's tracking mode) unless
+        NMS dropped it for a better skeleton of the same person.
+
+        Args:
+            candidates: this frame's skeletons (from tracking ROIs and new detections).
+            sources: per candidate, the id of the track whose ROI gave it, or None.
+        Returns:
+            track id -> candidate, for every track seen in this frame (new tracks included).
+        """
         cfg = self.config
         if candidates:
             kps = np.stack([c.keypoints for c in candidates])
