@@ -10,7 +10,7 @@ import pytest
 
 from simpose.cues.blazepose import PoseCandidate, Roi, box_iou
 from simpose.cues.people import (
-    PeopleConfig, PeopleTracker, mask_overlaps, match, on_mask, skeleton_nms, skeleton_similarity, tile_rois,
+    PeopleConfig, PeopleTracker, duplicates, mask_overlaps, match, on_mask, skeleton_nms, skeleton_similarity, tile_rois,
 )  # fmt: skip
 
 J = 33
@@ -55,9 +55,9 @@ def test_nms_merges_duplicates_and_keeps_two_overlapping_people():
     keep = skeleton_nms(kps, np.ones((3, J)), np.array([0.9, 0.95, 0.8]), threshold=0.5)
     assert keep.tolist() == [1, 2]
     # a mask overlap marks a skeleton drawn on the same person (another scale, a limb) as a duplicate
-    overlap = np.eye(3)
-    overlap[1, 2] = overlap[2, 1] = 0.9
-    assert skeleton_nms(kps, np.ones((3, J)), np.array([0.9, 0.95, 0.8]), 0.5, overlap=overlap).tolist() == [1]
+    same = np.zeros((3, 3), bool)
+    same[2, 1] = True
+    assert skeleton_nms(kps, np.ones((3, J)), np.array([0.9, 0.95, 0.8]), 0.5, duplicate=same).tolist() == [1]
 
 
 def test_mask_overlap_of_constructed_masks():
@@ -68,6 +68,10 @@ def test_mask_overlap_of_constructed_masks():
     other = candidate(template(), mask=np.ones((256, 256), np.float32), roi=Roi(np.array([300.0, 100.0]), 40.0, 0.0))
     m = mask_overlaps([big, limb, other])
     assert m[0, 1] == pytest.approx(1.0, abs=0.02) and m[0, 2] == 0.0 and m[1, 2] == 0.0
+    dup = duplicates([big, limb, other], overlap=0.8, part_overlap=0.5, part_size_ratio=0.75)
+    assert dup.tolist() == [[False, True, False], [True, False, False], [False, False, False]]
+    m_half = duplicates([big, limb], overlap=1.5, part_overlap=0.5, part_size_ratio=0.75)  # only the size rule
+    assert m_half.tolist() == [[False, False], [True, False]]  # the smaller one is the part
     assert on_mask(np.array([[60.0, 100.0], [140.0, 100.0], [500.0, 0.0]]), mask, big.roi).tolist() == [True, False, False]
 
 

@@ -40,7 +40,7 @@ from simpose.cues.video import VideoSource
 
 __all__ = [
     "PeopleConfig", "PeopleDetections", "PeopleTracker", "detect_people", "detect_people_image",
-    "skeleton_similarity", "skeleton_nms", "match", "tile_rois", "on_mask", "mask_overlaps",
+    "skeleton_similarity", "skeleton_nms", "match", "tile_rois", "on_mask", "mask_overlaps", "duplicates",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,12 @@ class PeopleConfig:
             per-joint values range 0.025..0.107; one value for all 33 landmarks).
         nms_similarity: two skeletons more similar than this are one person.
         mask_overlap: two skeletons whose segmentation masks overlap this much (shared area
-            over the smaller mask) are one person (a duplicate at another scale, or a small
-            skeleton the detector found on their legs); two people, one in front of the other,
-            share joint positions in the image but not pixels.
+            over the smaller mask) are one person (a duplicate at another scale); the masks
+            are not instance masks in crowds, so neighbours can overlap less than this.
+        part_overlap, part_size_ratio: a skeleton whose ROI is smaller than
+            ``part_size_ratio`` times another's and whose mask overlaps it at least
+            ``part_overlap`` is drawn on that person's limbs (the detector fires on legs in
+            small tiles).
         match_similarity: gate: a candidate joins a track only above this similarity.
         max_missed: frames a track survives unmatched before it ends.
         max_people: keep at most this many tracks (highest scores first); None: all.
@@ -91,7 +94,9 @@ class PeopleConfig:
     min_visibility: float = 0.5
     kappa: float = 0.1
     nms_similarity: float = 0.5
-    mask_overlap: float = 0.5
+    mask_overlap: float = 0.8
+    part_overlap: float = 0.5
+    part_size_ratio: float = 0.75
     match_similarity: float = 0.2
     max_missed: int = 10
     max_people: int | None = None
@@ -179,18 +184,17 @@ def _area(kps: np.ndarray, vis: np.ndarray) -> np.ndarray:
 
 def skeleton_nms(
     kps: np.ndarray, vis: np.ndarray, scores: np.ndarray, threshold: float = 0.5, kappa: float = 0.1, min_visibility: float = 0.5,
-    overlap: np.ndarray | None = None, overlap_threshold: float = 0.5,
+    duplicate: np.ndarray | None = None,
 ) -> np.ndarray:
     """Greedy non-max suppression on skeletons: best score first, dropping every skeleton more
-    similar than ``threshold`` (:func:`skeleton_similarity`) to one kept, or (given
-    ``overlap``) whose person mask overlaps a kept one's: a second skeleton drawn on the same
-    person at another scale, or on one of their limbs, shares few joint positions but its
-    pixels; two people, one in front of the other, share joint positions but not pixels.
+    similar than ``threshold`` (:func:`skeleton_similarity`) to one kept, or marked by
+    ``duplicate`` as the same person as a kept one (:func:`duplicates`: a second skeleton drawn
+    on the same person at another scale, or on one of their limbs, shares few joint positions
+    but their pixels).
 
     Args:
         kps: (N, J, 2) pixels; vis: (N, J); scores: (N,).
-        overlap: (N, N) from :func:`mask_overlaps`, or None.
-        overlap_threshold: mask overlap at or above which two skeletons are one person.
+        duplicate: (N, N) bool, entry (i, k): i is the same person as k; or None.
     Returns:
         (K,) int64 indices of the kept skeletons, by decreasing score.
     """
@@ -199,8 +203,8 @@ def skeleton_nms(
         return order.astype(np.int64)
     sim = skeleton_similarity(kps, vis, kps, vis, kappa, min_visibility)
     keep: list[int] = []
-    if overlap is not None:
-        sim = np.where(np.asarray(overlap) >= overlap_threshold, np.inf, sim)
+    if duplicate is not None:
+        sim = np.where(np.asarray(duplicate, bool), np.inf, sim)
     for i in order:
         if all(sim[i, k] <= threshold for k in keep):
             keep.append(int(i))
@@ -251,6 +255,23 @@ def mask_overlaps(candidates: list[PoseCandidate], grid: int = 64, threshold: fl
             ma, mb = on_mask(pts, a.mask, a.roi, threshold), on_mask(pts, b.mask, b.roi, threshold)
             small = min(ma.sum(), mb.sum())
             out[i, k] = out[k, i] = (ma & mb).sum() / small if small > 0 else 0.0
+    return out
+
+
+def duplicates(candidates: list[PoseCandidate], overlap: float = 0.8, part_overlap: float = 0.5, part_size_ratio: float = 0.75) -> np.ndarray:
+    """Which skeletons are another one's person again (see ``PeopleConfig.mask_overlap``).
+
+    Args:
+        candidates: N skeletons with masks.
+    Returns:
+        (N, N) bool, entry (i, k): i is k's person (mask overlap >= ``overlap``, or i's ROI
+        smaller than ``part_size_ratio`` times k's and overlap >= ``part_overlap``); False on
+        the diagonal.
+    """
+    ov = mask_overlaps(candidates)
+    size = np.array([c.roi.size for c in candidates])
+    out = (ov >= overlap) | ((ov >= part_overlap) & (size[:, None] < part_size_ratio * size[None, :]))
+    np.fill_diagonal(out, False)
     return out
 
 
@@ -424,7 +445,8 @@ class PeopleTracker:
             kps = np.stack([c.keypoints for c in candidates])
             vis = np.stack([c.visibility for c in candidates])
             scores = np.array([c.score * c.visibility.mean() for c in candidates])
-            keep = skeleton_nms(kps, vis, scores, cfg.nms_similarity, cfg.kappa, cfg.min_visibility, mask_overlaps(candidates), cfg.mask_overlap)
+            dup = duplicates(candidates, cfg.mask_overlap, cfg.part_overlap, cfg.part_size_ratio)
+            keep = skeleton_nms(kps, vis, scores, cfg.nms_similarity, cfg.kappa, cfg.min_visibility, dup)
             candidates = [candidates[i] for i in keep]
             sources = [sources[i] for i in keep]
         result: dict[int, PoseCandidate] = {}
