@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from simpose.cues.blazepose import PoseCandidate, Roi, box_iou
-from simpose.cues.people import (
-    PeopleConfig, PeopleTracker, duplicates, mask_overlaps, match, on_mask, skeleton_nms, skeleton_similarity, tile_rois,
+from simpose.cues.people import PeopleConfig, PeopleTracker
+from simpose.cues.people_match import (
+    duplicates, mask_overlaps, match, on_mask, skeleton_nms, skeleton_similarity, tile_rois,
 )  # fmt: skip
 
 J = 33

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from simpose.cues.people import match
+from simpose.cues.people_match import match
 
 __all__ = ["Tracks", "pose_distances", "associate", "match_references", "gather"]
 
