@@ -93,7 +93,7 @@ class PeopleConfig:
     kappa: float = 0.1
     nms_similarity: float = 0.5
     mask_overlap: float = 0.8
-    part_overlap: float = 0.5
+    part_overlap: float = 0.6
     part_size_ratio: float = 0.75
     match_similarity: float = 0.2
     max_missed: int = 10

@@ -128,7 +128,7 @@ def mask_overlaps(candidates: list[PoseCandidate], grid: int = 64, threshold: fl
     return out
 
 
-def duplicates(candidates: list[PoseCandidate], overlap: float = 0.8, part_overlap: float = 0.5, part_size_ratio: float = 0.75) -> np.ndarray:
+def duplicates(candidates: list[PoseCandidate], overlap: float = 0.8, part_overlap: float = 0.6, part_size_ratio: float = 0.75) -> np.ndarray:
     """Which skeletons are another one's person again (see ``PeopleConfig.mask_overlap``).
 
     Args:
