@@ -168,6 +168,7 @@ class PeopleTracker:
         self.tracks: list[_Track] = []
         self._next_id = 0
         self._since_detection = config.detect_every  # detect in the first frame
+        self._lost = False  # a track went unseen in the last frame: detect in this one
 
     def step(self, image: np.ndarray) -> tuple[dict[int, PoseCandidate], bool]:
         """Process the next frame.
@@ -192,7 +193,7 @@ class PeopleTracker:
             else:
                 lost = True
         self._since_detection += 1
-        detected = lost or self._since_detection >= cfg.detect_every or not any(t.next_roi is not None for t in self.tracks)
+        detected = lost or self._lost or self._since_detection >= cfg.detect_every or not any(t.next_roi is not None for t in self.tracks)
         if detected:
             new = self.find_new(image, candidates)
             candidates += new
@@ -205,7 +206,7 @@ class PeopleTracker:
 
         Args:
             image: (H, W, 3) uint8 RGB.
-            known: people already found in this frame (their noses mark detections to skip).
+            known: people already found in this frame (their faces mark detections to skip).
         Returns:
             the new candidates that pass the presence threshold.
         """
@@ -278,8 +279,10 @@ class PeopleTracker:
             tr.velocity = np.nan_to_num(shift / (tr.missed + 1)) if np.isfinite(shift).all() else np.zeros(2)
             tr.keypoints, tr.visibility, tr.next_roi, tr.missed = c.keypoints, c.visibility, c.next_roi, 0
             result[tr.track_id] = c
+        self._lost = False
         for i, tr in enumerate(self.tracks):
             if i not in matched_tracks:
+                self._lost |= tr.next_roi is not None  # just lost (e.g. merged into another by NMS)
                 tr.missed += 1
                 tr.next_roi = None
         self.tracks = [t for t in self.tracks if t.missed <= cfg.max_missed]
