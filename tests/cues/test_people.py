@@ -138,3 +138,14 @@ def test_two_people_of_the_multi_person_demo(shared, tmp_path):
     assert again.cached and not out.cached
     np.testing.assert_array_equal(again.keypoints.keypoints, kp.keypoints)
     np.testing.assert_array_equal(again.track_ids, out.track_ids)
+
+
+def test_nobody_in_the_video_gives_zero_people(tiny_video):
+    pytest.importorskip("ai_edge_litert", reason="ai-edge-litert not installed: pip install 'simpose[mediapipe]'")
+    pytest.importorskip("mediapipe", reason="mediapipe not installed")
+    from simpose.cues.people import detect_people
+    from simpose.cues.video import open_video
+
+    out = detect_people(open_video(tiny_video))
+    assert out.keypoints.keypoints.shape == (5, 0, 33, 2) and out.track_ids.shape == (0,)
+    assert out.detector_frames.all()  # nobody tracked: the detector runs in every frame
