@@ -131,6 +131,36 @@ def recall_table(shared: Path, model: BlazePose, config: PeopleConfig) -> None:
             print(f"| {name} | {method} | {r['annotated']} | {r['found']} | {r['recall']:.0f} | {r['oks']:.2f} | {r['pck']:.1f} ({metric}) | {r['predicted']} |")
 
 
+def agreement_table(shared: Path, model: BlazePose, config: PeopleConfig) -> None:
+    """The one person of the single-person demo: direct decoding vs mp.solutions.pose."""
+    from simpose.cues.blazepose import roi_from_points
+
+    source = open_video(shared / "real" / "videos" / "single_person_demo.mp4")
+    frames = [f for _, f in source.frames()]
+    print("\n## Agreement with mp.solutions.pose on single_person_demo.mp4 (1080x1920, 40 frames; pixels)\n")
+    print("| comparison | median | p90 | max | world landmarks, median mm |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    ref, _ = detect_keypoints(frames, KeypointConfig(static_image_mode=True, smooth_landmarks=False, segmentation=False))
+    errs, werrs = [], []
+    for t, frame in enumerate(frames):  # static mode: the same detection, the same ROI
+        _, kps, _ = model.detect(frame)
+        if len(kps) and ref.valid[t, 0]:
+            c = model.landmarks(frame, roi_from_points(kps[0, 0], kps[0, 1]))
+            errs.append(np.linalg.norm(c.keypoints - ref.keypoints[t, 0], axis=-1))
+            werrs.append(np.linalg.norm(c.world - ref.world[t, 0], axis=-1))
+    rows = [("static mode: BlazePose.detect + landmarks vs mp (static)", np.concatenate(errs), np.concatenate(werrs))]
+    ref_video, _ = detect_keypoints(frames, KeypointConfig(segmentation=False))
+    out = detect_people(source, config, model=model).keypoints
+    p = 0 if out.num_people else None
+    if p is not None:
+        both = out.valid[:, p] & ref_video.valid[:, 0]
+        d = np.linalg.norm(out.keypoints[both, p] - ref_video.keypoints[both, 0], axis=-1).ravel()
+        w = np.linalg.norm(out.world[both, p] - ref_video.world[both, 0], axis=-1).ravel()
+        rows.append((f"video mode: detect_people (smoothing {config.smooth_landmarks}) vs mp (video, smoothed)", d, w))
+    for name, d, w in rows:
+        print(f"| {name} | {np.median(d):.2f} | {np.percentile(d, 90):.2f} | {d.max():.1f} | {1000 * np.median(w):.1f} |")
+
+
 def video_table(videos: list[Path], model: BlazePose, config: PeopleConfig, skip_speed: bool, frames_dir: Path | None, repeat: int) -> None:
     print("\n## Videos: people found vs visible, and speed (CPU, 1 thread per model)\n")
     print("| video | frames | visible (by eye) | found per frame (mean, min-max) | tracks | detector frames "
@@ -205,6 +235,7 @@ def main() -> None:
     model = BlazePose(args.threads, config.detection_threshold)
     print(f"# multi-person 2D (simpose.cues.people), {config}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
     if not args.skip_recall:
+        agreement_table(shared, model, config)
         recall_table(shared, model, config)
     videos = [shared / "real" / "videos" / n for n in ("single_person_demo.mp4", "multi_person_demo.mp4", "street_demo.mp4")]
     videos.append(shared / "real" / "posetrack18" / "videos" / "000001_mpiinew_test" / "000001_mpiinew_test.mp4")

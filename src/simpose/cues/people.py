@@ -14,6 +14,8 @@ MediaPipe's legacy Pose follows one person. Here the same two networks
   non-max suppression on the skeletons (an OKS-like similarity of the visible landmarks), so
   duplicates of one person collapse and two overlapping people, whose boxes overlap but whose
   joints do not, stay apart.
+- **Smoothing**: each track's landmarks are filtered over time as ``mp.solutions.pose`` does in
+  video mode (:mod:`simpose.cues.smoothing`), unless ``smooth_landmarks`` is off.
 - **Track ids**: candidates are matched to tracks (Hungarian, scipy) on the same similarity
   against each track's constant-velocity prediction, with a gate; an unmatched track survives
   ``max_missed`` frames (NaN there, never invented) before it ends.
@@ -37,6 +39,7 @@ from simpose.cues.blazepose import BlazePose, PoseCandidate, Roi, roi_from_point
 from simpose.cues.errors import CueError
 from simpose.cues.keypoints import MEDIAPIPE_JOINT_SET, Keypoints2D
 from simpose.cues.people_match import duplicates, match, skeleton_nms, skeleton_similarity, tile_rois
+from simpose.cues.smoothing import LANDMARK_FILTER, LEGACY_RATE, VISIBILITY_ALPHA, WORLD_FILTER, low_pass, one_euro
 from simpose.cues.video import VideoSource
 
 __all__ = ["PeopleConfig", "PeopleDetections", "PeopleTracker", "detect_people", "detect_people_image"]
@@ -84,6 +87,10 @@ class PeopleConfig:
         max_missed: frames a track survives unmatched before it ends.
         max_people: keep at most this many tracks (highest scores first); None: all.
         num_threads: TFLite threads per model.
+        smooth_landmarks: filter each track's landmarks over time as ``mp.solutions.pose`` does
+            in video mode (:mod:`simpose.cues.smoothing`); single images are never filtered.
+        smoothing_rate: frames per second the filters assume (MediaPipe's legacy API: 30
+            whatever the video's rate).
     """
 
     detect_every: int = 30
@@ -102,6 +109,8 @@ class PeopleConfig:
     max_missed: int = 10
     max_people: int | None = None
     num_threads: int = 1
+    smooth_landmarks: bool = True
+    smoothing_rate: float = LEGACY_RATE
 
     def __post_init__(self) -> None:
         if self.detect_every < 1:
@@ -382,7 +391,7 @@ def detect_people(
         detector_frames.append(detected)
     if not per_frame:
         raise CueError(f"{source.path}: no frames in the range [{start}, {end if end is not None else 'end'})")
-    out = _assemble(per_frame, source.size, np.asarray(indices, np.int64), np.asarray(detector_frames, bool), complete)
+    out = _assemble(per_frame, source.size, np.asarray(indices, np.int64), np.asarray(detector_frames, bool), complete, config)
     if entry is not None and complete:
         kp = out.keypoints
         save_arrays(entry, {"keypoints": kp.keypoints, "confidence": kp.confidence, "valid": kp.valid, "world": kp.world,
@@ -391,8 +400,12 @@ def detect_people(
     return out
 
 
-def _assemble(per_frame: list[dict[int, PoseCandidate]], size: tuple[int, int], frame_index: np.ndarray, detector_frames: np.ndarray, complete: bool) -> PeopleDetections:
-    """Per-frame {track id: candidate} dicts -> (T, P, ...) arrays, P in order of first appearance."""
+def _assemble(
+    per_frame: list[dict[int, PoseCandidate]], size: tuple[int, int], frame_index: np.ndarray, detector_frames: np.ndarray,
+    complete: bool, config: PeopleConfig,
+) -> PeopleDetections:
+    """Per-frame {track id: candidate} dicts -> (T, P, ...) arrays, P in order of first
+    appearance; smoothed per track as MediaPipe's video mode does if ``config.smooth_landmarks``."""
     ids: list[int] = []
     for found in per_frame:
         ids += [i for i in sorted(found) if i not in ids]
@@ -403,9 +416,18 @@ def _assemble(per_frame: list[dict[int, PoseCandidate]], size: tuple[int, int], 
     conf = np.zeros((T, P, J), np.float32)
     valid = np.zeros((T, P), bool)
     scores = np.zeros((T, P), np.float32)
+    roi_size = np.ones((T, P))
     for t, found in enumerate(per_frame):
         for i, c in found.items():
             p = col[i]
             kps[t, p], world[t, p], conf[t, p], valid[t, p], scores[t, p] = c.keypoints, c.world, c.visibility, True, c.score
+            roi_size[t, p] = c.roi.size
+    if config.smooth_landmarks:
+        rate = config.smoothing_rate
+        for p in range(P):
+            v = valid[:, p]
+            kps[:, p] = one_euro(kps[:, p], v, roi_size[:, p], rate, **LANDMARK_FILTER)
+            world[:, p] = one_euro(world[:, p], v, None, rate, **WORLD_FILTER)
+            conf[:, p] = low_pass(conf[:, p], v, VISIBILITY_ALPHA)
     kp = Keypoints2D(kps, conf, valid, tuple(size), MEDIAPIPE_JOINT_SET, world)
     return PeopleDetections(kp, np.asarray(ids, np.int64), scores, frame_index, detector_frames, complete)
