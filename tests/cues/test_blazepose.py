@@ -109,3 +109,25 @@ def test_agrees_with_mediapipe_pose_on_a_real_frame(shared, mediapipe):
         assert len(people) == 1  # through another ROI (a tile's detection): close, not identical
         err = np.linalg.norm(people[0].keypoints - ref.keypoints[t, 0], axis=-1)
         assert np.median(err) < 0.02 * people[0].roi.size, (np.median(err), people[0].roi.size)
+
+
+def test_mirrored_detection_maps_back_to_the_frame(shared):
+    """detect(mirror=True) on a frame equals detect() on the mirrored frame, mirrored back."""
+    pytest.importorskip("ai_edge_litert", reason="ai-edge-litert not installed: pip install 'simpose[mediapipe]'")
+    pytest.importorskip("mediapipe", reason="mediapipe not installed")
+    from simpose.cues.blazepose import BlazePose
+    from simpose.cues.video import open_video
+
+    frame = next(open_video(shared / "real" / "videos" / "single_person_demo.mp4").frames(end=1))[1]
+    w = frame.shape[1]
+    model = BlazePose()
+    _, kps, scores = model.detect(frame, mirror=True)
+    _, kps_ref, scores_ref = model.detect(np.ascontiguousarray(frame[:, ::-1]))
+    assert len(scores) == len(scores_ref) >= 1
+    # MediaPipe's warp samples pixel j at j, not j + 0.5: the mirrored crop and the crop of the
+    # mirrored frame differ by one input pixel (1920 / 224 = 8.6 frame px), and the detector's
+    # keypoints move by up to a few input pixels with it; a wrong mapping is off by hundreds
+    px = 3 * max(frame.shape[:2]) / 224
+    np.testing.assert_allclose(scores, scores_ref, atol=0.02)
+    np.testing.assert_allclose(kps[..., 0], w - kps_ref[..., 0], atol=px)
+    np.testing.assert_allclose(kps[..., 1], kps_ref[..., 1], atol=px)

@@ -350,12 +350,14 @@ class BlazePose:
         self.detection_threshold = detection_threshold
         self.nms_iou = nms_iou
 
-    def detect(self, image: np.ndarray, roi: Roi | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def detect(self, image: np.ndarray, roi: Roi | None = None, mirror: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Face boxes and alignment keypoints of the people in a square crop of the frame.
 
         Args:
             image: (H, W, 3) uint8 RGB frame.
             roi: the square region to look in (rotation 0); None: the whole frame, letterboxed.
+            mirror: look in the left-right mirrored crop (the detector finds other people
+                there); results are mapped back to the frame.
         Returns:
             boxes (D, 4) pixels x0, y0, x1, y1 of the face; keypoints (D, 4, 2) pixels; scores (D,),
             after weighted NMS within this crop.
@@ -364,12 +366,17 @@ class BlazePose:
             h, w = image.shape[:2]
             roi = Roi(np.array([w / 2, h / 2]), float(max(w, h)), 0.0)
         crop = crop_square(image, roi, DETECTOR_SIZE, border_zero=True)
+        if mirror:
+            crop = np.ascontiguousarray(crop[:, ::-1])
         self.detector.set_tensor(self._det_in, (crop.astype(np.float32) / 127.5 - 1.0)[None])
         self.detector.invoke()
         boxes, kps, scores = decode_detections(
             self.detector.get_tensor(self._det_boxes)[0], self.detector.get_tensor(self._det_scores)[0], self.anchors, self.detection_threshold
         )
         boxes, kps, scores = weighted_nms(boxes, kps, scores, self.nms_iou)
+        if mirror:  # x -> 1 - x (the crop's pixel edges map onto each other)
+            boxes = np.stack([1 - boxes[:, 2], boxes[:, 1], 1 - boxes[:, 0], boxes[:, 3]], -1)
+            kps = np.concatenate([1 - kps[..., :1], kps[..., 1:]], -1)
         corner = roi.center - roi.size / 2
         return boxes * roi.size + np.tile(corner, 2), kps * roi.size + corner, scores
 

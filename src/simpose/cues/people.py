@@ -66,6 +66,8 @@ class PeopleConfig:
         tile_fractions: side of the square detector tiles as fractions of the frame's short
             side (the whole frame, letterboxed, is always searched too); () for no tiles.
         tile_overlap: fraction of a tile its neighbour overlaps.
+        mirror: also run the detector on each crop mirrored left-right (it then finds people
+            it misses in the crop as is; twice the detector's cost).
         detection_threshold: detector score threshold (MediaPipe: 0.5).
         presence_threshold: landmark model's pose-presence flag needed to keep a skeleton
             (MediaPipe: 0.5).
@@ -96,6 +98,7 @@ class PeopleConfig:
     detect_every: int = 30
     tile_fractions: tuple[float, ...] = (1.0, 0.5)
     tile_overlap: float = 0.25
+    mirror: bool = False
     detection_threshold: float = 0.5
     presence_threshold: float = 0.5
     refine_passes: int = 1
@@ -227,8 +230,9 @@ class PeopleTracker:
         rois = [None] + tile_rois(w, h, cfg.tile_fractions, cfg.tile_overlap)
         boxes, kps, scores = [], [], []
         for roi in rois:
-            b, k, s = self.model.detect(image, roi)
-            boxes.append(b), kps.append(k), scores.append(s)
+            for mirror in (False, True) if cfg.mirror else (False,):
+                b, k, s = self.model.detect(image, roi, mirror)
+                boxes.append(b), kps.append(k), scores.append(s)
         boxes, kps, scores = np.concatenate(boxes), np.concatenate(kps), np.concatenate(scores)
         # the same face seen from several tiles: merged as within one call
         boxes, kps, scores = weighted_nms(boxes, kps, scores, self.model.nms_iou)
