@@ -149,3 +149,11 @@ def test_nobody_in_the_video_gives_zero_people(tiny_video):
     out = detect_people(open_video(tiny_video))
     assert out.keypoints.keypoints.shape == (5, 0, 33, 2) and out.track_ids.shape == (0,)
     assert out.detector_frames.all()  # nobody tracked: the detector runs in every frame
+
+
+@pytest.mark.parametrize(
+    "bad", [{"detect_every": 0}, {"tile_fractions": (1.5,)}, {"tile_overlap": 1.0}, {"max_people": 0}, {"smoothing_rate": 0.0}]
+)
+def test_bad_config_is_refused(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        PeopleConfig(**bad)

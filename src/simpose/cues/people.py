@@ -126,6 +126,10 @@ class PeopleConfig:
             raise ValueError(f"max_people must be >= 1 or None, got {self.max_people}")
         if self.max_missed < 0:
             raise ValueError(f"max_missed must be >= 0, got {self.max_missed}")
+        if not self.smoothing_rate > 0:
+            raise ValueError(f"smoothing_rate must be > 0 frames per second, got {self.smoothing_rate}")
+        if self.refine_passes < 0:
+            raise ValueError(f"refine_passes must be >= 0, got {self.refine_passes}")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
