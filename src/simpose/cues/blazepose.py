@@ -10,8 +10,9 @@ decoding here reproduces MediaPipe v0.10.14's graphs, so one person's landmarks 
   SSD anchors (5 layers, strides 8, 16, 32, 32, 32, scales 0.1484375..0.75, fixed size, two
   anchors per layer and cell: 2254); boxes + 4 keypoints decoded against the anchors, scores
   through a sigmoid (clipped at +-100), threshold 0.5; weighted non-max suppression at IoU 0.3.
-  The box is the face; keypoint 0 is the hips' centre, keypoint 1 a point whose distance from it
-  is half the body's extent and whose direction gives the body's rotation.
+  The box is centred on the face but its size is nearly constant (a fifth of the input);
+  keypoint 0 is the hips' centre, keypoint 1 a point whose distance from it is half the body's
+  extent and whose direction gives the body's rotation.
 - ``pose_detection_to_roi.pbtxt`` / ``pose_landmarks_to_roi.pbtxt``: the ROI is a square
   centred on point 0, side 2 x 1.25 x |p1 - p0|, rotated so that p0 -> p1 points up.
 - ``pose_landmark_by_roi_cpu.pbtxt``: the ROI warped to 256x256 in [0, 1]; 39 landmarks
