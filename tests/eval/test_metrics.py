@@ -447,3 +447,27 @@ def test_torch_inputs_match_numpy() -> None:
     got32 = pa_mpjpe(torch.tensor(pred, dtype=torch.float32), torch.tensor(gt, dtype=torch.float32))
     np.testing.assert_allclose(got32, ref, **TOL[np.float32])
     np.testing.assert_allclose(mpjpe(torch.tensor(pred), gt, root=0), mpjpe(pred, gt, root=0), **TOL64)
+
+
+def test_oks_against_the_coco_formula():
+    from simpose.eval.metrics import COCO_OKS_SIGMAS, oks
+
+    rng = np.random.default_rng(0)
+    gt = rng.uniform(0, 200, (2, 17, 2))
+    vis = np.ones((2, 17), bool)
+    vis[1, :5] = False  # unlabelled joints do not count
+    area = np.array([900.0, 2500.0])
+    shift = np.array([3.0, 4.0])  # 5 px on every joint
+    pred = gt + shift
+    pred[1, 0] = np.nan  # an unlabelled joint's prediction may be anything
+    expected = [
+        np.mean(np.exp(-25.0 / (2 * a * (2 * COCO_OKS_SIGMAS[v]) ** 2))) for a, v in zip(area, vis)
+    ]  # pycocotools: e = d^2 / vars / (area + eps) / 2, vars = (2 sigma)^2
+    np.testing.assert_allclose(oks(pred, gt, vis, area), expected, rtol=1e-12)
+    np.testing.assert_allclose(oks(gt, gt, vis, area), [1.0, 1.0])
+    failed = gt.copy()
+    failed[0, 7] = np.nan  # a labelled joint not predicted scores 0 for that joint
+    assert oks(failed, gt, vis, area)[0] == pytest.approx(16 / 17)
+    assert np.isnan(oks(gt[:1], gt[:1], np.zeros((1, 17), bool), area[:1]))[0]
+    with pytest.raises(ValueError, match="area"):
+        oks(gt, gt, vis, np.array([0.0, 1.0]))

@@ -3,6 +3,9 @@
 - :mod:`~simpose.cues.video`: ``open_video(path) -> VideoSource`` (video files, image folders).
 - :mod:`~simpose.cues.keypoints`: 2D keypoints, MediaPipe's 3D and person masks (MediaPipe
   Pose, optional extra ``simpose[mediapipe]``; one person per video).
+- :mod:`~simpose.cues.people`: ``detect_people(video) -> PeopleDetections``: every person's
+  BlazePose keypoints with track ids (the mediapipe wheel's .tflite models run directly,
+  :mod:`~simpose.cues.blazepose`; skeleton NMS and matching in :mod:`~simpose.cues.people_match`).
 - :mod:`~simpose.cues.flow`: DIS optical flow between consecutive frames.
 - :mod:`~simpose.cues.pipeline`: ``extract_cues(video, cache_dir) -> Cues``, cached per video.
 
@@ -12,6 +15,7 @@ Importing this package imports neither mediapipe nor OpenCV; they load when firs
 from simpose.cues.errors import CueError, VideoError
 from simpose.cues.flow import FlowConfig, compute_flow, pair_boxes, person_boxes
 from simpose.cues.keypoints import KeypointConfig, Keypoints2D, detect_keypoints
+from simpose.cues.people import PeopleConfig, PeopleDetections, detect_people
 from simpose.cues.pipeline import CueConfig, Cues, extract_cues
 from simpose.cues.video import ImageSequence, VideoFile, VideoSource, open_video, rotate_frame
 
@@ -19,6 +23,7 @@ __all__ = [
     "CueError", "VideoError",
     "VideoSource", "VideoFile", "ImageSequence", "open_video", "rotate_frame",
     "Keypoints2D", "KeypointConfig", "detect_keypoints",
+    "PeopleConfig", "PeopleDetections", "detect_people",
     "FlowConfig", "compute_flow", "person_boxes", "pair_boxes",
     "CueConfig", "Cues", "extract_cues",
 ]  # fmt: skip

@@ -56,6 +56,8 @@ __all__ = [
     "pa_mpjae",
     "accel_error",
     "pck2d",
+    "oks",
+    "COCO_OKS_SIGMAS",
     "summarize",
 ]
 
@@ -66,6 +68,9 @@ M_TO_MM = 1000.0
 # MPI-INF-3DHP thresholds, metres: 0, 5, ..., 150 mm.
 AUC3D_THRESHOLDS = np.linspace(0.0, 0.15, 31)
 AUC3D_THRESHOLDS.setflags(write=False)
+# COCO's per-keypoint OKS constants in coco17 order (pycocotools cocoeval.py, kpt_oks_sigmas).
+COCO_OKS_SIGMAS = np.array([0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89]) / 10.0
+COCO_OKS_SIGMAS.setflags(write=False)
 
 
 class SimilarityTransform(NamedTuple):
@@ -518,6 +523,37 @@ def pck2d(
     n_vis = vis.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n_vis > 0, 100.0 * hit.sum(axis=-1) / n_vis, np.nan)
+
+
+def oks(pred2d: ArrayLike, gt2d: ArrayLike, visible: ArrayLike, area: ArrayLike, sigmas: ArrayLike = COCO_OKS_SIGMAS) -> np.ndarray:
+    """COCO's object keypoint similarity between predicted and true keypoints.
+
+    ``OKS = mean over labelled joints of exp(-d^2 / (2 area (2 sigma)^2))`` (pycocotools'
+    ``computeOks`` with labelled ground truth). Failed (non-finite) predictions score 0.
+
+    Args:
+        pred2d: (..., J, 2) pixels. gt2d: (..., J, 2) pixels (unlabelled joints ignored).
+        visible: (..., J) bool, the labelled joints (COCO v > 0).
+        area: (...) the person's area in pixels^2 (COCO's segment area; or the box's).
+        sigmas: (J,) per-joint constants (default: coco17's).
+    Returns:
+        (...) in [0, 1]; NaN for a pose with no labelled joint.
+    """
+    p, g = _as_f64(pred2d), _as_f64(gt2d)
+    if p.shape != g.shape or p.shape[-1] != 2:
+        raise ValueError(f"pred2d {p.shape} and gt2d {g.shape} must both be (..., J, 2)")
+    vis = np.asarray(_as_f64(visible) != 0)
+    sig = np.asarray(sigmas, np.float64)
+    if vis.shape != p.shape[:-1] or sig.shape != p.shape[-2:-1]:
+        raise ValueError(f"visible {vis.shape} must be {p.shape[:-1]} and sigmas {sig.shape} ({p.shape[-2]},)")
+    a = np.broadcast_to(_as_f64(area), p.shape[:-2])
+    if not np.all(a > 0):
+        raise ValueError("area must be > 0")
+    d2 = ((p - np.where(vis[..., None], g, 0.0)) ** 2).sum(-1)
+    e = np.exp(-np.nan_to_num(d2, nan=np.inf) / (2 * a[..., None] * (2 * sig) ** 2))
+    n = vis.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (e * vis).sum(-1) / n, np.nan)
 
 
 # --------------------------------------------------------------------------- aggregation
