@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,49 @@ def write_views(
     return paths
 
 
+def _prefetch(items: Iterator, size: int = 4) -> Iterator:
+    """``items`` drawn by a thread of its own, up to ``size`` ahead (the video decodes while the
+    overlay draws); its errors are raised here, in order. Closing the generator stops it."""
+    import queue
+
+    q: queue.Queue = queue.Queue(maxsize=size)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((item, None), timeout=0.2)
+                        break
+                    except queue.Full:
+                        pass
+                if stop.is_set():
+                    return
+            q.put((done, None))
+        except BaseException as e:  # noqa: BLE001  (raised in the consumer)
+            q.put((done, e))
+
+    thread = threading.Thread(target=work, name="decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = q.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+
+
 class _Skeleton3DWriter(threading.Thread):
     """Draws and writes skeleton3d.mp4 in a thread; ``join`` then ``result`` gives its path or raises
     its error. ``stop`` (set by ``join`` when the main thread was interrupted) ends it early, without
@@ -138,7 +182,7 @@ def _overlay(out_dir: Path, source, frame_index, arrays, body, fit, config, pick
     row = {int(f): i for i, f in enumerate(frame_index)}
     valid_rows = np.flatnonzero(valid)
     renderer = OverlayRenderer(tuple(source.size), arrays["K"], body.faces.numpy(), max_side=config.max_side)
-    frames = source.frames(start=int(frame_index[0]), end=int(frame_index[-1]) + 1)
+    frames = _prefetch(source.frames(start=int(frame_index[0]), end=int(frame_index[-1]) + 1))
     if config.progress:
         from rich.progress import track
 
