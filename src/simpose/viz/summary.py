@@ -116,7 +116,8 @@ def write_summary(
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with atomic_open(path) as f:
-            fig.savefig(f, format="png", pil_kwargs={"compress_level": 3})  # 6 (the default) took ~0.3 s more for a ~10% smaller file
+            # compress level 3: the default 6 took ~0.3 s more for a ~10% smaller file
+            fig.savefig(f, format="png", pil_kwargs={"compress_level": 3})
     finally:
         plt.close(fig)
     return path
