@@ -1,6 +1,18 @@
-"""Speed of ``simpose run``'s stages on a 640x480 video, printed as a table.
+"""Speed of ``simpose run``: its stages on a 640x480 video, or whole processes against MediaPipe alone.
 
     python benchmarks/run_speed.py [--frames 120] [--video PATH]
+    python benchmarks/run_speed.py --whole [--video PATH] [--repeats 2]
+
+``--whole`` (issue 17, item 6): the wall time of whole processes, each started afresh, on a
+205-frame 1280x720 30 fps video (or ``--video``): the issue measured a real street video of
+that size, which ../shared does not hold (its street_demo.mp4 has 5 frames of 960x540), so the
+stand-in is the real single-person demo letterboxed to 1280x720 and ping-pong looped. A plain
+MediaPipe loop (PyAV decode + ``mp.solutions.pose`` in tracking mode, the run's model
+complexity, no segmentation: what the run's 2D stage computes), ``simpose run --no-cache`` and
+``simpose run --no-cache --no-views``, interleaved, ``--repeats`` times. It prints each run's
+time over the MediaPipe loop's of the same repeat (the machine may be shared: ratios within a
+repeat are what to compare) and the load average. Targets: <= 1.5 with the views, <= 1.2
+without.
 
 The video: the real single-person demo (../shared/real/videos), letterboxed to 640x480 and
 played forward and backward until it has ``--frames`` frames (unless ``--video`` is given).
@@ -28,8 +40,9 @@ from simpose.data.paths import shared_dir
 from simpose.track.run import RunConfig, run_video
 
 
-def make_video(path: Path, n_frames: int) -> Path:
-    """The demo letterboxed to 640x480, ping-pong looped to ``n_frames`` frames."""
+def make_video(path: Path, n_frames: int, size: tuple[int, int] = (640, 480), fps: float | None = None) -> Path:
+    """The demo letterboxed to ``size`` (width, height), ping-pong looped to ``n_frames`` frames
+    at ``fps`` (None: the demo's own)."""
     from PIL import Image
 
     from simpose.cues.video import open_video
@@ -39,14 +52,66 @@ def make_video(path: Path, n_frames: int) -> Path:
     frames = []
     for _, f in src.frames():
         h, w = f.shape[:2]
-        s = 480 / h
-        small = np.asarray(Image.fromarray(f).resize((int(round(w * s)), 480), Image.BILINEAR))
-        canvas = np.zeros((480, 640, 3), np.uint8)
-        x0 = (640 - small.shape[1]) // 2
+        s = size[1] / h
+        small = np.asarray(Image.fromarray(f).resize((int(round(w * s)), size[1]), Image.BILINEAR))
+        canvas = np.zeros((size[1], size[0], 3), np.uint8)
+        x0 = (size[0] - small.shape[1]) // 2
         canvas[:, x0 : x0 + small.shape[1]] = small
         frames.append(canvas)
     loop = frames + frames[-2:0:-1]
-    return write_video(path, [loop[i % len(loop)] for i in range(n_frames)], fps=src.fps)
+    return write_video(path, [loop[i % len(loop)] for i in range(n_frames)], fps=fps or src.fps)
+
+
+MEDIAPIPE_LOOP = """
+import sys, time, warnings
+import av, mediapipe as mp
+from simpose.cues.keypoints import KeypointConfig
+c = KeypointConfig()
+n = 0
+with av.open(sys.argv[1]) as container, mp.solutions.pose.Pose(
+    static_image_mode=False, model_complexity=c.model_complexity, smooth_landmarks=c.smooth_landmarks,
+    enable_segmentation=False, min_detection_confidence=c.min_detection_confidence,
+    min_tracking_confidence=c.min_tracking_confidence,
+) as pose:
+    warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
+    for frame in container.decode(video=0):
+        pose.process(frame.to_ndarray(format="rgb24"))
+        n += 1
+print(n)
+"""
+
+
+def whole_process(argv: list[str]) -> float:
+    """Wall seconds of one fresh Python process (its imports, model loading and all)."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:3])}... failed ({done.returncode}): {done.stderr[-2000:]}")
+    return seconds
+
+
+def whole(video: Path, repeats: int) -> None:
+    """The whole-process table of ``--whole``."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(repeats):
+            load = os.getloadavg()[0]
+            mp_s = whole_process(["-c", MEDIAPIPE_LOOP, str(video)])
+            run = ["-m", "simpose.cli", "run", str(video), "--out", f"{tmp}/run", "--no-cache", "--fov", "60"]
+            views_s = whole_process(run)
+            bare_s = whole_process([*run, "--no-views"])
+            rows.append((r, load, mp_s, views_s, bare_s))
+    print(f"whole processes on {video.name} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '1')}, {os.cpu_count()} CPUs)")
+    print("| repeat | load avg (1 min) at start | MediaPipe loop (s) | simpose run (s) | ratio | run --no-views (s) | ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for r, load, mp_s, views_s, bare_s in rows:
+        print(f"| {r} | {load:.2f} | {mp_s:.1f} | {views_s:.1f} | **{views_s / mp_s:.2f}x** | {bare_s:.1f} | **{bare_s / mp_s:.2f}x** |")
+    print("targets: <= 1.5x with the views, <= 1.2x without")
 
 
 def time_flow(video: Path, arrays: dict) -> float:
@@ -90,8 +155,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--video", type=Path, default=None)
+    parser.add_argument("--whole", action="store_true", help="whole processes against a plain MediaPipe loop (1280x720 video)")
+    parser.add_argument("--repeats", type=int, default=2, help="with --whole: interleaved repeats")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    if args.whole:
+        with tempfile.TemporaryDirectory() as tmp:
+            video = args.video or make_video(Path(tmp) / "bench_1280x720.mp4", 205, (1280, 720), fps=30.0)
+            return whole(video, args.repeats)
     with tempfile.TemporaryDirectory() as tmp:
         video = args.video or make_video(Path(tmp) / "bench_640x480.mp4", args.frames)
         result = run_video(video, Path(tmp) / "run", RunConfig(fov=60.0, cache_dir=""))

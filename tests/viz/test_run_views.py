@@ -66,6 +66,51 @@ def test_mesh_overlay_covers_the_projected_body(body):
     assert xs.min() >= lo[0] - 2 and xs.max() <= hi[0] + 2 and ys.min() >= lo[1] - 2 and ys.max() <= hi[1] + 2
 
 
+def test_mesh_rasterized_small_still_lands_on_the_projected_body(body):
+    """The overlay rasterizes the mesh at a reduced size (mesh_side) and scales up only the
+    person's box: what it covers must still be where the vertices project at full size."""
+    from simpose.render.context import RenderError
+
+    verts = body(trans=np.array([[0.0, 0.0, 3.0]])).vertices[0].numpy()
+    renderer = OverlayRenderer((320, 240), K, body.faces.numpy(), mesh_side=120)
+    assert renderer.mesh_size == (120, 90)
+    try:
+        out = renderer.render(np.full((240, 320, 3), 30, np.uint8), verts, None, None, "h36m17")
+    except RenderError as e:
+        pytest.skip(f"no OpenGL here: {e}")
+    finally:
+        renderer.close()
+    uv = (verts @ K.T)[:, :2] / verts[:, 2:]
+    changed = np.abs(out.astype(int) - 30).sum(-1) > 10
+    px = uv.round().astype(int)
+    assert changed[px[:, 1], px[:, 0]].mean() > 0.8
+    lo, hi = uv.min(0), uv.max(0)
+    ys, xs = np.nonzero(changed)
+    step = 320 / 120  # one mesh pixel, in frame pixels
+    assert xs.min() >= lo[0] - 2 * step and xs.max() <= hi[0] + 2 * step and ys.min() >= lo[1] - 2 * step and ys.max() <= hi[1] + 2 * step
+    far = (np.abs(np.arange(320)[None] - (lo[0] + hi[0]) / 2) > (hi[0] - lo[0]) / 2 + 3 * step)[np.zeros(240, int)]
+    assert (out[far] == 30).all()  # outside the box the frame is untouched
+
+
+def test_prefetch_keeps_order_and_raises_errors_in_the_consumer():
+    from simpose.track.views import _prefetch
+
+    assert list(_prefetch(iter(range(50)), size=3)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise OSError("corrupt frame")
+
+    got = []
+    with pytest.raises(OSError, match="corrupt frame"):
+        for x in _prefetch(broken()):
+            got.append(x)
+    assert got == [1]
+    stream = _prefetch(iter(range(1000)), size=2)
+    assert next(stream) == 0
+    stream.close()  # stops the thread that waits on a full queue (does not hang)
+
+
 def test_skeleton3d_frames_and_invalid_frames():
     X = _pose(6)
     valid = np.ones(6, bool)

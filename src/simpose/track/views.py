@@ -3,11 +3,19 @@
 Each video is written to a temporary file and renamed when complete
 (:class:`simpose.viz.video.VideoWriter`), so an interrupted run leaves no truncated file.
 Without OpenGL (no EGL here) the overlay is skipped with a logged error; the rest is written.
+
+The turning 3D view is drawn and encoded in a thread while the overlay is (OpenCV drawing,
+the rasterizer and x264 release the GIL), and each video's encoder has a thread of its own:
+on a machine with idle cores the views take about the time of the overlay alone. The stage
+times are logged (DEBUG) and returned by :func:`write_views` in ``timings``.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +33,9 @@ log = logging.getLogger(__name__)
 MESH_BATCH = 32  # frames per batched mesh forward
 
 
-def write_views(out_dir: Path, source, frame_index: np.ndarray, arrays: dict, body: BodyModel, fit: BodyFit, config) -> dict[str, Path]:
+def write_views(
+    out_dir: Path, source, frame_index: np.ndarray, arrays: dict, body: BodyModel, fit: BodyFit, config, timings: dict | None = None
+) -> dict[str, Path]:
     """Write the three views of one run (main person, P index 0).
 
     Args:
@@ -35,6 +45,8 @@ def write_views(out_dir: Path, source, frame_index: np.ndarray, arrays: dict, bo
         arrays: the ``poses.npz`` content.
         body, fit: the body model and the fitted motion.
         config: the :class:`~simpose.track.run.RunConfig` (``max_side``, ``progress``).
+        timings: if given, gets the seconds of ``overlay`` (drawing and encoding), ``skeleton3d``
+            (in a thread beside the overlay), ``summary``.
     Returns:
         name -> path.
     """
@@ -49,27 +61,117 @@ def write_views(out_dir: Path, source, frame_index: np.ndarray, arrays: dict, bo
 
     from simpose.render.context import RenderError
 
+    timings = {} if timings is None else timings
+    tick = time.perf_counter()
+    skeleton = _Skeleton3DWriter(out_dir / "skeleton3d.mp4", arrays["joints3d"][:, 0], valid, joint_set, fps)
+    skeleton.start()  # beside the overlay
     try:
-        paths["overlay.mp4"] = _overlay(out_dir, source, frame_index, arrays, body, fit, config, picks, thumbs)
-    except RenderError as e:  # the poses are written already; say what is missing and go on
-        log.error("overlay.mp4 not written: %s", e)
-        thumbs = []
+        try:
+            paths["overlay.mp4"] = _overlay(out_dir, source, frame_index, arrays, body, fit, config, picks, thumbs)
+        except RenderError as e:  # the poses are written already; say what is missing and go on
+            log.error("overlay.mp4 not written: %s", e)
+            thumbs = []
+        timings["overlay"] = time.perf_counter() - tick
+    except BaseException:  # an interrupt or an error: the 3D view stops at its next frame, leaving no file
+        skeleton.stop.set()
+        raise
+    finally:
+        skeleton.join()
+    paths["skeleton3d.mp4"] = skeleton.result()
+    timings["skeleton3d"] = skeleton.seconds
 
-    frames3d = render_skeleton3d(arrays["joints3d"][:, 0], valid, joint_set, fps)
-    if config.progress:
-        from rich.progress import track
-
-        frames3d = track(frames3d, total=T, description="3D view", transient=True)
-    with VideoWriter(out_dir / "skeleton3d.mp4", fps) as writer:
-        for f in frames3d:
-            writer.write(f)
-    paths["skeleton3d.mp4"] = writer.path
-
+    tick = time.perf_counter()
     title = f"{Path(source.path).name}: {int(valid.sum())} of {T} frames with a person, {fps:g} fps"
     paths["summary.png"] = write_summary(
         out_dir / "summary.png", arrays["joints3d"][:, 0], arrays["confidence"][:, 0], valid, joint_set, fps, thumbs, title
     )
+    timings["summary"] = time.perf_counter() - tick
+    log.debug("views: %s", ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
     return paths
+
+
+def _prefetch(items: Iterator, size: int = 4) -> Iterator:
+    """``items`` drawn by a thread of its own, up to ``size`` ahead (the video decodes while the
+    overlay draws); its errors are raised here, in order. Closing the generator stops it."""
+    import queue
+
+    q: queue.Queue = queue.Queue(maxsize=size)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((item, None), timeout=0.2)
+                        break
+                    except queue.Full:
+                        pass
+                if stop.is_set():
+                    return
+            q.put((done, None))
+        except BaseException as e:  # noqa: BLE001  (raised in the consumer)
+            q.put((done, e))
+
+    thread = threading.Thread(target=work, name="decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = q.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+
+
+class _Skeleton3DWriter(threading.Thread):
+    """Draws and writes skeleton3d.mp4 in a thread; ``join`` then ``result`` gives its path or raises
+    its error. ``stop`` (set by ``join`` when the main thread was interrupted) ends it early, without
+    a file."""
+
+    def __init__(self, path: Path, joints3d: np.ndarray, valid: np.ndarray, joint_set: str, fps: float) -> None:
+        super().__init__(name="skeleton3d view", daemon=True)
+        self.args = (path, joints3d, valid, joint_set, fps)
+        self.stop = threading.Event()
+        self.seconds = 0.0
+        self._path: Path | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        path, joints3d, valid, joint_set, fps = self.args
+        tick = time.perf_counter()
+        try:
+            with VideoWriter(path, fps) as writer:
+                for frame in render_skeleton3d(joints3d, valid, joint_set, fps):
+                    if self.stop.is_set():
+                        raise KeyboardInterrupt  # aborts the writer: no file
+                    writer.write(frame)
+            self._path = writer.path
+        except BaseException as e:  # noqa: BLE001  (handed to the main thread by result())
+            self._error = e
+        self.seconds = time.perf_counter() - tick
+
+    def join(self, timeout: float | None = None) -> None:
+        try:
+            super().join(timeout)
+        except BaseException:  # Ctrl-C while waiting: stop the thread, wait for it, go on raising
+            self.stop.set()
+            super().join()
+            raise
+
+    def result(self) -> Path:
+        if self._error is not None:
+            raise self._error
+        return self._path
 
 
 def _overlay(out_dir: Path, source, frame_index, arrays, body, fit, config, picks: set, thumbs: list) -> Path:
@@ -80,7 +182,7 @@ def _overlay(out_dir: Path, source, frame_index, arrays, body, fit, config, pick
     row = {int(f): i for i, f in enumerate(frame_index)}
     valid_rows = np.flatnonzero(valid)
     renderer = OverlayRenderer(tuple(source.size), arrays["K"], body.faces.numpy(), max_side=config.max_side)
-    frames = source.frames(start=int(frame_index[0]), end=int(frame_index[-1]) + 1)
+    frames = _prefetch(source.frames(start=int(frame_index[0]), end=int(frame_index[-1]) + 1))
     if config.progress:
         from rich.progress import track
 

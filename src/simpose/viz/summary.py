@@ -18,6 +18,19 @@ from simpose.body.joints import get_joint_set
 
 __all__ = ["write_summary"]
 
+THUMB_SIDE = 720  # thumbnails are shown at about 350 x 500 px: twice that is plenty, and matplotlib resamples less
+
+
+def _shrink(image: np.ndarray, side: int) -> np.ndarray:
+    """(H, W, 3) uint8 scaled down (area average) so that its larger side is at most ``side``."""
+    h, w = image.shape[:2]
+    s = side / max(h, w)
+    if s >= 1.0:
+        return image
+    import cv2
+
+    return cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+
 
 def write_summary(
     path: str | os.PathLike,
@@ -59,7 +72,7 @@ def write_summary(
     gs = fig.add_gridspec(2, max(1, len(thumbs)), height_ratios=[1.1, 1.0])
     for k, (i, img) in enumerate(thumbs):
         ax = fig.add_subplot(gs[0, k])
-        ax.imshow(img)
+        ax.imshow(_shrink(img, THUMB_SIDE))
         ax.set_title(f"frame {i} ({i / fps:.2f} s)", fontsize=9)
         ax.axis("off")
     sub = gs[1, :].subgridspec(1, 3, wspace=0.3)
@@ -103,7 +116,8 @@ def write_summary(
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with atomic_open(path) as f:
-            fig.savefig(f, format="png")
+            # compress level 3: the default 6 took ~0.3 s more for a ~10% smaller file
+            fig.savefig(f, format="png", pil_kwargs={"compress_level": 3})
     finally:
         plt.close(fig)
     return path
