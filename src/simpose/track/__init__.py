@@ -1,5 +1,6 @@
 """simpose.track: video to 3D motion, the pipeline behind ``simpose run``.
 
+- :mod:`~simpose.track.estimator`: ``Estimator`` (video or 2D in memory -> ``PoseSequence``), the path run, eval and benchmarks share.
 - :mod:`~simpose.track.run`: ``run_video(path, out_dir, RunConfig()) -> RunResult``.
 - :mod:`~simpose.track.detect`: the 2D stage (MediaPipe over a frame range, cached, stoppable).
 - :mod:`~simpose.track.keypoint_map`: BlazePose landmarks to H36M joints (fitted on synthetic bodies).
