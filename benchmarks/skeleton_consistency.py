@@ -14,6 +14,10 @@ Per input it prints:
   one body per track gives ~0 (target <= 0.03);
 - ``reproj px``: the mean distance (pixels) between the exported ``joints3d`` projected with
   ``K`` and the detections ``joints2d`` (every valid frame, every joint with confidence > 0);
+- ``reproj smooth``: the same against the detections smoothed over time (Gaussian, sigma
+  0.04 s, within runs of valid frames): the part of the distance that is not the detector's
+  frame-to-frame jitter, which one skeleton of constant bone lengths cannot follow;
+- ``accel``: the mean acceleration of the exported joints, mm/frame^2 (jitter shows here);
 - ``3D ms/frame``: the 3D stages' time (lifter, position, refinement, body fit) per frame.
 
 ``--before DIR`` also scores run folders made by another version (``DIR/street_demo``,
@@ -60,12 +64,38 @@ def limb_cv(seq: PoseSequence) -> tuple[str, float]:
     return worst
 
 
-def reprojection_px(seq: PoseSequence) -> float:
+def smoothed(x: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
+    """(T, J, 2) Gaussian-smoothed over time (sigma in frames) within runs of valid frames."""
+    out = x.copy()
+    edges = np.diff(np.concatenate([[0], valid.astype(np.int8), [0]]))
+    r = max(1, int(np.ceil(3 * sigma)))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / max(sigma, 1e-6)) ** 2)
+    for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        seg = np.nan_to_num(x[s:e])
+        w = np.isfinite(x[s:e]).all(-1).astype(float)[..., None]
+        n = e - s
+        num = np.apply_along_axis(lambda c: np.convolve(c, k, "full")[r : r + n], 0, seg * w)
+        den = np.apply_along_axis(lambda c: np.convolve(c, k, "full")[r : r + n], 0, np.broadcast_to(w, seg.shape))
+        out[s:e] = np.where(den > 0, num / np.maximum(den, 1e-12), np.nan)
+    return out
+
+
+def accel_mm(seq: PoseSequence) -> float:
+    """Mean |X_t+1 - 2 X_t + X_t-1| of the exported joints over consecutive valid frames, mm."""
+    X = np.asarray(seq.joints3d[:, 0], np.float64)
+    a = np.linalg.norm(X[2:] - 2 * X[1:-1] + X[:-2], axis=-1)
+    return float(1e3 * np.nanmean(a)) if np.isfinite(a).any() else float("nan")
+
+
+def reprojection_px(seq: PoseSequence, smooth_s: float = 0.0) -> float:
     """Mean pixel distance of the projected joints3d to joints2d (valid frames, confidence > 0)."""
     X = np.asarray(seq.joints3d[:, 0], np.float64)
     uv = np.einsum("ij,tkj->tki", seq.K, X)
     uv = uv[..., :2] / uv[..., 2:]
-    d = np.linalg.norm(uv - seq.joints2d[:, 0], axis=-1)
+    target = np.asarray(seq.joints2d[:, 0], np.float64)
+    if smooth_s > 0:
+        target = smoothed(target, seq.valid[:, 0], smooth_s * seq.fps)
+    d = np.linalg.norm(uv - target, axis=-1)
     use = seq.valid[:, 0][:, None] & (seq.confidence[:, 0] > 0) & np.isfinite(d)
     return float(d[use].mean())
 
@@ -85,24 +115,22 @@ def main() -> None:
         if args.out is not None:
             seq.save(args.out / name, json=False)
         t3d = sum(seq.timings.get(k, 0.0) for k in ("lifter", "position", "refine", "self_train", "body_fit"))
-        row = {"name": name, "frames": int(seq.valid[:, 0].sum()), "limb": limb_cv(seq), "reproj": reprojection_px(seq), "ms": 1e3 * t3d / seq.num_frames}
+        row = {"name": name, "frames": int(seq.valid[:, 0].sum()), "ms": 1e3 * t3d / seq.num_frames, "after": _scores(seq)}
         if args.before is not None:
-            before = PoseSequence.load(args.before / name)
-            row["before_limb"], row["before_reproj"] = limb_cv(before), reprojection_px(before)
+            row["before"] = _scores(PoseSequence.load(args.before / name))
         rows.append(row)
-    head = "| input | valid frames | worst limb CV | worst limb | reproj px | 3D ms/frame |"
-    sep = "| --- | ---: | ---: | --- | ---: | ---: |"
-    if args.before is not None:
-        head = "| input | valid frames | worst limb CV before | after | worst limb (after) | reproj px before | after | 3D ms/frame |"
-        sep = "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
-    print(head)
-    print(sep)
+    sides = ["before", "after"] if args.before is not None else ["after"]
+    cols = ["worst limb CV", "reproj px", "reproj smooth px", "accel mm"]
+    print("| input | valid frames | " + " | ".join(f"{c} {s}" if len(sides) > 1 else c for c in cols for s in sides) + " | worst limb | 3D ms/frame |")
+    print("| --- | ---: |" + " ---: |" * (len(cols) * len(sides)) + " --- | ---: |")
     for r in rows:
-        if args.before is not None:
-            print(f"| {r['name']} | {r['frames']} | {r['before_limb'][1]:.3f} | {r['limb'][1]:.3f} | {r['limb'][0]} | {r['before_reproj']:.1f} | {r['reproj']:.1f} | {r['ms']:.1f} |")
-        else:
-            print(f"| {r['name']} | {r['frames']} | {r['limb'][1]:.3f} | {r['limb'][0]} | {r['reproj']:.1f} | {r['ms']:.1f} |")
+        cells = " | ".join(f"{r[s][c]:.3f}" if c == "worst limb CV" else f"{r[s][c]:.1f}" for c in cols for s in sides)
+        print(f"| {r['name']} | {r['frames']} | {cells} | {r['after']['worst limb']} | {r['ms']:.1f} |")
 
+
+def _scores(seq: PoseSequence) -> dict:
+    limb, cv = limb_cv(seq)
+    return {"worst limb CV": cv, "worst limb": limb, "reproj px": reprojection_px(seq), "reproj smooth px": reprojection_px(seq, 0.04), "accel mm": accel_mm(seq)}
 
 if __name__ == "__main__":
     main()

@@ -84,7 +84,7 @@ def fine_tune(
     Returns:
         The adapted :class:`Lifter` (its own network; BatchNorm statistics unchanged).
     """
-    adapted = Lifter(copy.deepcopy(lifter.net), lifter.card, lifter.flip)
+    adapted = Lifter(copy.deepcopy(lifter.net), lifter.card, lifter.flip, lifter.contract)
     x, conf = adapted._inputs(joints2d, joint_set, confidence)
     T0 = len(x)
     if T0 == 0 or steps <= 0:

@@ -30,7 +30,28 @@ import torch
 
 from simpose.body.model import POSE_BONES, SHAPE_NAMES, BodyModel
 
-__all__ = ["JointRig"]
+__all__ = ["JointRig", "right_jacobian"]
+
+
+def _skew(v: torch.Tensor) -> torch.Tensor:
+    """(..., 3) -> (..., 3, 3) cross-product matrices ``[v]x``."""
+    z = torch.zeros_like(v[..., 0])
+    return torch.stack([
+        torch.stack([z, -v[..., 2], v[..., 1]], -1),
+        torch.stack([v[..., 2], z, -v[..., 0]], -1),
+        torch.stack([-v[..., 1], v[..., 0], z], -1),
+    ], -2)  # fmt: skip
+
+
+def right_jacobian(rotvecs: torch.Tensor) -> torch.Tensor:
+    """(..., 3) -> (..., 3, 3) right Jacobian of SO(3): ``R(v + dv) = R(v) exp([J_r(v) dv]x)`` to first order."""
+    a = torch.linalg.norm(rotvecs, dim=-1)[..., None, None]
+    K = _skew(rotvecs)
+    small = a < 1e-6
+    a_safe = torch.where(small, torch.ones_like(a), a)
+    c1 = torch.where(small, 0.5 - a**2 / 24, (1 - torch.cos(a_safe)) / a_safe**2)
+    c2 = torch.where(small, 1.0 / 6 - a**2 / 120, (a_safe - torch.sin(a_safe)) / a_safe**3)
+    return torch.eye(3, dtype=rotvecs.dtype) - c1 * K + c2 * (K @ K)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -100,6 +121,56 @@ class JointRig:
         parents = tuple(p + 1 for p in body.pose_bone_parents)
         return JointRig(joint_set, np.asarray(shape_params, np.float64).reshape(-1), (-1, *parents), rig_heads, offsets, weights)
 
+    def _kinematics(self, pose_rotvecs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, 19, 3) -> world rotations G (B, 20, 3, 3), heads x (B, 20, 3) (body frame), local R (B, 19, 3, 3)."""
+        B = pose_rotvecs.shape[0]
+        dtype = self.heads.dtype
+        R = roma.rotvec_to_rotmat(pose_rotvecs.to(dtype))
+        G = [torch.eye(3, dtype=dtype).expand(B, 3, 3)]
+        X = [torch.zeros(B, 3, dtype=dtype)]
+        for i, p in enumerate(self.parents[1:], start=1):  # parents come before children
+            X.append(X[p] + G[p] @ (self.heads[i] - self.heads[p]))
+            G.append(G[p] @ R[:, i - 1])
+        return torch.stack(G, 1), torch.stack(X, 1), R
+
+    @torch.no_grad()
+    def jacobian(self, pose_rotvecs: torch.Tensor, global_rotvecs: torch.Tensor, trans: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posed joints and their derivatives in closed form (for Gauss-Newton steps).
+
+        A change ``d`` of bone k's rotation vector turns everything below it by
+        ``phi = G_k J_r(theta_k) d`` (world frame) about its head, so body-frame joint j moves by
+        ``phi x m_kj`` with ``m_kj = sum_{a below k, k included} (G_a c_aj + w_aj (x_a - x_k))``.
+
+        Args:
+            pose_rotvecs: (B, 19, 3); global_rotvecs: (B, 3); trans: (B, 3).
+        Returns:
+            joints (B, J, 3) and d joints / d params (B, J, 3, 63), params ordered
+            ``[pose_rotvecs (57), global_rotvecs (3), trans (3)]``.
+        """
+        dtype = self.heads.dtype
+        pose_rotvecs, global_rotvecs, trans = (x.to(dtype) for x in (pose_rotvecs, global_rotvecs, trans))
+        B = pose_rotvecs.shape[0]
+        G, X, _ = self._kinematics(pose_rotvecs)
+        per_bone = torch.einsum("bzij,zkj->bzki", G, self.offsets) + self.weights[None, :, :, None] * X[:, :, None]  # (B, 20, J, 3)
+        S = list(per_bone.unbind(1))
+        Wsum = list(self.weights.unbind(0))
+        for i in range(len(self.parents) - 1, 0, -1):  # subtree sums, children before parents
+            p = self.parents[i]
+            S[p] = S[p] + S[i]
+            Wsum[p] = Wsum[p] + Wsum[i]
+        y = S[0]  # (B, J, 3) body-frame joints
+        Rg = roma.rotvec_to_rotmat(global_rotvecs)
+        joints = y @ Rg.transpose(-1, -2) + trans[:, None]
+        m = torch.stack([S[k] - Wsum[k][None, :, None] * X[:, k, None] for k in range(1, len(S))], 1)  # (B, 19, J, 3)
+        A = G[:, 1:] @ right_jacobian(pose_rotvecs)  # (B, 19, 3, 3): d phi / d theta
+        d_pose = -Rg[:, None, None] @ _skew(m) @ A[:, :, None]  # (B, 19, J, 3, 3)
+        d_glob = -Rg[:, None] @ _skew(y) @ right_jacobian(global_rotvecs)[:, None]  # (B, J, 3, 3)
+        J = y.shape[1]
+        jac = torch.cat([
+            d_pose.permute(0, 2, 3, 1, 4).reshape(B, J, 3, -1), d_glob, torch.eye(3, dtype=dtype).expand(B, J, 3, 3),
+        ], -1)  # fmt: skip
+        return joints, jac
+
     def __call__(self, pose_rotvecs: torch.Tensor, global_rotvecs: torch.Tensor | None = None, trans: torch.Tensor | None = None) -> torch.Tensor:
         """Posed joints.
 
@@ -110,15 +181,8 @@ class JointRig:
         Returns:
             (B, J, 3) metres, the frame of :meth:`BodyModel.forward_joints`; differentiable.
         """
-        B = pose_rotvecs.shape[0]
         dtype = self.heads.dtype
-        R = roma.rotvec_to_rotmat(pose_rotvecs.to(dtype))  # (B, 19, 3, 3)
-        G = [torch.eye(3, dtype=dtype).expand(B, 3, 3)]
-        X = [torch.zeros(B, 3, dtype=dtype)]
-        for i, p in enumerate(self.parents[1:], start=1):  # parents come before children
-            X.append(X[p] + G[p] @ (self.heads[i] - self.heads[p]))
-            G.append(G[p] @ R[:, i - 1])
-        G, X = torch.stack(G, 1), torch.stack(X, 1)  # (B, 20, 3, 3), (B, 20, 3)
+        G, X, _ = self._kinematics(pose_rotvecs)  # (B, 20, 3, 3), (B, 20, 3)
         joints = torch.einsum("bzij,zkj->bki", G, self.offsets) + torch.einsum("zk,bzi->bki", self.weights, X)
         if global_rotvecs is not None:
             joints = joints @ roma.rotvec_to_rotmat(global_rotvecs.to(dtype)).transpose(-1, -2)

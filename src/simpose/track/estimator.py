@@ -18,8 +18,9 @@ Stages (``PoseSequence.timings``; ``setup`` is paid once, in :meth:`Estimator.fr
    (``refine``) one skeleton on the 2D rays (:mod:`simpose.adapt.refine`); then, if asked
    (``self_train``), a fine-tuned copy of the lifter lifts and refines again
    (:mod:`simpose.adapt.selftrain`).
-4. ``body_fit``: the body's shape (one per track) and pose in closed form from the native joints
-   (:mod:`simpose.body.fit`), placed where its ``h36m17`` joints best match step 3's; then
+4. ``body_fit``: the body's shape (one per track, from step 3's bone lengths) and its pose in
+   closed form from the native joints (:mod:`simpose.body.fit`), placed where its ``h36m17``
+   joints best match step 3's; then
    (``align_2d``) its pose and translation optimised against the 2D (confidence-weighted) and
    step 3's 3D (:mod:`simpose.body.align`).
 5. The exported joints are the fitted body's (:class:`simpose.body.rig.JointRig`): one skeleton
@@ -648,11 +649,14 @@ class Estimator:
         import torch
 
         from simpose.body.align import align_body
-        from simpose.body.fit import fit_body
+        from simpose.body.fit import fit_pose, fit_shape
         from simpose.body.rig import JointRig
         from simpose.camera import image_to_normalised
 
-        fit = fit_body(self.body, anny_rel, valid)  # root at the origin
+        # the shape from the placed joints' bone lengths (after the refinement they are the lengths
+        # that meet the 2D rays), the pose in closed form from the lifter's native joints
+        shape = fit_shape(self.body, placed, valid, joint_set=JOINT_SET)
+        fit = fit_pose(self.body, anny_rel, shape, valid)  # root at the origin
         rig = JointRig.build(self.body, fit.shape_params, JOINT_SET)
         ok = fit.valid
         T = len(ok)
