@@ -284,14 +284,21 @@ def to_lifter_joints(keypoints: np.ndarray, confidence: np.ndarray, joint_set: s
         from simpose.track.keypoint_map import apply_map, load_map
 
         return apply_map(keypoints, confidence, load_map())
-    from simpose.body.joints import conversion_matrix, convert
+    from simpose.body.joints import conversion_matrix
 
     W, has = conversion_matrix(joint_set, JOINT_SET, strict=False)
-    kp = convert(np.asarray(keypoints, np.float64), joint_set, JOINT_SET, strict=False)
+    x = np.asarray(keypoints, np.float64)
+    seen = np.isfinite(x).all(-1)  # (T, J_in)
+    # a joint is known where every keypoint it is made of is (a missing one would spread NaN)
+    kp = np.einsum("oi,...ic->...oc", W, np.where(seen[..., None], x, 0.0))
+    known = np.zeros(kp.shape[:-1], bool)
     conf = np.zeros(kp.shape[:-1])
     for j in np.flatnonzero(has):
-        conf[..., j] = np.asarray(confidence)[..., W[j] != 0].min(-1)
-    return kp, np.where(np.isfinite(kp).all(-1), conf, 0.0)
+        src = W[j] != 0
+        known[..., j] = seen[..., src].all(-1)
+        conf[..., j] = np.asarray(confidence, np.float64)[..., src].min(-1)
+    kp[~known] = np.nan
+    return kp, np.where(known, conf, 0.0)
 
 
 def lifter_inputs(kp: np.ndarray, conf: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
