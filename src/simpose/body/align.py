@@ -152,8 +152,9 @@ def align_body(
             P = torch.cat([torch.eye(2, dtype=dt).expand(T, J, 2, 2) / z[..., None], -proj[..., None] / z[..., None]], -1)  # (T, J, 2, 3)
             M = M + s2d_sq[..., None, None] * (P.transpose(-1, -2) @ P)
             b = b + s2d_sq[..., None] * (P.transpose(-1, -2) @ (proj - target2d)[..., None])[..., 0]
-        H = torch.einsum("tjai,tjab,tjbk->tik", dX, M, dX)
-        g = torch.einsum("tjai,tja->ti", dX, b)
+        D = dX.reshape(T, 3 * J, 63)
+        H = D.transpose(1, 2) @ (M @ dX).reshape(T, 3 * J, 63)
+        g = (D.transpose(1, 2) @ b.reshape(T, 3 * J, 1))[..., 0]
         H[:, :60, :60] += prior_w * torch.eye(60, dtype=dt)
         g[:, :60] += prior_w * (p[:, :60] - theta0)
         return H, g, X

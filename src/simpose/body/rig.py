@@ -163,12 +163,14 @@ class JointRig:
         joints = y @ Rg.transpose(-1, -2) + trans[:, None]
         m = torch.stack([S[k] - Wsum[k][None, :, None] * X[:, k, None] for k in range(1, len(S))], 1)  # (B, 19, J, 3)
         A = G[:, 1:] @ right_jacobian(pose_rotvecs)  # (B, 19, 3, 3): d phi / d theta
-        d_pose = -Rg[:, None, None] @ _skew(m) @ A[:, :, None]  # (B, 19, J, 3, 3)
-        d_glob = -Rg[:, None] @ _skew(y) @ right_jacobian(global_rotvecs)[:, None]  # (B, J, 3, 3)
+        # body frame: phi x m = -[m]x A d, column by column (a x m for each column a of A)
+        cols = A.transpose(-1, -2)[:, :, None]  # (B, 19, 1, 3 params, 3)
+        d_pose = torch.linalg.cross(cols, m[:, :, :, None].expand(-1, -1, -1, 3, -1), dim=-1)  # (B, 19, J, 3 params, 3)
+        Ag = right_jacobian(global_rotvecs).transpose(-1, -2)[:, None]  # (B, 1, 3 params, 3)
+        d_glob = torch.linalg.cross(Ag.expand(-1, y.shape[1], -1, -1), y[:, :, None].expand(-1, -1, 3, -1), dim=-1)  # (B, J, 3, 3)
         J = y.shape[1]
-        jac = torch.cat([
-            d_pose.permute(0, 2, 3, 1, 4).reshape(B, J, 3, -1), d_glob, torch.eye(3, dtype=dtype).expand(B, J, 3, 3),
-        ], -1)  # fmt: skip
+        body = torch.cat([d_pose.permute(0, 2, 4, 1, 3).reshape(B, J, 3, -1), d_glob.transpose(-1, -2)], -1)  # (B, J, 3, 60)
+        jac = torch.cat([Rg[:, None] @ body, torch.eye(3, dtype=dtype).expand(B, J, 3, 3)], -1)
         return joints, jac
 
     def __call__(self, pose_rotvecs: torch.Tensor, global_rotvecs: torch.Tensor | None = None, trans: torch.Tensor | None = None) -> torch.Tensor:
