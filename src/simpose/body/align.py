@@ -119,8 +119,6 @@ def align_body(
         inner[1:-1] = (frames[2:] - frames[1:-1] == 1) & (frames[1:-1] - frames[:-2] == 1)
     inner = torch.as_tensor(inner)
     s_acc = 2.0 / (config.accel_m * (50.0 / fps) ** 2)
-
-
     s2d_sq = s2d**2 if use_2d else None
     s3d_sq = s3d**2 if use_3d else None
     sd_sq = s_depth**2 if use_3d else None
