@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose.adapt.refine import RefineConfig
 from simpose.adapt.selftrain import SelfTrainConfig
 from simpose.body.align import AlignConfig
 from simpose.cues.keypoints import KeypointConfig
@@ -200,6 +201,7 @@ class EstimatorConfig:
         keypoint_map: BlazePose landmarks to H36M joints through the synthetic-trained map
             (:mod:`simpose.track.keypoint_map`); False: renamed as they are.
         refine: the test-time refinement (:mod:`simpose.adapt.refine`); False: the lifter's pose.
+        refine_config: its settings.
         self_train: then fine-tune a copy of the lifter on the refined track and lift and refine
             again (:mod:`simpose.adapt.selftrain`; needs ``refine``). Off by default: ~8 ms per
             frame on 2 cores, more than the 3D stages' speed budget.
@@ -216,6 +218,7 @@ class EstimatorConfig:
     position: PositionConfig = PositionConfig()
     keypoint_map: bool = True
     refine: bool = True
+    refine_config: RefineConfig = RefineConfig()
     self_train: bool = False
     self_train_config: SelfTrainConfig = SelfTrainConfig()
     body: bool = True
@@ -645,7 +648,7 @@ class Estimator:
         if cfg.refine:
             tock = time.perf_counter()
             # Invalid frames have NaN poses and translations: the refinement leaves them out (NaN).
-            joints3d = refine_sequence(h36m_rel, xy, conf, fps, trans=trans)
+            joints3d = refine_sequence(h36m_rel, xy, conf, fps, config=cfg.refine_config, trans=trans)
             timings["refine"] += time.perf_counter() - tock
         return joints3d, valid
 
