@@ -1,9 +1,11 @@
 """Where the lifter's Human3.6M protocol #1 error comes from: scale, rotation, the rest.
 
-    python benchmarks/h36m_error_breakdown.py [--weights PATH] [--refine] [--every K]
+    python benchmarks/h36m_error_breakdown.py [--weights PATH] [--lifter-only | --no-body] [--every K]
 
-Ground-truth 2D and the sequence's calibration, as ``lifter_h36m.py``'s ``gt2d`` (``--refine``:
-``gt2d_refined``). Evaluation only: nothing is fitted to Human3.6M. Per action, every frame
+Ground-truth 2D and the sequence's calibration through ``simpose.Estimator.estimate_keypoints``
+with the product's settings, as ``simpose eval h36m`` (``--lifter-only``: the lifter alone;
+``--no-body``: the refinement's joints, not the body's). Evaluation only: nothing is fitted to
+Human3.6M. Per action, every frame
 (averaged per action, then over actions, as the protocol):
 
 - P1: MPJPE after root alignment (protocol #1);
@@ -28,12 +30,11 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
-from simpose.adapt.refine import refine_sequence
-from simpose.camera import image_to_normalised
 from simpose.data.h36m import load_h36m
 from simpose.data.paths import shared_dir
 from simpose.eval.metrics import mpjpe, n_mpjpe, pa_mpjpe, procrustes_transform
-from simpose.models.lifter import Lifter
+from simpose.eval.runner import ablation_settings, describe_settings
+from simpose.track.estimator import Estimator
 
 
 def breakdown(pred: np.ndarray, gt: np.ndarray, fps: float) -> dict[str, np.ndarray]:
@@ -56,20 +57,20 @@ def breakdown(pred: np.ndarray, gt: np.ndarray, fps: float) -> dict[str, np.ndar
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=None, help="lifter .pt (default: the shipped weights)")
-    parser.add_argument("--refine", action="store_true", help="score the test-time refinement's output")
+    parser.add_argument("--lifter-only", action="store_true", help="the lifter alone (no refinement, no body)")
+    parser.add_argument("--no-body", action="store_true", help="the refinement's joints, not the fitted body's")
     parser.add_argument("--every", type=int, default=1, help="every K-th sequence only (a quick look, not the protocol)")
     args = parser.parse_args()
-    lifter = Lifter.from_pretrained(args.weights)
+    settings = ablation_settings(body=not args.no_body, lifter_only=args.lifter_only)
+    est = Estimator.from_pretrained(args.weights, **settings)
     per_action: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for seq in load_h36m(shared_dir() / "benchmarks" / "h36m")[:: args.every]:
         x = np.asarray(seq.joints2d, np.float64)[:, 0]
-        pred = lifter.predict(x, camera=seq.camera).astype(np.float64)
-        if args.refine:
-            pred = refine_sequence(pred, image_to_normalised(x, seq.camera), None, seq.fps)
+        pred = est.estimate_keypoints(x, None, "h36m17", seq.camera, seq.fps).joints3d[:, 0].astype(np.float64)
         for key, value in breakdown(pred, np.asarray(seq.joints3d, np.float64)[:, 0], seq.fps).items():
             per_action[seq.action][key].append(value)
     errors = ("P1", "scale", "rotation", "P2")
-    print(f"{lifter.name}, ground-truth 2D{', refined' if args.refine else ''}; mm after aligning each pose by:")
+    print(f"simpose.Estimator, {describe_settings(settings)}, ground-truth 2D; mm after aligning each pose by:")
     print("| action | nothing (P1) | scale | rotation | rotation + scale + translation (P2) |\n|---|---:|---:|---:|---:|")
     means = {k: [] for k in errors}
     for action in sorted(per_action):

@@ -4,15 +4,16 @@
 
 Phones film at 30 fps (25 in some countries, 60 in slow motion), the demo clips in
 shared/real/videos run at 12 fps; the network learned motion at 50 fps. Every Human3.6M sequence
-is brought to each rate, then lifted two ways and scored on its own frames (protocols #1 / #2,
-averaged per action then over the actions):
+is brought to each rate, then lifted two ways through ``simpose.Estimator.estimate_keypoints``
+(the lifter alone) and scored on its own frames (protocols #1 / #2, averaged per action then
+over the actions):
 
-- ``as is``: the frames go to the network at their own rate (``Lifter.predict(fps=None)``), so
-  at 25 fps it sees the motion twice as fast as it happened;
-- ``resampled``: ``Lifter.predict(fps=rate)``, which lifts a copy resampled to 50 fps and takes
-  the 3D back at the sequence's frames (what ``simpose run`` does with the video's rate);
+- ``as is``: the estimator is told the track is at the lifter's own rate, so the frames go to
+  the network as they are: at 25 fps it sees the motion twice as fast as it happened;
+- ``resampled``: it is told the true rate, and the lifter lifts a copy resampled to 50 fps and
+  takes the 3D back at the sequence's frames (what ``simpose run`` does with the video's rate);
 - with ``--refine``, the resampled lift after the test-time refinement at the sequence's own
-  rate (``simpose.adapt.refine``, as ``simpose run`` does by default).
+  rate (the estimator with ``refine=True, body=False``).
 
 Rates that divide 50 are every k-th frame of the recording; the others (100, 30) are the 2D and 3D
 interpolated linearly between the recorded frames (20 ms apart, so the interpolated ground truth
@@ -22,18 +23,18 @@ is off by far less than the errors measured). Human3.6M is for evaluation only.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 import types
 from pathlib import Path
 
 import numpy as np
 
-from simpose.adapt.refine import refine_sequence
-from simpose.camera import image_to_normalised
 from simpose.data.h36m import load_h36m
 from simpose.data.paths import shared_dir
 from simpose.eval.h36m import evaluate_sequences
-from simpose.models.lifter import Lifter, resample_frames
+from simpose.models.lifter import resample_frames
+from simpose.track.estimator import Estimator
 
 
 def at_rate(seq, rate: float):
@@ -54,7 +55,10 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=1, help="score every K-th sequence only (a quick look, not the protocol)")
     parser.add_argument("--refine", action="store_true", help="also score the resampled lift after the test-time refinement")
     args = parser.parse_args()
-    lifter = Lifter.from_pretrained(args.weights)
+    # the lifter alone, and the refinement (without the body, as this table has always shown it)
+    lifter_only = Estimator.from_pretrained(args.weights, refine=False, body=False, align_2d=False)
+    refined = Estimator(lifter_only.lifter, lifter_only.body, dataclasses.replace(lifter_only.config, refine=True), lifter_only.weights)
+    lifter = lifter_only.lifter
     sequences = load_h36m(shared_dir() / "benchmarks" / "h36m")[:: args.every]
     rows = []
     for rate in args.rates:
@@ -68,11 +72,9 @@ def main() -> None:
             t0 = time.perf_counter()
 
             def predict(seq, fps=fps, refine=refine):
-                x = seq.joints2d[:, 0]
-                pred = lifter.predict(x, camera=seq.camera, fps=fps)
-                if not refine:
-                    return pred
-                joints = refine_sequence(pred, image_to_normalised(x, seq.camera), None, rate)
+                # "as is": the estimator told the track is at the lifter's own rate (no resampling)
+                est = refined if refine else lifter_only
+                joints = est.estimate_keypoints(seq.joints2d[:, 0], None, "h36m17", seq.camera, fps or lifter.fps).joints3d[:, 0]
                 return joints - joints[:, :1]
 
             res = evaluate_sequences(seqs, predict, model_name=lifter.name, inputs=f"ground-truth 2D at {rate:g} fps")

@@ -12,7 +12,8 @@ prior (``--median-proportions``: every body first gets the cache's median propor
 shipped lifter's last training stage draws them, ``SamplerConfig.median_proportions``); exact 2D
 and 2D through the detector-noise model. The lifter's root-relative h36m17
 output is scored before and after the refinement (P1: MPJPE, P2: PA-MPJPE, mm, every frame).
-``--set`` overrides ``RefineConfig`` fields (the sweep that chose the defaults: the note of
+Every prediction is ``simpose.Estimator.estimate_keypoints`` (the lifter alone, then with the
+refinement; the body is not scored: ``body=False``). ``--set`` overrides ``RefineConfig`` fields (the sweep that chose the defaults: the note of
 issue 5). ``--self-train`` also scores the pseudo-label adaptation of
 :mod:`simpose.adapt.selftrain` (``--st`` overrides ``SelfTrainConfig``). ``--cache --no-build`` may
 also be any joint cache (``simpose.train.lifter_data``), e.g. of motion families a ``--weights``
@@ -29,12 +30,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simpose.adapt.refine import RefineConfig, refine_sequence
-from simpose.adapt.selftrain import SelfTrainConfig, adapt_sequence
+from simpose.adapt.refine import RefineConfig
+from simpose.adapt.selftrain import SelfTrainConfig
 from simpose.eval.metrics import pa_mpjpe
-from simpose.models.lifter import Lifter
 from simpose.models.noise import NoiseConfig, apply_detector_noise
-from simpose.track.position import normalised_coords
+from simpose.track.estimator import Estimator
 from simpose.train.lifter_data import (
     BONE_GROUPS, CacheConfig, CameraConfig, bone_tree, build_joint_cache, draw_cameras, load_joint_cache, median_proportion_factors,
     scale_bones, skeleton_size,
@@ -104,28 +104,40 @@ def main() -> None:
         build(args.cache)
     config = dataclasses.replace(RefineConfig(), **_overrides(RefineConfig, args.set))
     st_config = dataclasses.replace(SelfTrainConfig(), **_overrides(SelfTrainConfig, args.st))
-    lifter = Lifter.from_pretrained(args.weights)
+    # one estimator, three settings: the lifter alone, the refinement, the self-training (no body:
+    # this scores the refinement's joints)
+    base = Estimator.from_pretrained(args.weights, refine=False, body=False, align_2d=False)
+
+    def with_settings(**kw):
+        return Estimator(base.lifter, base.body, dataclasses.replace(base.config, **kw), base.weights)
+
+    refiner = with_settings(refine=True, refine_config=config)
+    trainer = with_settings(refine=True, refine_config=config, self_train=True, self_train_config=st_config)
+
+    def run(est, d):
+        return est.estimate_keypoints(d["uv"], d["conf"], "h36m17", d["K"], 50.0).joints3d[:, 0].astype(np.float64)
+
     print(f"RefineConfig: {config}")
     extra = ""
     if args.self_train:
         print(f"SelfTrainConfig: {st_config}")
         extra = " self-trained P1 | self-trained P2 | self-train s |"
-    print("| 2D | sequences | frames | lifter P1 | lifter P2 | refined P1 | refined P2 | refine s |" + extra)
+    print("| 2D | sequences | frames | lifter P1 | lifter P2 | refined P1 | refined P2 | refined s |" + extra)
     print("|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * (3 * args.self_train))
     for noisy in (False, True):
         data = sequences(args.cache, noisy, seed=5 + noisy, bone_scale=args.bone_scale, max_frames=args.max_frames, median_proportions=args.median_proportions)
         if args.max_sequences and len(data) > args.max_sequences:
             data = data[:: -(-len(data) // args.max_sequences)]
-        lifted = [lifter.predict(d["uv"], confidence=d["conf"], joint_set="h36m17", camera=d["K"]).astype(np.float64) for d in data]
+        lifted = [run(base, d) for d in data]
         tick = time.perf_counter()
-        refined = [refine_sequence(p, normalised_coords(d["uv"], d["K"]), d["conf"], 50.0, config=config) for p, d in zip(lifted, data)]
+        refined = [run(refiner, d) for d in data]
         sec = time.perf_counter() - tick
         a, b = score(lifted, data), score(refined, data)
         name = "noise model" if noisy else "exact"
         row = f"| {name} | {len(data)} | {sum(len(d['gt']) for d in data)} | {a[0]:.1f} | {a[1]:.1f} | {b[0]:.1f} | {b[1]:.1f} | {sec:.0f} |"
         if args.self_train:
             tick = time.perf_counter()
-            adapted = [adapt_sequence(lifter, d["uv"], d["conf"], d["K"], 50.0, st_config, config) for d in data]
+            adapted = [run(trainer, d) for d in data]
             c = score(adapted, data)
             row += f" {c[0]:.1f} | {c[1]:.1f} | {time.perf_counter() - tick:.0f} |"
         print(row, flush=True)

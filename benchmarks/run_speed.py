@@ -133,21 +133,22 @@ def time_3d_warm(result, repeats: int = 3) -> dict[str, float]:
     """Best-of-``repeats`` seconds of the 3D stages, re-run on the run's own 2D (models loaded, caches warm).
 
     The in-run numbers are single cold runs on a machine that other jobs share; these show
-    what the stages cost once warm. The stages are the run's own (``lift_and_fit``).
+    what the stages cost once warm. The stages are the run's own
+    (``simpose.Estimator.estimate_keypoints``, the timings it reports).
     """
-    from simpose.body.model import BodyModel
-    from simpose.models.lifter import Lifter
-    from simpose.track.run import lift_and_fit
+    import dataclasses
+
+    from simpose.track.estimator import Estimator
 
     a = result.arrays
-    kp, conf, valid, K = a["joints2d"][:, 0].astype(float), a["confidence"][:, 0].astype(float), a["valid"][:, 0], a["K"]
-    lifter, body = Lifter.from_pretrained(), BodyModel()
+    args = (a["joints2d"][:, 0].astype(float), a["confidence"][:, 0].astype(float), "h36m17", a["K"], result.fps)
+    est = Estimator.from_pretrained()
     best = {"lifter": np.inf, "position": np.inf, "refine": np.inf, "body_fit": np.inf}
     for _ in range(repeats):
-        timings = lift_and_fit(lifter, body, kp, conf, valid, K, result.fps)[3]
+        timings = est.estimate_keypoints(*args).timings
         best = {k: min(v, timings[k]) for k, v in best.items()}
-    timings = lift_and_fit(lifter, body, kp, conf, valid, K, result.fps, RunConfig(self_train=True))[3]
-    best["self_train (opt-in)"] = timings["self_train"]  # once: it is the slow one
+    est.config = dataclasses.replace(est.config, self_train=True)
+    best["self_train (opt-in)"] = est.estimate_keypoints(*args).timings["self_train"]  # once: it is the slow one
     return best
 
 
@@ -177,7 +178,7 @@ def main() -> None:
         ("keypoint map + lifter", t["lifter"]),
         ("absolute position", t["position"]),
         ("test-time refinement (constant bones, 2D rays)", t["refine"]),
-        ("body fit (shape + pose)", t["body_fit"]),
+        ("body fit (shape, closed-form pose, alignment to the 2D)", t["body_fit"]),
         ("write poses.npz/json + motion.bvh", t["write_poses"]),
         ("views: overlay.mp4, skeleton3d.mp4, summary.png", t.get("views", 0.0)),
         ("setup: load lifter + body model, first calls (once per process)", t["setup"]),

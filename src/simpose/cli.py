@@ -203,20 +203,25 @@ app.add_typer(eval_app, name="eval")
 @eval_app.command("h36m")
 def eval_h36m(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json, results.md and plots."),
-    model: str = typer.Option("simpose-lifter", help="Model: 'simpose-lifter' (the shipped weights) or 'mean-pose' (model-free floor)."),
+    model: str = typer.Option("simpose", help="Model: 'simpose' (simpose.Estimator, the product) or 'mean-pose' (model-free floor)."),
     data: Path | None = typer.Option(None, help="Folder in the layout of shared/benchmarks/h36m (default: ../shared's)."),
     keypoints2d: Path | None = typer.Option(None, help="2D detections in the positions_2d layout (default: GT projections)."),
     joint_set: str = typer.Option("h36m17", help="Joint set of --keypoints2d (any set that maps to h36m17)."),
     plot: bool = typer.Option(False, help="Also write per-joint and per-action bar charts."),
-    refine: bool = typer.Option(False, help="Score after the test-time refinement (one skeleton per sequence on its 2D rays; simpose.adapt.refine)."),
-    self_train: bool = typer.Option(False, help="Also adapt the lifter to each sequence on its own refined 3D, then refine again (simpose.adapt.selftrain; ~1 h)."),
+    refine: bool = typer.Option(True, help="Ablation --no-refine: no test-time refinement (simpose.adapt.refine)."),
+    body: bool = typer.Option(True, help="Ablation --no-body: score the refined joints, not the fitted body's."),
+    align_2d: bool = typer.Option(True, "--align-2d/--no-align-2d", help="Ablation --no-align-2d: the body follows the refined 3D only, not the 2D."),
+    lifter_only: bool = typer.Option(False, "--lifter-only", help="Ablation: the lifter's output alone (no refinement, no body)."),
+    self_train: bool = typer.Option(False, help="Also adapt the lifter to each sequence on its own refined 3D (simpose.adapt.selftrain; ~1 h)."),
+    every: int = typer.Option(1, help="Score every k-th sequence only (a quick look, not the protocol)."),
 ) -> None:
-    """Human3.6M S9+S11 protocol #1 (MPJPE) and #2 (PA-MPJPE), all cameras, every frame."""
+    """Human3.6M S9+S11 protocol #1 (MPJPE) and #2 (PA-MPJPE), all cameras, every frame, through simpose.Estimator."""
     from simpose.eval.h36m import fmt_mm
-    from simpose.eval.runner import EvalError, run_h36m
+    from simpose.eval.runner import EvalError, ablation_settings, run_h36m
 
     try:
-        result, paths = run_h36m(out=out, model=model, data=data, keypoints2d=keypoints2d, joint_set=joint_set, plot=plot, refine=refine, self_train=self_train)
+        settings = ablation_settings(refine=refine, body=body, align_2d=align_2d, self_train=self_train, lifter_only=lifter_only)
+        result, paths = run_h36m(out=out, model=model, data=data, keypoints2d=keypoints2d, joint_set=joint_set, plot=plot, every=every, **settings)
     except (EvalError, FileNotFoundError, KeyError, ValueError) as exc:
         _fail(str(exc))
     table = Table(title=f"Human3.6M S9+S11 — {result.model} ({result.inputs})")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from simpose.adapt.refine import refine_sequence
-from simpose.adapt.selftrain import SelfTrainConfig, adapt_sequence, fine_tune
+from simpose.adapt.selftrain import fine_tune
 from simpose.body.joints import get_joint_set
 from simpose.camera import image_to_normalised
 from simpose.models.lifter import Lifter
@@ -80,24 +80,6 @@ def test_frames_without_targets_teach_nothing(lifter, walk):
 def test_target_of_the_wrong_shape_is_refused(lifter, walk):
     with pytest.raises(ValueError, match="targets"):
         fine_tune(lifter, walk, {"h36m17": np.zeros((len(walk), 16, 3))}, camera=K)
-    with pytest.raises(ValueError, match="camera"):
-        adapt_sequence(lifter, walk, None, None, 50.0)
-
-
-def test_no_rounds_is_the_refinement_of_the_lifter(lifter, walk):
-    """rounds = 0: lift and refine once, exactly what the refinement alone gives."""
-    expected = refine_sequence(lifter.predict(walk, camera=K), image_to_normalised(walk, K), None, 50.0)
-    got = adapt_sequence(lifter, walk, None, K, 50.0, SelfTrainConfig(rounds=0))
-    np.testing.assert_array_equal(got, expected)
-
-
-def test_given_first_round_gives_the_same_result(lifter, walk):
-    """``first`` (round 0's refined lift, from the caller) changes nothing but the work done."""
-    cfg = SelfTrainConfig(rounds=1, steps=3)
-    first = refine_sequence(lifter.predict(walk, camera=K), image_to_normalised(walk, K), None, 50.0)
-    np.testing.assert_array_equal(adapt_sequence(lifter, walk, None, K, 50.0, cfg, first=first), adapt_sequence(lifter, walk, None, K, 50.0, cfg))
-    shifted = adapt_sequence(lifter, walk, None, K, 50.0, cfg, first=_yawed(first, 25.0) + first[:, :1])
-    assert np.abs(shifted - adapt_sequence(lifter, walk, None, K, 50.0, cfg)).max() > 1e-4  # and it is used
 
 
 def test_fine_tune_at_another_frame_rate_trains_on_the_resampled_track(lifter, walk):

@@ -55,20 +55,24 @@ def test_mismatches_are_clear_errors(tmp_path, gt):
     assert result.exit_code != 0 and "not a readable" in result.output
 
 
-def test_h36m_refinement_needs_h36m17_2d(tmp_path):
-    from simpose.eval.runner import run_h36m
+def test_h36m_ablations_are_settings_of_the_one_estimator():
+    from simpose.eval.runner import ablation_settings, describe_settings
 
-    with pytest.raises(EvalError, match="needs h36m17 2D"):
-        run_h36m(tmp_path, keypoints2d=tmp_path / "det.npz", joint_set="coco17", refine=True, progress=False)
+    assert ablation_settings() == {}  # the product's own settings
+    assert "product" in describe_settings({})
+    assert ablation_settings(lifter_only=True) == {"refine": False, "body": False, "align_2d": False}
+    assert ablation_settings(refine=False) == {"refine": False}
+    with pytest.raises(EvalError, match="refined track"):
+        ablation_settings(refine=False, self_train=True)
 
 
-def test_h36m_self_training_needs_h36m17_2d_and_the_simpose_lifter(tmp_path):
-    from simpose.eval.runner import run_h36m
+def test_h36m_model_free_floor_takes_no_estimator_settings(tmp_path):
+    from simpose.eval.runner import load_model
 
-    with pytest.raises(EvalError, match="--self-train needs h36m17 2D"):
-        run_h36m(tmp_path, keypoints2d=tmp_path / "det.npz", joint_set="coco17", self_train=True, progress=False)
-    with pytest.raises(EvalError, match="fine-tunes the simpose lifter"):
-        run_h36m(tmp_path, model="mean-pose", self_train=True, progress=False)
+    with pytest.raises(EvalError, match="takes no estimator settings"):
+        load_model("mean-pose", self_train=True)
+    with pytest.raises(EvalError, match="unknown model"):
+        load_model("nope")
 
 
 # ------------------------------------------------------------------ issue 18: metrics that hide failure
@@ -138,3 +142,5 @@ def _fake_h36m_sequences():
                         joints3d=rng.normal(scale=0.3, size=(5, 1, 17, 3)) + [0, 0, 4], joints2d=rng.normal(size=(5, 1, 17, 2)) + 500)
         for take in ("Walking 1", "Eating 1")
     ]  # fmt: skip
+
+

@@ -399,3 +399,58 @@ def test_resampling_has_a_bound_so_no_rate_can_exhaust_memory():
         LifterStream(Lifter.from_pretrained(), fps=0.001)
     with pytest.raises(ValueError, match="finite"):
         rate_positions(40, float("nan"), 50.0)
+
+
+def test_shipped_card_carries_the_input_contract():
+    import json
+
+    from simpose.models.lifter import CARD_PATH, InputContract
+
+    card = json.loads(CARD_PATH.read_text())
+    lifter = Lifter.from_pretrained()
+    assert lifter.contract == InputContract.from_card(card)
+    assert (lifter.contract.joint_set, lifter.scale_frames, lifter.fps) == (card["input"]["joint_set"], card["input"]["scale_frames"], card["input"]["fps"])
+    assert lifter.contract.output_sets == tuple(card["output"]["joint_sets"])
+
+
+def test_the_scale_window_is_read_from_the_card(tmp_path):
+    """A card's input.scale_frames is what the lifter uses (numbers as sliding_scales over that window)."""
+    import dataclasses
+
+    from simpose.models.lifter import InputContract, frame_sizes
+
+    base = _lifter()
+    short = Lifter(base.net, contract=dataclasses.replace(InputContract(), scale_frames=9))
+    x = _walk(T=60)
+    x[30:] = (x[30:] - 640) * 1.8 + 640  # the person grows: the size window matters
+    conf = np.full(x.shape[:2], 0.9)
+    feats, scales, _ = short._features(x, conf, None)
+    np.testing.assert_allclose(scales, sliding_scales(frame_sizes(feats[..., :2], feats[..., 2]), 9).astype(np.float32))
+    assert np.abs(short.predict(x, confidence=conf) - base.predict(x, confidence=conf)).max() > 1e-4
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["input"].pop("scale_frames"), "lacks input.scale_frames"),
+        (lambda c: c["input"].update(joint_set="coco17"), "input.joint_set 'coco17'"),
+        (lambda c: c["output"].update(joint_sets=["anny", "h36m17"]), "output.joint_sets"),
+        (lambda c: c["input"].update(fps=0), "input.fps > 0"),
+    ],
+)
+def test_a_card_that_does_not_match_the_code_is_a_clear_error(tmp_path, change, message):
+    import json
+    import shutil
+
+    from simpose.models.lifter import CARD_PATH, LifterCardError
+
+    card = json.loads(CARD_PATH.read_text())
+    change(card)
+    shutil.copy(WEIGHTS_PATH, tmp_path / "w.pt")
+    (tmp_path / "w.json").write_text(json.dumps(card))
+    with pytest.raises(LifterCardError, match=message):
+        Lifter.from_pretrained(tmp_path / "w.pt")
+    from simpose.track.estimator import Estimator, EstimatorError
+
+    with pytest.raises(EstimatorError, match=message):
+        Estimator.from_pretrained(tmp_path / "w.pt")

@@ -74,21 +74,3 @@ def test_robust_weights_resist_a_wrong_3d_joint():
     err = lambda t: np.linalg.norm(t - trans, axis=-1).mean()  # noqa: E731
     assert err(robust) < 0.5 * err(plain)
     np.testing.assert_allclose(solve_translation(rel, uv, None, K), trans, atol=1e-9)  # exact data stays exact
-
-
-def test_align_to_rays_projects_exactly_and_keeps_depth():
-    from simpose.track.position import align_to_rays
-
-    rel, uv, trans = _scene(T=5)
-    X = rel + trans[:, None] + np.random.default_rng(2).normal(0, 0.05, rel.shape)  # a lifter's 3D error
-    w = np.ones(uv.shape[:2])
-    w[:, 4] = 0.0  # an undetected joint stays where it was
-    out = align_to_rays(X, uv, w, K)
-    proj = out @ K.T
-    proj = proj[..., :2] / proj[..., 2:]
-    keep = np.arange(17) != 4
-    np.testing.assert_allclose(proj[:, keep], uv[:, keep], atol=1e-9)
-    np.testing.assert_allclose(out[..., 2], X[..., 2])
-    np.testing.assert_allclose(out[:, 4], X[:, 4])
-    half = align_to_rays(X, uv, 0.5 * np.ones_like(w), K)
-    np.testing.assert_allclose(half, 0.5 * (X + align_to_rays(X, uv, np.ones_like(w), K)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import torch
 
 from simpose.export.poses import POSE_KEYS, read_poses
+from simpose.track.estimator import PoseSequence
 from simpose.track.run import RunConfig, run_video
 
 OUTPUTS = ("poses.npz", "poses.json", "motion.bvh", "overlay.mp4", "skeleton3d.mp4", "summary.png", "run_config.json")
@@ -54,44 +56,63 @@ def test_joints3d_project_near_the_detections(result):
     assert (X[..., 2] > 0.5).all()  # in front of the camera
 
 
-def test_refinement_keeps_the_bones_of_one_person(result, body):
-    """With the refinement the track's bones keep their length from frame to frame (they are one person's)."""
+def test_refinement_keeps_the_bones_of_one_person(result):
+    """Without the body (an ablation), the refinement is what keeps the track's bones at one length."""
     from simpose.adapt.refine import bone_pairs
-    from simpose.models.lifter import Lifter
-    from simpose.track.run import lift_and_fit
+    from simpose.track.estimator import Estimator
 
     a = result.arrays
-    args = (a["joints2d"][:, 0].astype(float), a["confidence"][:, 0].astype(float), a["valid"][:, 0], a["K"])
-    lifter = Lifter.from_pretrained()
+    args = (a["joints2d"][:, 0].astype(float), a["confidence"][:, 0].astype(float), "h36m17", a["K"], result.fps)
     child, parent, _ = bone_pairs("h36m17")
     spread = {}
     for refine in (False, True):
-        X = lift_and_fit(lifter, body, *args, result.fps, RunConfig(refine=refine, align_2d=False))[0]
+        X = Estimator.from_pretrained(refine=refine, body=False).estimate_keypoints(*args).joints3d[:, 0]
         spread[refine] = np.linalg.norm(X[:, child] - X[:, parent], axis=-1).std(0).mean()
     assert spread[True] < 0.5 * spread[False]
 
 
-def test_self_training_lifts_the_track_again(result, body):
-    """--self-train: the lifter, fine-tuned on the refined track, lifts it again; the result
+def test_exported_joints_are_the_fitted_bodys(result, body):
+    """joints3d is regressed from the body written beside it (anny's own forward as the reference)."""
+    from simpose.body.fit import body_joints
+
+    seq = PoseSequence.from_arrays(result.arrays)
+    ref = body_joints(body, seq.body_fit(0), "h36m17")
+    np.testing.assert_allclose(seq.joints3d[:, 0], ref, atol=1.5e-3)  # JointRig vs anny: < 1 mm; float32 storage
+
+
+def test_run_config_records_the_weights(result):
+    import hashlib
+    import json
+
+    from simpose.models.lifter import WEIGHTS_PATH
+
+    cfg = json.loads((result.out_dir / "run_config.json").read_text())
+    assert cfg["weights"]["path"] == str(WEIGHTS_PATH.resolve())
+    assert cfg["weights"]["sha256"] == hashlib.sha256(WEIGHTS_PATH.read_bytes()).hexdigest()
+    assert cfg["estimator"]["refine"] is True and cfg["estimator"]["body"] is True
+
+
+def test_self_training_lifts_the_track_again(result):
+    """self_train: the lifter, fine-tuned on the refined track, lifts it again; the result
     stays one skeleton near the refined one, and the original lifter is not changed."""
     from simpose.adapt.refine import bone_pairs
     from simpose.adapt.selftrain import SelfTrainConfig
-    from simpose.models.lifter import Lifter
-    from simpose.track.run import lift_and_fit
+    from simpose.track.estimator import Estimator
 
     a = result.arrays
-    args = (a["joints2d"][:, 0].astype(float), a["confidence"][:, 0].astype(float), a["valid"][:, 0], a["K"])
-    lifter = Lifter.from_pretrained()
-    before = [p.clone() for p in lifter.net.parameters()]
-    refined = lift_and_fit(lifter, body, *args, result.fps, RunConfig(align_2d=False))[0]
-    config = RunConfig(align_2d=False, self_train=True, self_train_config=SelfTrainConfig(rounds=1, steps=10))
-    X, valid, fit, timings = lift_and_fit(lifter, body, *args, result.fps, config)
-    assert timings["self_train"] > 0 and np.isfinite(X[valid]).all() and valid.all()
-    moved = np.linalg.norm(X - refined, axis=-1).mean()
+    args = (a["joints2d"][:, 0].astype(float), a["confidence"][:, 0].astype(float), "h36m17", a["K"], result.fps)
+    est = Estimator.from_pretrained()
+    before = [p.clone() for p in est.lifter.net.parameters()]
+    first = est.estimate_keypoints(*args).joints3d[:, 0]
+    est.config = dataclasses.replace(est.config, self_train=True, self_train_config=SelfTrainConfig(rounds=1, steps=10))
+    seq = est.estimate_keypoints(*args)
+    X, valid = seq.joints3d[:, 0], seq.valid[:, 0]
+    assert seq.timings["self_train"] > 0 and np.isfinite(X[valid]).all() and valid.all()
+    moved = np.linalg.norm(X - first, axis=-1).mean()
     assert 1e-4 < moved < 0.05  # it changed the result, by less than the lifter's own error
     child, parent, _ = bone_pairs("h36m17")
     assert np.linalg.norm(X[:, child] - X[:, parent], axis=-1).std(0).mean() < 0.01  # still one skeleton
-    assert all(torch.equal(p, q) for p, q in zip(before, lifter.net.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(before, est.lifter.net.parameters()))
 
 
 def test_bvh_reproduces_the_fitted_body(result, body):

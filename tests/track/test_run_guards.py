@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from simpose.cli import app
-from simpose.track import run as run_module
+from simpose.track.estimator import warn_if_far
 from simpose.track.run import FOCAL_RANGE, RunConfig, RunError, check_out_dir, run_video, validate_run_config
 
 runner = CliRunner()
@@ -55,7 +55,9 @@ def test_bad_options_fail_before_the_2d_stage(tmp_path, monkeypatch):
     def no_2d(*a, **k):
         raise AssertionError("the 2D stage ran")
 
-    monkeypatch.setattr(run_module, "detect", no_2d)
+    from simpose.track import detect as detect_module
+
+    monkeypatch.setattr(detect_module, "detect", no_2d)
     for opt in (["--fps", "nan"], ["--fps", "inf"], ["--fps", "0.001"], ["--focal", "inf"], ["--focal", "1e12"], ["--fov", "0.001"]):
         r = _run(clip, "--out", tmp_path / "o", "--no-cache", *opt)
         assert r.exit_code == 2 and opt[0] in r.output, (opt, r.output)
@@ -66,7 +68,7 @@ def test_a_person_placed_absurdly_far_is_warned_about(caplog):
     z = np.full((4, 17, 3), 0.1)
     z[..., 2] = 176e3  # --fov 0.001 put the person 176 km away without a word
     with caplog.at_level("WARNING"):
-        run_module._warn_if_far(z)
+        warn_if_far(z)
     assert "--focal/--fov" in caplog.text
 
 
@@ -134,7 +136,9 @@ def test_ctrl_c_after_the_2d_stage(mediapipe, person_clip, tmp_path, monkeypatch
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_module, "lift_and_fit", interrupted)
+    from simpose.track.estimator import Estimator
+
+    monkeypatch.setattr(Estimator, "_estimate", interrupted)  # the 3D stages, after the 2D stage
     cache = tmp_path / "cache"
     r = _run(person_clip, "--out", tmp_path / "o", "--cache", cache, "--fov", "60")
     assert r.exit_code == 3 and "interrupted" in r.output
@@ -155,7 +159,7 @@ def test_an_incomplete_run_exits_3(mediapipe, person_clip, tmp_path, monkeypatch
     def stopped(source, config, start, end, cache_dir, stop, progress):  # a first Ctrl-C or a SIGTERM after 3 frames
         return real(source, config, start, end, cache_dir, _Later(3), progress)
 
-    monkeypatch.setattr(run_module, "detect", stopped)
+    monkeypatch.setattr(detect_module, "detect", stopped)
     r = _run(person_clip, "--out", tmp_path / "o", "--no-cache", "--fov", "60", "--no-views")
     assert r.exit_code == 3 and "incomplete" in r.output  # was 0, though the result is partial
     with np.load(tmp_path / "o" / "poses.npz") as z:

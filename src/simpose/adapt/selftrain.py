@@ -13,7 +13,8 @@ Yarowsky's self-training and of the test-time adaptation of Sun et al., ICML 202
 The fine-tuning keeps the network's BatchNorm statistics and drops dropout (the video's single
 long batch would replace statistics learned from millions of windows), trains both the input
 and its mirror (the lifter averages the two at test time, so both must move), and starts
-every round from the previous round's network.
+every round from the previous round's network. The rounds themselves (lift, refine, fit the body,
+fine-tune, lift again) are :class:`simpose.Estimator`'s (``self_train=True``).
 
 The settings are a first choice, tuned on nothing: a small step size (a tenth of training's
 peak), few steps, two rounds. On synthetic sequences (``benchmarks/refine_synthetic.py
@@ -30,11 +31,9 @@ import dataclasses
 import numpy as np
 import torch
 
-from simpose.adapt.refine import RefineConfig, refine_sequence
-from simpose.camera import image_to_normalised
 from simpose.models.lifter import HEAD_CENTRE, Lifter, _roots, mirror_input, mirror_output, output_slices, resample_frames
 
-__all__ = ["SelfTrainConfig", "fine_tune", "adapt_sequence"]
+__all__ = ["SelfTrainConfig", "fine_tune"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +83,7 @@ def fine_tune(
     Returns:
         The adapted :class:`Lifter` (its own network; BatchNorm statistics unchanged).
     """
-    adapted = Lifter(copy.deepcopy(lifter.net), lifter.card, lifter.flip)
+    adapted = Lifter(copy.deepcopy(lifter.net), lifter.card, lifter.flip, lifter.contract)
     x, conf = adapted._inputs(joints2d, joint_set, confidence)
     T0 = len(x)
     if T0 == 0 or steps <= 0:
@@ -132,45 +131,3 @@ def fine_tune(
         loss.backward()
         opt.step()
     return adapted
-
-
-def adapt_sequence(
-    lifter: Lifter,
-    joints2d: np.ndarray,
-    confidence: np.ndarray | None,
-    camera,
-    fps: float,
-    config: SelfTrainConfig = SelfTrainConfig(),
-    refine: RefineConfig = RefineConfig(),
-    first: np.ndarray | None = None,
-) -> np.ndarray:
-    """Lift, refine and self-train on one h36m17 sequence; the final refined 3D.
-
-    ``config.rounds`` times: lift with the current network, refine, fine-tune the network on the
-    refined 3D; then lift and refine once more. (``simpose run`` runs the same cycle on its
-    track, with the body model's joints as a second target set.)
-
-    Args:
-        lifter: the shipped or a trained lifter (not modified).
-        joints2d: (T, 17, 2) h36m17 pixels. confidence: (T, 17) or None.
-        camera: the (3, 3) K or a :class:`~simpose.camera.Camera` (needed: the refinement works
-            on the camera rays).
-        fps: frame rate. config, refine: the two stages' settings.
-        first: (T, 17, 3) round 0's result (the unmodified lifter's lift, refined with
-            ``refine``, camera frame) when the caller has it already; None: computed here.
-    Returns:
-        (T, 17, 3) float64 camera-frame metres (root-relative: subtract joint 0).
-    """
-    if camera is None:
-        raise ValueError("adapt_sequence needs the camera (the refinement works on its rays)")
-    xy = image_to_normalised(np.asarray(joints2d, np.float64), camera)
-    current = lifter
-    for r in range(config.rounds + 1):
-        if r == 0 and first is not None:
-            refined = np.asarray(first, np.float64)
-        else:
-            lifted = current.predict(joints2d, "h36m17", confidence, camera, fps=fps).astype(np.float64)
-            refined = refine_sequence(lifted, xy, confidence, fps, config=refine)
-        if r == config.rounds:
-            return refined
-        current = fine_tune(current, joints2d, {"h36m17": refined}, confidence, camera, "h36m17", config.steps, config.lr, config.max_frames, seed=r, fps=fps)

@@ -75,7 +75,12 @@ def reference_joints(body: BodyModel, shape_params: np.ndarray | torch.Tensor | 
 
 
 def fit_shape(
-    body: BodyModel, joints: np.ndarray, valid: np.ndarray | None = None, iterations: int = 5, damping: float = 1e-2
+    body: BodyModel,
+    joints: np.ndarray,
+    valid: np.ndarray | None = None,
+    iterations: int = 5,
+    damping: float = 1e-2,
+    joint_set: str = NATIVE,
 ) -> np.ndarray:
     """One shape whose bone lengths match the median bone lengths of a track.
 
@@ -86,10 +91,12 @@ def fit_shape(
 
     Args:
         body: the body model.
-        joints: (T, J, 3) native joints, metres (any frame; only lengths are used).
+        joints: (T, J, 3) joints of ``joint_set``, metres (any frame; only lengths are used).
         valid: (T,) bool frames to use; default all finite frames.
         iterations: LM iterations (forward passes).
         damping: initial LM damping, relative to the mean diagonal of the normal matrix.
+        joint_set: the joints' set (its tree gives the bones; the body's joints of that set are
+            compared).
     Returns:
         (6,) float64 ``shape_params`` in [0, 1]; the average body (0.5) if no frame is valid.
     """
@@ -100,7 +107,7 @@ def fit_shape(
     s = np.full(n, 0.5)
     if not ok.any():
         return s
-    target = np.median(bone_lengths(joints[ok]), axis=0)
+    target = np.median(bone_lengths(joints[ok], joint_set), axis=0)
     # residuals in units of 10 cm (absolute, not relative): the long bones, whose errors move the
     # mesh's hands and feet the most, count most
     scale = np.full_like(target, 0.1)
@@ -114,8 +121,8 @@ def fit_shape(
         step = np.where(s > 0.5, -h, h)
         probes = np.vstack([s, s + np.diag(step)])
         with torch.no_grad():
-            ref = body.forward_joints(NATIVE, pose, torch.as_tensor(probes, dtype=body.dtype)).numpy()
-        L = bone_lengths(ref) / scale  # (7, E)
+            ref = body.forward_joints(joint_set, pose, torch.as_tensor(probes, dtype=body.dtype)).numpy()
+        L = bone_lengths(ref, joint_set) / scale  # (7, E)
         r = L[0] - target / scale
         cost = float(r @ r + prior * np.sum((s - 0.5) ** 2))
         if best is None or cost < best[0]:

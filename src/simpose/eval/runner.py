@@ -11,7 +11,7 @@ from simpose.eval.h36m import EvalError, H36mResult, evaluate_sequences, fmt_mm,
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MODELS", "load_model", "run_h36m", "EvalError"]
+__all__ = ["MODELS", "load_model", "run_h36m", "ablation_settings", "describe_settings", "EvalError"]
 
 
 def _mean_pose():
@@ -20,22 +20,27 @@ def _mean_pose():
     return MeanPoseLifter()
 
 
-def _simpose_lifter():
-    from simpose.models.lifter import Lifter
+def _simpose_estimator(**settings):
+    from simpose.track.estimator import Estimator
 
-    return Lifter.from_pretrained()
-
-
-# A plain dict from model name to factory (STYLE.md: no registry machinery).
-MODELS = {"simpose-lifter": _simpose_lifter, "mean-pose": _mean_pose}
+    return Estimator.from_pretrained(**settings)
 
 
-def load_model(name: str):
+# A plain dict from model name to factory (STYLE.md: no registry machinery). ``simpose`` is the
+# product: :class:`simpose.Estimator` with its settings; ``mean-pose`` a model-free floor.
+MODELS = {"simpose": _simpose_estimator, "mean-pose": _mean_pose}
+ALIASES = {"simpose-lifter": "simpose"}  # the name before the estimator scored the whole product
+
+
+def load_model(name: str, **settings):
+    name = ALIASES.get(name, name)
     try:
         factory = MODELS[name]
     except KeyError:
         raise EvalError(f"unknown model {name!r}; available: {', '.join(MODELS)}") from None
-    return factory()
+    if settings and name != "simpose":
+        raise EvalError(f"{name!r} takes no estimator settings (got {sorted(settings)})")
+    return factory(**settings)
 
 
 def _default_h36m_dir() -> Path:
@@ -47,35 +52,51 @@ def _default_h36m_dir() -> Path:
     return shared / "benchmarks" / "h36m"
 
 
+def ablation_settings(refine: bool = True, body: bool = True, align_2d: bool = True, self_train: bool = False, lifter_only: bool = False) -> dict:
+    """Estimator settings of an ablation (all defaults: the product's own, ``{}``)."""
+    if lifter_only:
+        refine, body, align_2d, self_train = False, False, False, False
+    defaults = {"refine": True, "body": True, "align_2d": True, "self_train": False}
+    wanted = {"refine": refine, "body": body, "align_2d": align_2d, "self_train": self_train}
+    if self_train and not refine:
+        raise EvalError("--self-train learns from the refined track: drop --no-refine")
+    return {k: v for k, v in wanted.items() if v != defaults[k]}
+
+
+def describe_settings(settings: dict) -> str:
+    """A short label of an estimator's settings for reports ("the product's settings" when default)."""
+    if not settings:
+        return "the product's settings (simpose.Estimator defaults)"
+    if settings == {"refine": False, "body": False, "align_2d": False}:
+        return "lifter only (no refinement, no body)"
+    return "ablation: " + ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
+
+
 def run_h36m(
     out: Path,
-    model: str = "simpose-lifter",
+    model: str = "simpose",
     data: Path | None = None,
     keypoints2d: Path | None = None,
     joint_set: str = "h36m17",
     plot: bool = False,
     progress: bool = True,
-    refine: bool = False,
-    self_train: bool = False,
+    every: int = 1,
+    **settings,
 ) -> tuple[H36mResult, list[Path]]:
     """Protocols #1 and #2 on S9+S11; writes the report to ``out``.
 
-    With ``refine`` each sequence's prediction goes through the test-time refinement of
-    :mod:`simpose.adapt.refine` (its 2D and calibration only; ``h36m17`` 2D needed). With
-    ``self_train`` the simpose lifter also adapts to each sequence on its own refined 3D
-    (:mod:`simpose.adapt.selftrain`; includes the refinement; ~15 s per sequence on 2 cores).
+    The ``simpose`` model is :class:`simpose.Estimator` (``estimate_keypoints`` with each
+    sequence's 2D, calibration and frame rate; its 3D made pelvis-relative), with the product's
+    settings unless ``settings`` (fields of :class:`~simpose.track.estimator.EstimatorConfig`,
+    e.g. :func:`ablation_settings`) say otherwise. ``every`` > 1 scores every k-th sequence only
+    (a quick look, not the protocol).
     """
+    from simpose.body.joints import get_joint_set
     from simpose.data.h36m import load_h36m, load_positions_2d
 
-    for flag, wanted in (("--refine", refine), ("--self-train", self_train)):
-        if wanted and joint_set != "h36m17":
-            raise EvalError(f"{flag} needs h36m17 2D (the refinement puts those joints on their rays), got {joint_set}")
-    if self_train and model != "simpose-lifter":
-        raise EvalError(f"--self-train fine-tunes the simpose lifter, not {model!r}")
-
     root = Path(data) if data is not None else _default_h36m_dir()
-    sequences = load_h36m(root)
-    lifter = load_model(model)
+    sequences = load_h36m(root)[:: max(1, int(every))]
+    estimator = load_model(model, **settings)
     if keypoints2d is not None:
         detections = load_positions_2d(keypoints2d, joint_set)
         inputs = f"2D detections {Path(keypoints2d).name} ({joint_set})"
@@ -99,34 +120,26 @@ def run_h36m(
         def inputs_of(seq):
             return np.asarray(seq.joints2d)[:, 0], "h36m17"
 
-    # Every model takes the camera's calibration (intrinsics and distortion, part of every
-    # Human3.6M sequence; no 3D ground truth): the simpose lifter uses it for its pelvis-view
-    # virtual camera.
-    if refine or self_train:
-        from simpose.adapt.refine import refine_sequence
-        from simpose.adapt.selftrain import adapt_sequence
-        from simpose.body.joints import get_joint_set
-        from simpose.camera import image_to_normalised
-
-        inputs += ", self-training + refinement" if self_train else ", test-time refinement"
-        pelvis = get_joint_set("h36m17").index("pelvis")
+    name = ALIASES.get(model, model)
+    if name == "simpose":
+        inputs += "; " + describe_settings(settings)
+    pelvis = get_joint_set("h36m17").index("pelvis")
 
     def predict(seq):
         x, js = inputs_of(seq)
         return failed_where_input_is(x, predict_finite(seq, x, js))
 
     def predict_finite(seq, x, js):
-        if self_train:
-            joints = adapt_sequence(lifter, x, None, seq.camera, seq.fps)
-            return joints - joints[:, pelvis : pelvis + 1]
-        pred = lifter.predict(x, joint_set=js, camera=seq.camera)
-        if not refine:
-            return pred
-        joints = refine_sequence(pred, image_to_normalised(x, seq.camera), None, seq.fps)
+        if name != "simpose":
+            return estimator.predict(x, joint_set=js, camera=seq.camera)
+        if not np.isfinite(np.asarray(x, np.float64)).all(axis=(-1, -2)).any():
+            return np.full((len(x), 17, 3), np.nan)  # nothing detected: every pose a failure
+        # Every sequence comes with its calibration (intrinsics and distortion; no 3D ground truth).
+        joints = estimator.estimate_keypoints(x, None, js, seq.camera, seq.fps).joints3d[:, 0].astype(np.float64)
         return joints - joints[:, pelvis : pelvis + 1]
 
     bar = _progress_wrapper("Human3.6M", len(sequences)) if progress else None
-    result = evaluate_sequences(sequences, predict, model_name=model, inputs=inputs, progress=bar)
+    result = evaluate_sequences(sequences, predict, model_name=name, inputs=inputs, progress=bar)
     paths = write_report(result, Path(out), plot=plot)
     return result, paths
 

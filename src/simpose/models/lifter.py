@@ -49,6 +49,7 @@ camera's axes. Without a camera the pixels are used as they are and nothing is r
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -89,6 +90,8 @@ __all__ = [
     "resample_frames",
     "resample_track",
     "resample_to_frames",
+    "InputContract",
+    "LifterCardError",
 ]
 
 INPUT_SET = "h36m17"
@@ -96,7 +99,8 @@ OUTPUT_SETS: tuple[str, ...] = ("h36m17", "anny")
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "lifter.pt"
 CARD_PATH = WEIGHTS_PATH.with_suffix(".json")
 # Frames over which the per-clip 2D size is taken at test time: the middle, on a log scale, of
-# the spans training uses (SamplerConfig.scale_span = 27..500: sqrt(27 * 500) = 116).
+# the spans training uses (SamplerConfig.scale_span = 27..500: sqrt(27 * 500) = 116). Training
+# writes it into the card (input.scale_frames); a lifter reads it from there (InputContract).
 SCALE_FRAMES = 116
 HEAD_CENTRE, HEAD_CAUSAL = 0, 1
 # The frame rate of the training windows (the joint cache's, CacheConfig.fps) when a card does
@@ -523,24 +527,84 @@ def _roots() -> dict[str, int]:
     return {name: get_joint_set(name).root for name in OUTPUT_SETS}
 
 
+class LifterCardError(ValueError):
+    """A weights card whose input contract the code cannot honour (or that lacks one)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class InputContract:
+    """What a lifter's weights expect and give, read from their card (``input`` / ``output``).
+
+    Attributes:
+        joint_set: the 2D's joint set (``input.joint_set``).
+        scale_frames: frames over which the per-clip 2D size is taken (``input.scale_frames``;
+            :func:`sliding_scales`).
+        fps: the frame rate of the training windows (``input.fps``): other rates are resampled.
+        output_sets: the joint sets on the network's output axis, in order (``output.joint_sets``).
+    """
+
+    joint_set: str = INPUT_SET
+    scale_frames: int = SCALE_FRAMES
+    fps: float = TRAINING_FPS
+    output_sets: tuple[str, ...] = OUTPUT_SETS
+
+    def to_card(self) -> dict:
+        """The card fields this contract is read from (``{"input": {...}, "output": {...}}``)."""
+        return {"input": {"joint_set": self.joint_set, "scale_frames": self.scale_frames, "fps": self.fps}, "output": {"joint_sets": list(self.output_sets)}}
+
+    @staticmethod
+    def from_card(card: dict, net_config: dict | None = None, where: str = "card") -> InputContract:
+        """Read and check a card's contract against this code (and the network's sizes).
+
+        Raises:
+            LifterCardError: a field is missing or names what the code cannot do (another input
+                set, other output sets or order, a size that does not match the network).
+        """
+        inp, out = card.get("input", {}), card.get("output", {})
+        missing = [f"input.{k}" for k in ("joint_set", "scale_frames", "fps") if k not in inp] + (["output.joint_sets"] if "joint_sets" not in out else [])
+        if missing:
+            raise LifterCardError(f"{where}: the weights' card lacks {', '.join(missing)} (their input contract)")
+        c = InputContract(str(inp["joint_set"]), int(inp["scale_frames"]), float(inp["fps"]), tuple(out["joint_sets"]))
+        if c.joint_set != INPUT_SET:
+            raise LifterCardError(f"{where}: input.joint_set {c.joint_set!r}, but this code lifts {INPUT_SET!r} 2D")
+        if c.output_sets != OUTPUT_SETS:
+            raise LifterCardError(f"{where}: output.joint_sets {list(c.output_sets)}, but this code reads {list(OUTPUT_SETS)} (in that order)")
+        if not (c.scale_frames >= 1 and c.fps > 0):
+            raise LifterCardError(f"{where}: input.scale_frames must be >= 1 and input.fps > 0, got {c.scale_frames}, {c.fps}")
+        if net_config is not None:
+            n_in, n_out = len(get_joint_set(c.joint_set)), sum(len(get_joint_set(n)) for n in c.output_sets)
+            if net_config.get("in_joints", n_in) != n_in or net_config.get("out_joints", n_out) != n_out:
+                raise LifterCardError(
+                    f"{where}: the network has {net_config.get('in_joints')} input / {net_config.get('out_joints')} output joints, "
+                    f"the card's sets {n_in} / {n_out}"
+                )
+        return c
+
+
 class Lifter:
     """2D keypoint sequences to root-relative 3D joints (metres, camera axes).
 
     Args:
         net: the network (put in eval mode).
-        card: the weights' card (input contract, training recipe, metrics); informational.
+        card: the weights' card (training recipe, metrics, and the input contract: its
+            ``input``/``output`` fields are read by :meth:`InputContract.from_card`).
+        contract: the input contract; None: the card's, or the code's defaults without a card.
     """
 
     name = "simpose-lifter"
 
-    def __init__(self, net: TemporalLifterNet, card: dict | None = None, flip: bool = True) -> None:
+    def __init__(self, net: TemporalLifterNet, card: dict | None = None, flip: bool = True, contract: InputContract | None = None) -> None:
         self.net = net.eval()
         self.flip = flip
         self.card = card or {}
+        if contract is None:
+            contract = InputContract.from_card(self.card) if self.card else InputContract()
+        self.contract = contract
         self.receptive_field = net.receptive_field
         self._slices = output_slices()
         # the rate of the training windows: tracks at other rates are resampled to it
-        self.fps = float(self.card.get("data_recipe", {}).get("config", {}).get("cache", {}).get("fps", TRAINING_FPS))
+        self.fps = contract.fps
+        self.scale_frames = contract.scale_frames
 
     @staticmethod
     def from_pretrained(path: str | Path | None = None) -> Lifter:
@@ -553,11 +617,16 @@ class Lifter:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no lifter weights (train them: python -m simpose.train.lifter --out DIR)")
         blob = torch.load(path, map_location="cpu", weights_only=True)
+        card_path = path.with_suffix(".json")
+        if card_path.exists():
+            card = json.loads(card_path.read_text())
+            contract = InputContract.from_card(card, blob["net_config"], where=str(card_path))  # before building: a clear error first
+        else:
+            logger.warning("%s: no card beside the weights; assuming the code's input contract %s", path, InputContract())
+            card, contract = {}, InputContract()
         net = TemporalLifterNet(**blob["net_config"])
         net.load_state_dict(blob["state_dict"])
-        card_path = path.with_suffix(".json")
-        card = json.loads(card_path.read_text()) if card_path.exists() else {}
-        return Lifter(net, card)
+        return Lifter(net, card, contract=contract)
 
     # -------------------------------------------------------------- inputs
     def _inputs(self, joints2d, joint_set: str, confidence) -> tuple[np.ndarray, np.ndarray]:
@@ -680,7 +749,7 @@ class Lifter:
         (:func:`sliding_scales`) and the view rotations (None without a camera)."""
         x, R = self._view(x, conf, camera)
         feats, _ = normalize_keypoints(x, conf, None, scale=1.0)
-        scales = sliding_scales(frame_sizes(feats[..., :2], feats[..., 2]), causal=causal).astype(np.float32)
+        scales = sliding_scales(frame_sizes(feats[..., :2], feats[..., 2]), self.scale_frames, causal=causal).astype(np.float32)
         return feats, scales, R
 
     def offline_input(self, x: np.ndarray, conf: np.ndarray, camera) -> tuple[np.ndarray, np.ndarray | None]:
@@ -753,7 +822,7 @@ class Lifter:
 class LifterStream:
     """Streaming lifting: push one frame of 2D, get that frame's 3D (no look-ahead).
 
-    Keeps the last ``RF`` frames and the last ``SCALE_FRAMES`` frame sizes. With ``fps`` at
+    Keeps the last ``RF`` frames and the last ``scale_frames`` frame sizes (the weights' contract). With ``fps`` at
     another rate than the lifter's (:attr:`Lifter.fps`), every push makes the frames of the
     track resampled to that rate that fall up to it (interpolated with the frame before, as
     :func:`resample_track` does), lifts them, and returns the last one's 3D: the numbers of
@@ -764,7 +833,7 @@ class LifterStream:
         _check_output_set(output_set)
         self.lifter, self.joint_set, self.camera, self.output_set = lifter, joint_set, camera, output_set
         self._window: np.ndarray | None = None  # (RF, J, 3) the last RF frames' features, oldest first
-        self._sizes = np.full(SCALE_FRAMES, np.nan)  # the last SCALE_FRAMES frame sizes, oldest first
+        self._sizes = np.full(lifter.scale_frames, np.nan)  # the last scale_frames frame sizes, oldest first
         if lifter._resamples(fps):
             rate_positions(2, fps, lifter.fps)  # the same bounds as the offline path (MAX_UPSAMPLING)
         self._ratio = fps / lifter.fps if lifter._resamples(fps) else None  # input frames per lifted frame

@@ -23,9 +23,7 @@ import numpy as np
 
 from simpose.camera import image_to_normalised
 
-__all__ = [
-    "PositionConfig", "solve_translation", "smooth_translation", "naive_translation", "normalised_coords", "align_to_rays",
-]  # fmt: skip
+__all__ = ["PositionConfig", "solve_translation", "smooth_translation", "naive_translation", "normalised_coords"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,34 +130,6 @@ def smooth_translation(trans: np.ndarray, fps: float, config: PositionConfig = P
     for s, e in _runs(valid):
         for axes, sigma_s in (((0, 1), config.smooth_xy_s), ((2,), config.smooth_z_s)):
             out[s:e, list(axes)] = _gaussian(trans[s:e, list(axes)], sigma_s * fps)
-    return out
-
-
-def align_to_rays(joints3d_cam: np.ndarray, joints2d: np.ndarray, weights: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Move each joint sideways onto its detected 2D ray, keeping its depth: image position from the
-    detector, depth from the lifter.
-
-    ``X' = X + w (z x_n - X)`` with ``x_n = K^-1 (u, v, 1)``: at ``w = 1`` the joint projects
-    exactly onto its keypoint at unchanged depth ``z``; ``w = 0`` (or a missing keypoint)
-    leaves it as it is. The lifter's 3D reprojects a few percent of the person's height away
-    from the keypoints (its own error); this removes that error in the image plane, where the
-    detector is the better witness, and leaves depth, which only the lifter knows.
-
-    Args:
-        joints3d_cam: (T, J, 3) metres, camera frame.
-        joints2d: (T, J, 2) pixels of the same joints (NaN: missing).
-        weights: (T, J) in [0, 1], e.g. the detector's confidence.
-        K: (3, 3) intrinsics.
-    Returns:
-        (T, J, 3) float64; z unchanged.
-    """
-    X = np.asarray(joints3d_cam, np.float64)
-    xy = normalised_coords(joints2d, K)
-    w = np.clip(np.asarray(weights, np.float64), 0.0, 1.0)
-    w = np.where(np.isfinite(xy).all(-1) & np.isfinite(X).all(-1), w, 0.0)
-    target = np.nan_to_num(xy) * X[..., 2:3]
-    out = X.copy()
-    out[..., :2] += w[..., None] * (target - X[..., :2])
     return out
 
 

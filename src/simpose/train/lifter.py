@@ -347,6 +347,7 @@ def train(
             f"the {SCALE_FRAMES} frames centred on each frame (causal mode: the last {SCALE_FRAMES}; training: spans of "
             f"{cfg.sampler.scale_span[0]}-{cfg.sampler.scale_span[1]} frames); joints with confidence 0 zeroed",
             "fps": cfg.cache.fps,
+            "scale_frames": SCALE_FRAMES,
         },
         "output": {"joint_sets": list(OUTPUT_SETS), "units": "metres, camera axes, root-relative", "heads": ["centre frame", "last frame (causal)"]},
         "receptive_field": math.prod(cfg.filter_widths),

@@ -1,0 +1,747 @@
+"""``simpose.Estimator``: the application path in memory, the one that run, eval and benchmarks share.
+
+    from simpose import Estimator
+    est = Estimator.from_pretrained()                     # shipped weights, the product's settings
+    seq = est.estimate_video("clip.mp4", focal=1450.0)    # -> PoseSequence
+    seq.joints3d                                          # (T, P, J, 3) metres, camera frame
+    seq.save("out/")                                      # poses.npz + poses.json
+
+    seq = est.estimate_keypoints(joints2d, confidence, "blazepose33", K, fps=30.0)   # 2D you have
+
+Stages (``PoseSequence.timings``; ``setup`` is paid once, in :meth:`Estimator.from_pretrained`):
+
+1. ``keypoints`` (video only): decode + MediaPipe BlazePose-33 (:mod:`simpose.track.detect`; cached).
+   The main person (:func:`main_person`) is kept: P = 1.
+2. ``lifter``: the 2D mapped to ``h36m17`` (BlazePose through :mod:`simpose.track.keypoint_map`),
+   lifted to root-relative 3D in ``h36m17`` and the native ``anny`` set (:class:`~simpose.models.lifter.Lifter`).
+3. ``position``: closed-form camera translation, smoothed (:mod:`simpose.track.position`); then
+   (``refine``) one skeleton on the 2D rays (:mod:`simpose.adapt.refine`); then, if asked
+   (``self_train``), a fine-tuned copy of the lifter lifts and refines again
+   (:mod:`simpose.adapt.selftrain`).
+4. ``body_fit``: the body's shape (one per track, from step 3's bone lengths) and its pose in
+   closed form from the native joints (:mod:`simpose.body.fit`), placed where its ``h36m17``
+   joints best match step 3's; then
+   (``align_2d``) its pose and translation optimised against the 2D (confidence-weighted) and
+   step 3's 3D (:mod:`simpose.body.align`).
+5. The exported joints are the fitted body's (:class:`simpose.body.rig.JointRig`): one skeleton
+   per person, the mesh's own. (``body=False``, an ablation: step 3's joints as they are.)
+
+Pixel convention: simpose's cameras put pixel centres at integers; MediaPipe's keypoints (0 at
+the image edge) are shifted by -0.5 px once, in :meth:`Estimator.estimate_video`. Keypoints
+given to :meth:`Estimator.estimate_keypoints` must already use K's convention.
+
+Frames where the person is not found stay invalid (NaN). For the lifter only, the 2D of such
+frames is interpolated from their neighbours at zero confidence so that they do not disturb the
+temporal windows of the valid frames around them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from simpose.adapt.refine import RefineConfig
+from simpose.adapt.selftrain import SelfTrainConfig
+from simpose.body.align import AlignConfig
+from simpose.cues.keypoints import KeypointConfig
+from simpose.track.position import PositionConfig
+
+__all__ = [
+    "Estimator", "EstimatorConfig", "EstimatorError", "PoseSequence", "WeightsInfo", "DEFAULT_FOV", "JOINT_SET",
+    "camera_matrix", "main_person", "default_cache_dir", "to_lifter_joints", "lifter_inputs", "lift", "validate_options",
+    "warn_if_far", "FPS_RANGE", "FOV_RANGE", "FOCAL_RANGE",
+]  # fmt: skip
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FOV = 60.0  # degrees across the larger image side: a typical phone's main camera
+JOINT_SET = "h36m17"
+
+
+class EstimatorError(ValueError):
+    """Input the estimator cannot turn into motion (bad shapes or camera, unknown joint set, no person)."""
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/simpose/cues`` (``~/.cache/simpose/cues``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "simpose" / "cues"
+
+
+# ------------------------------------------------------------------------------ records
+@dataclasses.dataclass(frozen=True, eq=False)
+class PoseSequence:
+    """Every person's motion in a video: what ``poses.npz`` holds (:mod:`simpose.export.poses`).
+
+    T frames, P people, J joints of ``joint_set``; NaN (confidence 0) wherever ``valid`` is False.
+
+    Attributes:
+        joints3d: (T, P, J, 3) float32 metres, camera frame (x right, y down, z forward),
+            regressed from the fitted body.
+        joints2d: (T, P, J, 2) float32 the detections in ``joint_set``, pixels (K's convention).
+        confidence: (T, P, J) float32 detector confidence in [0, 1].
+        valid: (T, P) bool person p found (and placed) in frame t.
+        joint_set: e.g. ``"h36m17"``; joint_names: its (J,) names.
+        body_pose_rotvecs: (T, P, 19, 3) float32 radians (``POSE_BONES``).
+        body_global_rotvecs: (T, P, 3) float32; body_trans: (T, P, 3) float32 metres, camera frame.
+        body_shape: (T, P, 6) float32 phenotype (``SHAPE_NAMES``), one per track.
+        K: (3, 3) float64 intrinsics, pixels. image_size: (width, height).
+        fps: frames per second. frame_index: (T,) int64 frame of the video of each row.
+        complete: False if the keypoint stage was stopped early (rows cover the frames done).
+        timings: stage -> seconds (not saved). fov_assumed: no focal or FOV was given (not saved).
+    """
+
+    joints3d: np.ndarray
+    joints2d: np.ndarray
+    confidence: np.ndarray
+    valid: np.ndarray
+    joint_set: str
+    joint_names: tuple[str, ...]
+    body_pose_rotvecs: np.ndarray
+    body_global_rotvecs: np.ndarray
+    body_trans: np.ndarray
+    body_shape: np.ndarray
+    K: np.ndarray
+    image_size: tuple[int, int]
+    fps: float
+    frame_index: np.ndarray
+    complete: bool = True
+    timings: dict = dataclasses.field(default_factory=dict, compare=False)
+    fov_assumed: bool = False
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.joints3d.shape[0])
+
+    @property
+    def num_people(self) -> int:
+        return int(self.joints3d.shape[1])
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The ``poses.npz`` content (:data:`simpose.export.poses.POSE_KEYS`)."""
+        f32 = lambda x: np.asarray(x, np.float32)  # noqa: E731
+        return {
+            "joints3d": f32(self.joints3d), "joints2d": f32(self.joints2d), "confidence": f32(self.confidence),
+            "valid": np.asarray(self.valid, bool), "joint_set": np.array(self.joint_set), "joint_names": np.array(self.joint_names),
+            "body_pose_rotvecs": f32(self.body_pose_rotvecs), "body_global_rotvecs": f32(self.body_global_rotvecs),
+            "body_trans": f32(self.body_trans), "body_shape": f32(self.body_shape), "K": np.asarray(self.K, np.float64),
+            "image_size": np.asarray(self.image_size, np.int64), "fps": np.array(float(self.fps)),
+            "frame_index": np.asarray(self.frame_index, np.int64), "complete": np.array(bool(self.complete)),
+        }  # fmt: skip
+
+    @staticmethod
+    def from_arrays(arrays: dict[str, np.ndarray]) -> PoseSequence:
+        """From the ``poses.npz`` content (:func:`simpose.export.poses.read_poses`)."""
+        from simpose.export.poses import POSE_KEYS
+
+        missing = [k for k in POSE_KEYS if k not in arrays]
+        if missing:
+            raise EstimatorError(f"not the poses.npz layout: missing {missing}")
+        a = arrays
+        return PoseSequence(
+            joints3d=np.asarray(a["joints3d"], np.float32), joints2d=np.asarray(a["joints2d"], np.float32),
+            confidence=np.asarray(a["confidence"], np.float32), valid=np.asarray(a["valid"], bool),
+            joint_set=str(a["joint_set"]), joint_names=tuple(str(n) for n in a["joint_names"]),
+            body_pose_rotvecs=np.asarray(a["body_pose_rotvecs"], np.float32), body_global_rotvecs=np.asarray(a["body_global_rotvecs"], np.float32),
+            body_trans=np.asarray(a["body_trans"], np.float32), body_shape=np.asarray(a["body_shape"], np.float32),
+            K=np.asarray(a["K"], np.float64), image_size=tuple(int(v) for v in np.asarray(a["image_size"])),
+            fps=float(a["fps"]), frame_index=np.asarray(a["frame_index"], np.int64), complete=bool(a["complete"]),
+        )  # fmt: skip
+
+    def save(self, out_dir: str | os.PathLike, json: bool = True) -> list[Path]:
+        """Write ``poses.npz`` (and ``poses.json``) into ``out_dir``, atomically; the paths written."""
+        from simpose.export.poses import write_poses
+
+        return write_poses(out_dir, self.to_arrays(), json_too=json)
+
+    @staticmethod
+    def load(path: str | os.PathLike) -> PoseSequence:
+        """Read a run folder's ``poses.npz`` (or a ``poses.npz`` / ``poses.json`` file)."""
+        from simpose.export.poses import read_poses
+
+        path = Path(path)
+        if path.is_dir():
+            path = path / "poses.npz"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file")
+        return PoseSequence.from_arrays(read_poses(path))
+
+    def body_fit(self, person: int = 0):
+        """The :class:`~simpose.body.fit.BodyFit` of one person (float64; NaN where not valid)."""
+        from simpose.body.fit import BodyFit
+
+        valid = np.asarray(self.valid[:, person], bool)
+        shape = self.body_shape[valid, person]
+        shape = shape[0] if len(shape) else np.full(self.body_shape.shape[-1], 0.5)
+        f64 = lambda x: np.asarray(x[:, person], np.float64)  # noqa: E731
+        return BodyFit(f64(self.body_pose_rotvecs), f64(self.body_global_rotvecs), f64(self.body_trans), np.asarray(shape, np.float64), valid)
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsInfo:
+    """Which weights an estimator runs: the file and its sha256 (recorded in ``run_config.json``)."""
+
+    path: str
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
+class EstimatorConfig:
+    """The estimator's settings (the product's defaults; the others are ablations).
+
+    Attributes:
+        keypoints: MediaPipe settings (video input).
+        position: the closed-form translation and its smoothing.
+        keypoint_map: BlazePose landmarks to H36M joints through the synthetic-trained map
+            (:mod:`simpose.track.keypoint_map`); False: renamed as they are.
+        refine: the test-time refinement (:mod:`simpose.adapt.refine`); False: the lifter's pose.
+        refine_config: its settings.
+        self_train: then fine-tune a copy of the lifter on the refined track and lift and refine
+            again (:mod:`simpose.adapt.selftrain`; needs ``refine``). Off by default: ~8 ms per
+            frame on 2 cores, more than the 3D stages' speed budget.
+        self_train_config: its settings.
+        body: export the fitted body's joints (one skeleton per person); False (an ablation):
+            the joints of the position/refinement stage, the body fitted but not exported.
+        align_2d: optimise the body's pose and translation against the detected 2D
+            (:mod:`simpose.body.align`); False: against the 3D of the position stage only.
+        align: the body alignment's settings.
+        cache_dir: cue cache folder ('' for none).
+    """
+
+    keypoints: KeypointConfig = KeypointConfig()
+    position: PositionConfig = PositionConfig()
+    keypoint_map: bool = True
+    refine: bool = True
+    refine_config: RefineConfig = RefineConfig()
+    self_train: bool = False
+    self_train_config: SelfTrainConfig = SelfTrainConfig()
+    body: bool = True
+    align_2d: bool = True
+    align: AlignConfig = AlignConfig()
+    cache_dir: str = dataclasses.field(default_factory=lambda: str(default_cache_dir()))  # read when a config is made
+
+    def __post_init__(self) -> None:
+        if self.self_train and not self.refine:
+            raise EstimatorError("self_train learns from the refined track: it needs refine=True")
+
+
+# ------------------------------------------------------------------------------ helpers
+def main_person(keypoints) -> int:
+    """Index of the main person of :class:`~simpose.cues.keypoints.Keypoints2D`: the largest, most central track.
+
+    Score per person: the sum over frames where it is valid of box area times closeness of the
+    box centre to the image centre (1 at the centre, 0 at a corner).
+    """
+    boxes = keypoints.boxes()  # (T, P, 4)
+    w, h = keypoints.image_size
+    area = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+    centre = np.stack([(boxes[..., 0] + boxes[..., 2]) / 2 / w, (boxes[..., 1] + boxes[..., 3]) / 2 / h], -1)
+    closeness = 1.0 - np.linalg.norm(centre - 0.5, axis=-1) / np.sqrt(0.5)
+    score = np.nansum(np.where(keypoints.valid, area * closeness, 0.0), axis=0)
+    return int(np.argmax(score))
+
+
+# Plausible ranges of the options, checked before any slow stage (validate_options). fps: the
+# lifter resamples a track to its 50 fps, so its cost grows as 50 / fps; below 1 fps a person
+# moves too far between frames for a temporal model anyway, and 1000 fps covers high-speed
+# cameras. fov: a pinhole camera needs 0 < fov < 180; 1-179 degrees spans telephoto to fisheye.
+# focal: the same span in pixels, as a multiple of the larger image side (fov 179 ~ 0.0044x,
+# fov 1 ~ 57x).
+FPS_RANGE = (1.0, 1000.0)
+FOV_RANGE = (1.0, 179.0)
+FOCAL_RANGE = (0.004, 60.0)  # times the larger image side
+FAR_WARNING_M = 100.0  # median person depth beyond which the focal length is likely wrong
+
+
+def validate_options(
+    focal: float | None, fov: float | None, fps: float | None, start: int = 0, end: int | None = None,
+    image_size: tuple[int, int] | None = None,
+) -> None:
+    """Check the camera and range options against their plausible ranges (``*_RANGE``), so that
+    bad options fail in one line before any slow stage and none can make the time or memory of
+    an estimate grow without bound.
+
+    Args:
+        focal: pixels; fov: degrees; fps: frames per second; start, end: the frame range.
+        image_size: (width, height) of the input, to check ``focal`` (None: checked later).
+    Raises:
+        EstimatorError: naming the option, its value and the accepted range.
+    """
+    import math
+
+    def bad(name: str, value, rule: str) -> EstimatorError:
+        return EstimatorError(f"{name} {value!r}: {rule}")
+
+    if start < 0 or (end is not None and end <= start):
+        raise EstimatorError(f"need 0 <= --start < --end, got start={start}, end={end}")
+    if fps is not None and not (math.isfinite(fps) and FPS_RANGE[0] <= fps <= FPS_RANGE[1]):
+        raise bad("--fps", fps, f"must be a frame rate from {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g}")
+    if fov is not None and not (math.isfinite(fov) and FOV_RANGE[0] <= fov <= FOV_RANGE[1]):
+        raise bad("--fov", fov, f"must be a field of view from {FOV_RANGE[0]:g} to {FOV_RANGE[1]:g} degrees")
+    if focal is not None:
+        if not (math.isfinite(focal) and focal > 0):
+            raise bad("--focal", focal, "must be a positive, finite number of pixels")
+        if image_size is not None:
+            lo, hi = (r * max(image_size) for r in FOCAL_RANGE)
+            if not lo <= focal <= hi:
+                raise bad("--focal", focal, f"must be from {lo:.4g} to {hi:.4g} pixels for a {image_size[0]}x{image_size[1]} "
+                          f"input (fields of view of {FOV_RANGE[1]:g} to {FOV_RANGE[0]:g} degrees)")  # fmt: skip
+
+
+def warn_if_far(joints3d: np.ndarray) -> None:
+    """A person placed absurdly far away means a wrong focal length or field of view: say so."""
+    z = np.asarray(joints3d)[..., 2]
+    if np.isfinite(z).any() and np.nanmedian(z) > FAR_WARNING_M:
+        log.warning("the person is placed %.3g m from the camera: is --focal/--fov right? (depth and size scale with it)", np.nanmedian(z))
+
+
+def camera_matrix(image_size: tuple[int, int], focal: float | None, fov: float | None) -> tuple[np.ndarray, bool]:
+    """(3, 3) K from a focal length or FOV (default ``DEFAULT_FOV``, with a warning); whether it was assumed."""
+    from simpose.camera import Camera
+
+    if focal is not None:
+        if not focal > 0:
+            raise EstimatorError(f"--focal must be positive pixels, got {focal}")
+        cam = Camera.from_intrinsics(float(focal), image_size)
+        return cam.K.double().numpy(), False
+    assumed = fov is None
+    if assumed:
+        log.warning("no --focal or --fov given: assuming a %g degree field of view (depth and size scale with it)", DEFAULT_FOV)
+    try:
+        cam = Camera.from_fov(DEFAULT_FOV if assumed else float(fov), image_size)
+    except ValueError as e:
+        raise EstimatorError(f"--fov: {e}") from e
+    return cam.K.double().numpy(), assumed
+
+
+def _fill_gaps(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(T, ...) with invalid frames linearly interpolated between valid ones (held at the ends)."""
+    idx = np.flatnonzero(valid)
+    flat = x.reshape(len(x), -1)
+    out = np.empty_like(flat)
+    for c in range(flat.shape[1]):
+        out[:, c] = np.interp(np.arange(len(x)), idx, flat[idx, c])
+    return out.reshape(x.shape)
+
+
+def to_lifter_joints(keypoints: np.ndarray, confidence: np.ndarray, joint_set: str, learned_map: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Detected keypoints (T, J, 2) of ``joint_set`` -> h36m17 points (T, 17, 2) and confidence (T, 17).
+
+    BlazePose goes through the synthetic-trained map of :mod:`simpose.track.keypoint_map` (its
+    landmarks are not H36M's joints); other sets, or ``learned_map=False``, are renamed
+    (:func:`simpose.body.joints.convert`).
+    """
+    if joint_set == "blazepose33" and learned_map:
+        from simpose.track.keypoint_map import apply_map, load_map
+
+        return apply_map(keypoints, confidence, load_map())
+    from simpose.body.joints import conversion_matrix
+
+    W, has = conversion_matrix(joint_set, JOINT_SET, strict=False)
+    x = np.asarray(keypoints, np.float64)
+    seen = np.isfinite(x).all(-1)  # (T, J_in)
+    # a joint is known where every keypoint it is made of is (a missing one would spread NaN)
+    kp = np.einsum("oi,...ic->...oc", W, np.where(seen[..., None], x, 0.0))
+    known = np.zeros(kp.shape[:-1], bool)
+    conf = np.zeros(kp.shape[:-1])
+    for j in np.flatnonzero(has):
+        src = W[j] != 0
+        known[..., j] = seen[..., src].all(-1)
+        conf[..., j] = np.asarray(confidence, np.float64)[..., src].min(-1)
+    kp[~known] = np.nan
+    return kp, np.where(known, conf, 0.0)
+
+
+def lifter_inputs(kp: np.ndarray, conf: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 2D the lifter sees for one person: missing joints and invalid frames filled from
+    their neighbours at confidence 0 (they must not disturb the windows around them).
+
+    Args:
+        kp: (T, 17, 2) h36m17 pixels; conf: (T, 17); valid: (T,) bool.
+    Returns:
+        (T, 17, 2) pixels without NaN, (T, 17) confidences.
+    """
+    finite = np.isfinite(kp).all(-1)
+    kp_in = kp.copy()
+    for j in range(kp.shape[1]):  # per joint: fill frames where that joint is missing
+        ok = finite[:, j] & valid
+        kp_in[:, j] = _fill_gaps(kp[:, j], ok) if ok.any() else 0.0
+    return kp_in, np.where(valid[:, None] & finite, conf, 0.0)
+
+
+def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, camera, fps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Root-relative 3D in ``h36m17`` and ``anny`` for one person; NaN on invalid frames.
+
+    Args:
+        lifter: a :class:`~simpose.models.lifter.Lifter`.
+        kp: (T, 17, 2) h36m17 pixels; conf: (T, 17); valid: (T,) bool.
+        camera: (3, 3) K or a :class:`~simpose.camera.Camera`.
+        fps: the video's frame rate (the lifter resamples other rates to its own).
+    Returns:
+        (T, 17, 3) and (T, 25, 3) float64 metres, camera axes.
+    """
+    kp_in, conf_in = lifter_inputs(kp, conf, valid)
+    out = lifter.predict_sets(kp_in, JOINT_SET, conf_in, camera, ("h36m17", "anny"), fps=fps)
+    h36m, anny = out["h36m17"].astype(np.float64), out["anny"].astype(np.float64)
+    h36m[~valid], anny[~valid] = np.nan, np.nan
+    return h36m, anny
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_camera(K):
+    """A (3, 3) K (float64) or a Camera, else EstimatorError."""
+    from simpose.camera import Camera
+
+    if isinstance(K, Camera):
+        return K
+    try:
+        K = np.asarray(K, np.float64)
+    except (TypeError, ValueError):
+        raise EstimatorError(f"K must be a (3, 3) intrinsics matrix or a Camera, got {type(K).__name__}") from None
+    if K.shape != (3, 3) or not np.isfinite(K).all() or not (K[0, 0] > 0 and K[1, 1] > 0):
+        raise EstimatorError(f"K must be a finite (3, 3) intrinsics matrix with positive focal lengths, got shape {K.shape}")
+    return K
+
+
+# ------------------------------------------------------------------------------ the estimator
+class Estimator:
+    """Video or 2D keypoints in, :class:`PoseSequence` out (the module docstring).
+
+    Args:
+        lifter: a :class:`~simpose.models.lifter.Lifter`.
+        body: a :class:`~simpose.body.model.BodyModel`.
+        config: settings.
+        weights: which weights the lifter came from.
+    """
+
+    def __init__(self, lifter, body, config: EstimatorConfig = EstimatorConfig(), weights: WeightsInfo | None = None) -> None:
+        self.lifter = lifter
+        self.body = body
+        self.config = config
+        self.weights = weights
+        self.setup_s = 0.0
+
+    @classmethod
+    def from_pretrained(cls, weights: str | os.PathLike | None = None, config: EstimatorConfig | None = None, **settings) -> Estimator:
+        """Load the lifter weights (None: the shipped ones) and the body model; warm them up.
+
+        Args:
+            weights: a lifter ``.pt`` with its card ``.json`` beside it; None: the shipped weights.
+            config: settings (default: the product's).
+            **settings: fields of :class:`EstimatorConfig` that override ``config``'s.
+        Raises:
+            EstimatorError: an unknown setting; a card that does not match the code.
+            FileNotFoundError: no such weights.
+        """
+        from simpose.body.model import BodyModel
+        from simpose.models.lifter import WEIGHTS_PATH, Lifter
+
+        known = {f.name for f in dataclasses.fields(EstimatorConfig)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise EstimatorError(f"unknown estimator settings {unknown}; known: {sorted(known)}")
+        config = dataclasses.replace(config or EstimatorConfig(), **settings)
+        tick = time.perf_counter()
+        path = Path(weights) if weights is not None else WEIGHTS_PATH
+        try:
+            lifter = Lifter.from_pretrained(path)
+        except ValueError as e:  # the card does not match the code
+            raise EstimatorError(str(e)) from e
+        est = cls(lifter, BodyModel(), config, WeightsInfo(str(path.resolve()), _sha256(path)))
+        est.warm_up()
+        est.setup_s = time.perf_counter() - tick
+        return est
+
+    def warm_up(self) -> None:
+        """First calls build what later calls reuse: the body's joint regressors and anny's caches, torch's kernels."""
+        from simpose.body.fit import reference_joints
+
+        reference_joints(self.body)
+        self.lifter.predict(np.zeros((1, 17, 2)), JOINT_SET, np.ones((1, 17)))
+
+    # -------------------------------------------------------------- video
+    def estimate_video(
+        self,
+        path: str | os.PathLike,
+        focal: float | None = None,
+        fov: float | None = None,
+        start: int = 0,
+        end: int | None = None,
+        fps: float | None = None,
+        *,
+        stop: threading.Event | None = None,
+        progress: bool = False,
+    ) -> PoseSequence:
+        """The main person's 3D motion in a video (file, image folder or image).
+
+        Args:
+            path: the input.
+            focal: focal length in pixels (wins over ``fov``); fov: degrees across the larger
+                image side; neither: ``DEFAULT_FOV`` with a warning (``fov_assumed``).
+            start, end: frame range ``[start, end)`` (end None: to the end).
+            fps: overrides a video's own rate; sets an image folder's (None: 30).
+            stop: set it to end the keypoint stage early (the first Ctrl-C does, in the main
+                thread); the result then covers the frames done and ``complete`` is False.
+            progress: rich progress bars.
+        Returns:
+            :class:`PoseSequence` (P = 1, ``h36m17``).
+        Raises:
+            VideoError: unreadable, corrupt, empty input. CueError: mediapipe missing.
+            EstimatorError: no person found; bad focal/fov/range.
+        """
+        from simpose.cues.video import open_video
+        from simpose.track.detect import detect, graceful_interrupt
+
+        validate_options(focal, fov, fps, start, end)
+        tick = time.perf_counter()
+        source = open_video(path, fps=fps)
+        validate_options(focal, fov, fps, start, end, tuple(source.size))
+        K, assumed = camera_matrix(source.size, focal, fov)  # bad options fail before the slow stage
+        stop = stop or threading.Event()
+        cfg = self.config
+        with graceful_interrupt(stop):
+            det = detect(source, cfg.keypoints, start, end, cfg.cache_dir or None, stop, progress)
+        t_kp = time.perf_counter() - tick
+        if not det.complete:
+            log.warning("the 2D stage covers %d frames only (see above); the result covers those", len(det.frame_index))
+        kp_all = det.keypoints
+        if not kp_all.valid.any():
+            f = det.frame_index
+            where = f"(frames {f[0]}-{f[-1]})" if len(f) else ""
+            raise EstimatorError(f"{source.path}: no person found in {kp_all.num_frames} frames {where}")
+        p = main_person(kp_all)
+        kp, conf = to_lifter_joints(kp_all.keypoints[:, p] - 0.5, kp_all.confidence[:, p], kp_all.joint_set, cfg.keypoint_map)
+        seq = self._estimate(kp[:, None], conf[:, None], kp_all.valid[:, p : p + 1].copy(), K, float(source.fps), tuple(source.size))
+        warn_if_far(seq.joints3d)
+        return dataclasses.replace(
+            seq, frame_index=det.frame_index.astype(np.int64), complete=bool(det.complete), fov_assumed=assumed,
+            timings={"keypoints": t_kp, "setup": self.setup_s, **seq.timings},
+        )  # fmt: skip
+
+    # -------------------------------------------------------------- keypoints
+    def estimate_keypoints(
+        self,
+        joints2d: np.ndarray,
+        confidence: np.ndarray | None,
+        joint_set: str,
+        K,
+        fps: float,
+        image_size: tuple[int, int] | None = None,
+        frame_index: np.ndarray | None = None,
+    ) -> PoseSequence:
+        """3D motion from 2D keypoints you already have.
+
+        Args:
+            joints2d: (T, J, 2) one person or (T, P, J, 2) several (each is its own track),
+                pixels with centres at integers (K's convention); NaN: missing.
+            confidence: (T, J) / (T, P, J) in [0, 1], or None (1 wherever a keypoint is finite).
+            joint_set: the keypoints' set (e.g. ``"h36m17"``, ``"coco17"``, ``"blazepose33"``);
+                it must map onto ``h36m17``.
+            K: (3, 3) intrinsics in pixels, or a :class:`~simpose.camera.Camera` (its lens
+                distortion is undone).
+            fps: frame rate (> 0).
+            image_size: (width, height) recorded in the result; None: from K's principal point.
+            frame_index: (T,) frame numbers; None: 0..T-1.
+        Returns:
+            :class:`PoseSequence` in ``h36m17``; a frame is valid where its person has at least
+            ``position.min_joints`` usable keypoints and a translation could be solved.
+        Raises:
+            EstimatorError: wrong shapes, an unknown joint set, K not (3, 3), fps not positive,
+                a person with no usable keypoint in any frame.
+        """
+        from simpose.body.joints import conversion_matrix, get_joint_set
+        from simpose.camera import Camera
+
+        try:
+            js = get_joint_set(joint_set)
+        except (KeyError, ValueError):
+            raise EstimatorError(f"unknown joint set {joint_set!r}") from None
+        try:
+            _, has = conversion_matrix(joint_set, JOINT_SET, strict=False)
+        except (KeyError, ValueError) as e:
+            raise EstimatorError(f"joint set {joint_set!r} does not map onto {JOINT_SET}: {e}") from None
+        if not np.asarray(has).any():
+            raise EstimatorError(f"joint set {joint_set!r} shares no joint with {JOINT_SET}")
+        x = np.asarray(joints2d, np.float64)
+        if x.ndim == 3:
+            x = x[:, None]
+        if x.ndim != 4 or x.shape[-1] != 2 or x.shape[2] != len(js) or x.shape[0] == 0:
+            raise EstimatorError(f"joints2d must be (T, {len(js)}, 2) or (T, P, {len(js)}, 2) pixels of {joint_set}, got {np.shape(joints2d)}")
+        if confidence is None:
+            c = np.isfinite(x).all(-1).astype(np.float64)
+        else:
+            c = np.asarray(confidence, np.float64)
+            c = c[:, None] if c.ndim == 2 else c
+            if c.shape != x.shape[:3]:
+                raise EstimatorError(f"confidence must be {x.shape[:3] if np.ndim(joints2d) == 4 else x.shape[:1] + x.shape[2:3]}, got {np.shape(confidence)}")
+        camera = _check_camera(K)
+        if not (np.isfinite(fps) and fps > 0):
+            raise EstimatorError(f"fps must be positive, got {fps}")
+        T, P = x.shape[:2]
+        kp = np.empty((T, P, 17, 2))
+        conf = np.empty((T, P, 17))
+        for p in range(P):
+            kp[:, p], conf[:, p] = to_lifter_joints(x[:, p], np.nan_to_num(c[:, p]), joint_set, self.config.keypoint_map)
+        usable = np.isfinite(kp).all(-1) & (conf >= self.config.position.min_confidence)
+        valid = usable.sum(-1) >= self.config.position.min_joints
+        dead = [p for p in range(P) if not valid[:, p].any()]
+        if dead:
+            raise EstimatorError(f"person {dead[0]} has no frame with {self.config.position.min_joints} usable keypoints (NaN-only or zero-confidence track)")
+        Kmat = camera.K.double().numpy() if isinstance(camera, Camera) else camera
+        if image_size is None:
+            image_size = (int(round(2 * Kmat[0, 2] + 1)), int(round(2 * Kmat[1, 2] + 1)))
+        seq = self._estimate(kp, conf, valid, camera, float(fps), tuple(image_size))
+        if frame_index is not None:
+            seq = dataclasses.replace(seq, frame_index=np.asarray(frame_index, np.int64))
+        return seq
+
+    # -------------------------------------------------------------- the 3D stages
+    def _estimate(self, kp, conf, valid, camera, fps: float, image_size) -> PoseSequence:
+        """(T, P, 17, 2) h36m17 pixels, (T, P, 17), (T, P) valid -> PoseSequence, one track per person."""
+        from simpose.body.joints import get_joint_set
+        from simpose.camera import Camera
+
+        T, P = valid.shape
+        out = {k: [] for k in ("joints3d", "valid", "pose", "glob", "trans", "shape")}
+        timings: dict[str, float] = {}
+        for p in range(P):
+            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps)
+            for k, s in t.items():
+                timings[k] = timings.get(k, 0.0) + s
+            out["joints3d"].append(j3d)
+            out["valid"].append(v)
+            out["pose"].append(fit.pose_rotvecs)
+            out["glob"].append(fit.global_rotvecs)
+            out["trans"].append(fit.trans)
+            out["shape"].append(np.where(v[:, None], fit.shape_params[None], np.nan))
+        st = lambda k: np.stack(out[k], 1)  # noqa: E731  (T, P, ...)
+        v = st("valid")
+        kp, conf = kp.copy(), conf.copy()
+        kp[~v], conf[~v] = np.nan, 0.0
+        K = camera.K.double().numpy() if isinstance(camera, Camera) else np.asarray(camera, np.float64)
+        return PoseSequence(
+            joints3d=st("joints3d").astype(np.float32), joints2d=kp.astype(np.float32), confidence=conf.astype(np.float32), valid=v,
+            joint_set=JOINT_SET, joint_names=tuple(get_joint_set(JOINT_SET).names),
+            body_pose_rotvecs=st("pose").astype(np.float32), body_global_rotvecs=st("glob").astype(np.float32),
+            body_trans=st("trans").astype(np.float32), body_shape=st("shape").astype(np.float32),
+            K=K, image_size=tuple(int(s) for s in image_size), fps=float(fps), frame_index=np.arange(T, dtype=np.int64), timings=timings,
+        )  # fmt: skip
+
+    def lift_and_fit(self, kp, conf, valid, camera, fps: float):
+        """The 3D stages for one person (module docstring, steps 2-5).
+
+        Args:
+            kp, conf: (T, 17, 2) h36m17 pixels and (T, 17) confidences (:func:`to_lifter_joints`).
+            valid: (T,) frames with the person. camera: (3, 3) K or a Camera. fps: frame rate.
+        Returns:
+            joints3d (T, 17, 3) float64 camera-frame metres (NaN where not valid), valid (T,)
+            (frames whose translation could not be solved dropped), the
+            :class:`~simpose.body.fit.BodyFit`, and the seconds of each stage.
+        """
+        from simpose.adapt.selftrain import fine_tune
+        from simpose.body.fit import body_joints
+
+        cfg = self.config
+        timings = {"refine": 0.0, "self_train": 0.0}
+        tick = time.perf_counter()
+        h36m_rel, anny_rel = lift(self.lifter, kp, conf, valid, camera, fps)
+        timings["lifter"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        placed, valid = self._place(h36m_rel, kp, conf, valid, camera, fps, timings)
+        timings["position"] = time.perf_counter() - tick - timings["refine"]
+        tick = time.perf_counter()
+        fit, joints3d = self._fit_body(anny_rel, placed, kp, conf, valid, camera, fps)
+        timings["body_fit"] = time.perf_counter() - tick
+        if cfg.self_train:
+            tock = time.perf_counter()
+            st = cfg.self_train_config
+            lifter = self.lifter
+            kp_in, conf_in = lifter_inputs(kp, conf, valid)
+            for r in range(st.rounds):  # the refined track and its body teach the lifter, which lifts it again
+                targets = {"h36m17": placed, "anny": body_joints(self.body, fit, "anny")}  # NaN frames do not count
+                lifter = fine_tune(lifter, kp_in, targets, conf_in, camera, JOINT_SET, st.steps, st.lr, st.max_frames, seed=r, fps=fps)
+                h36m_rel, anny_rel = lift(lifter, kp, conf, valid, camera, fps)
+                placed, valid = self._place(h36m_rel, kp, conf, valid, camera, fps, {"refine": 0.0})
+                fit, joints3d = self._fit_body(anny_rel, placed, kp, conf, valid, camera, fps)
+            timings["self_train"] = time.perf_counter() - tock
+        if cfg.body:
+            valid = valid & fit.valid
+        else:
+            joints3d = placed
+        return joints3d, valid, fit, timings
+
+    def _place(self, h36m_rel, kp, conf, valid, camera, fps: float, timings: dict):
+        """Root-relative h36m17 -> camera frame: closed-form smoothed translation, then (``refine``)
+        the refinement. Returns (T, 17, 3) camera-frame metres and the valid frames (those whose
+        translation was solved); adds the refinement's seconds to ``timings["refine"]``."""
+        from simpose.adapt.refine import refine_sequence
+        from simpose.camera import image_to_normalised
+        from simpose.track.position import smooth_translation, solve_translation
+
+        cfg = self.config
+        valid = valid.copy()
+        xy = image_to_normalised(kp, camera)
+        trans = solve_translation(h36m_rel, xy, conf, np.eye(3), cfg.position)
+        valid &= np.isfinite(trans).all(-1)
+        trans = smooth_translation(np.where(valid[:, None], trans, np.nan), fps, cfg.position)
+        joints3d = h36m_rel + trans[:, None]
+        joints3d[~valid] = np.nan
+        if cfg.refine:
+            tock = time.perf_counter()
+            # Invalid frames have NaN poses and translations: the refinement leaves them out (NaN).
+            joints3d = refine_sequence(h36m_rel, xy, conf, fps, config=cfg.refine_config, trans=trans)
+            timings["refine"] += time.perf_counter() - tock
+        return joints3d, valid
+
+    def _fit_body(self, anny_rel, placed, kp, conf, valid, camera, fps: float):
+        """The body of one track: closed form on the lifter's native joints, placed (through the
+        body's own h36m17 joints) on the position stage's, then aligned (:mod:`simpose.body.align`).
+        Returns the :class:`~simpose.body.fit.BodyFit` and its (T, 17, 3) h36m17 joints."""
+        import torch
+
+        from simpose.body.align import align_body
+        from simpose.body.fit import fit_pose, fit_shape
+        from simpose.body.rig import JointRig
+        from simpose.camera import image_to_normalised
+
+        # the shape from the placed joints' bone lengths (after the refinement they are the lengths
+        # that meet the 2D rays), the pose in closed form from the lifter's native joints
+        shape = fit_shape(self.body, placed, valid, joint_set=JOINT_SET)
+        fit = fit_pose(self.body, anny_rel, shape, valid)  # root at the origin
+        rig = JointRig.build(self.body, fit.shape_params, JOINT_SET)
+        ok = fit.valid
+        T = len(ok)
+        rel = np.full((T, 17, 3), np.nan)
+        if ok.any():
+            with torch.no_grad():
+                rel[ok] = rig(torch.as_tensor(fit.pose_rotvecs[ok]), torch.as_tensor(fit.global_rotvecs[ok])).numpy()
+        # the translation that puts the body's own h36m17 joints best on the placed ones
+        trans = np.nanmean(placed - rel, axis=1)
+        ok = ok & np.isfinite(trans).all(-1)
+        trans[~ok] = np.nan
+        pose, glob = fit.pose_rotvecs.copy(), fit.global_rotvecs.copy()
+        pose[~ok], glob[~ok] = np.nan, np.nan
+        fit = dataclasses.replace(fit, pose_rotvecs=pose, global_rotvecs=glob, trans=trans, valid=ok)
+        xy = image_to_normalised(kp, camera) if self.config.align_2d else None
+        fit = align_body(rig, fit, xy, conf, fps, target3d=placed, config=self.config.align)
+        joints = np.full((T, 17, 3), np.nan)
+        if fit.valid.any():
+            v = fit.valid
+            with torch.no_grad():
+                joints[v] = rig(*(torch.as_tensor(a[v]) for a in (fit.pose_rotvecs, fit.global_rotvecs, fit.trans))).numpy()
+        return fit, joints
