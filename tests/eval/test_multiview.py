@@ -183,7 +183,7 @@ def test_oracle_estimate_scores_zero_on_the_pose2sim_demo(shared, tmp_path):
 @pytest.mark.slow
 def test_default_estimate_is_what_simpose_run_gives(shared, tmp_path):
     """The adapter must give the numbers of ``simpose run VIDEO --focal f`` (joints3d of poses.npz)."""
-    from simpose.eval.multiview import RunPipelineEstimate
+    from simpose.eval.multiview import EstimatorEstimate
     from simpose.track.run import RunConfig, run_video
 
     video = shared / "real" / "pose2sim" / "cam04.mp4"
@@ -191,7 +191,7 @@ def test_default_estimate_is_what_simpose_run_gives(shared, tmp_path):
         pytest.skip(f"{video} is missing")
     K = np.array([[1675.2, 0, 540.1], [0, 1675.2, 964.0], [0, 0, 1]])
     cache = str(tmp_path / "cache")
-    joints3d, valid = RunPipelineEstimate(cache)(video, K, 60.0)
+    joints3d, valid = EstimatorEstimate(cache)(video, K, 60.0)
     run = run_video(video, tmp_path / "run", RunConfig(focal=1675.2, cache_dir=cache, views=False, json=False))
     np.testing.assert_array_equal(valid, run.arrays["valid"][:, 0])
     np.testing.assert_allclose(joints3d[valid], run.arrays["joints3d"][valid, 0], atol=1e-5)  # poses.npz is float32

@@ -11,7 +11,7 @@
    triangulated robustly (weighted DLT from the views that agree; outlier views dropped per joint
    and frame by reprojection error). See :mod:`simpose.eval.triangulation`.
 3. **Monocular estimates**: each view's video alone through an ``estimate`` callable
-   (:data:`Estimate`; default :class:`RunPipelineEstimate`, the 3D path of ``simpose run``) with
+   (:data:`Estimate`; default :class:`EstimatorEstimate`, the 3D path of ``simpose run``) with
    the view's calibrated K, and MediaPipe's own metric 3D (world landmarks) from the same
    detections.
 4. **Scores** (:func:`score_sequence`) over the 12 limb joints (shoulders, elbows, wrists, hips,
@@ -41,7 +41,7 @@ from simpose.eval.multiview_report import plot_reference, results_markdown
 from simpose.eval.triangulation import apply_swaps, detect_swaps, estimate_offsets, shift_views, temporal_outliers, triangulate_robust
 
 __all__ = [
-    "LIMB_JOINTS", "LIMB_BONES", "MultiviewConfig", "MultiviewError", "Reference", "Estimate", "RunPipelineEstimate",
+    "LIMB_JOINTS", "LIMB_BONES", "MultiviewConfig", "MultiviewError", "Reference", "Estimate", "EstimatorEstimate",
     "find_views", "build_reference", "score_sequence", "limb_cv", "evaluate_multiview",
 ]  # fmt: skip
 
@@ -245,20 +245,18 @@ def score_sequence(pred: np.ndarray, ref: np.ndarray, joint_set: str = EVAL_SET)
 
 
 @functools.cache
-def _run_models():
-    """The shipped lifter and the body model, loaded once per process."""
-    from simpose.body.model import BodyModel
-    from simpose.models.lifter import Lifter
+def _estimator(cache_dir: str):
+    """The product's :class:`simpose.Estimator` (shipped weights, default settings), once per process."""
+    from simpose.track.estimator import Estimator
 
-    return Lifter.from_pretrained(), BodyModel()
+    return Estimator.from_pretrained(cache_dir=cache_dir)
 
 
 @dataclasses.dataclass(frozen=True)
-class RunPipelineEstimate:
-    """:data:`Estimate` through today's ``simpose run`` 3D path, in memory, product defaults
-    (detect -> ``to_lifter_joints`` -> ``lift_and_fit``), without writing files: the numbers of
-    ``simpose run VIDEO --focal K[0, 0]`` (the principal point at the image centre, as there).
-    The one place to swap for ``simpose.Estimator`` (``estimate_video(path, focal=K[0, 0])``).
+class EstimatorEstimate:
+    """:data:`Estimate` through :class:`simpose.Estimator` with the product's settings: the
+    numbers of ``simpose run VIDEO --focal K[0, 0]`` (the principal point at the image centre,
+    as there), without writing files.
 
     Attributes:
         cache_dir: cue cache folder ('' for none): the reference's detections are reused.
@@ -267,20 +265,8 @@ class RunPipelineEstimate:
     cache_dir: str = ""
 
     def __call__(self, video: Path, K: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
-        from simpose.cues.video import open_video
-        from simpose.track.detect import detect
-        from simpose.track.run import RunConfig, camera_matrix, lift_and_fit, main_person, to_lifter_joints
-
-        config = RunConfig(focal=float(K[0, 0]), fps=fps, cache_dir=self.cache_dir, views=False, json=False)
-        source = open_video(video, fps=fps)
-        K_run, _ = camera_matrix(source.size, config.focal, None)
-        det = detect(source, config.keypoints, 0, None, self.cache_dir or None)
-        kps = det.keypoints
-        p = main_person(kps)
-        kp, conf = to_lifter_joints(kps.keypoints[:, p] - 0.5, kps.confidence[:, p], kps.joint_set, config.keypoint_map)
-        lifter, body = _run_models()
-        joints3d, valid, _, _ = lift_and_fit(lifter, body, kp, conf, kps.valid[:, p].copy(), K_run, source.fps, config)
-        return joints3d, valid
+        seq = _estimator(self.cache_dir).estimate_video(video, focal=float(K[0, 0]), fps=fps)
+        return seq.joints3d[:, 0].astype(np.float64), seq.valid[:, 0].copy()
 
 
 # --------------------------------------------------------------------------- the folder
@@ -374,7 +360,7 @@ def evaluate_multiview(
         out: folder for ``results.json``, ``results.md``, ``reference.png``, ``reference.npz``.
         calibration, views: see :func:`find_views`.
         config: settings.
-        estimate: the monocular estimator (default :class:`RunPipelineEstimate`).
+        estimate: the monocular estimator (default :class:`EstimatorEstimate`).
         progress: progress bars.
     Returns:
         the results (as in results.json) and the paths written.
@@ -391,7 +377,7 @@ def evaluate_multiview(
     start, end = config.start, T if config.end is None else min(config.end, T)
     if not 0 <= start < end:
         raise MultiviewError(f"need 0 <= start < end <= {T} frames, got start={config.start}, end={config.end}")
-    estimate = estimate or RunPipelineEstimate(config.cache_dir)
+    estimate = estimate or EstimatorEstimate(config.cache_dir)
     dets = _detect(sources, config.cache_dir, progress)
     kp = np.stack([d.keypoints[:, p] for d, p in dets.values()], 1).astype(np.float64) - 0.5  # (T, V, J, 2)
     conf = np.stack([d.confidence[:, p] for d, p in dets.values()], 1).astype(np.float64)
