@@ -29,8 +29,8 @@ from simpose.motion.bvh import (
     write_bvh,
     write_clip,
 )
+from simpose.geometry import frame_positions as resample_frame_positions
 from simpose.motion.resample import (
-    resample_frame_positions,
     resample_linear,
     resample_motion,
     resample_rotmats,

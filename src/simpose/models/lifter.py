@@ -64,6 +64,7 @@ from torch.nn import functional as F
 
 from simpose.body.joints import convert, get_joint_set
 from simpose.camera import image_to_normalised
+from simpose.geometry import frame_positions, interpolate_frames, track_at
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ __all__ = [
     "TemporalLifterNet",
     "Lifter",
     "LifterStream",
+    "output_roots",
     "frame_sizes",
     "clip_scale",
     "sliding_scales",
@@ -135,58 +137,21 @@ MAX_UPSAMPLING = 50.0
 def rate_positions(n_frames: int, fps: float, rate: float) -> np.ndarray:
     """(T',) fractional input-frame indices of the frames of a track resampled from ``fps`` to ``rate``.
 
-    Output frame ``k`` lies at ``k / rate`` seconds; the frames cover the input's span, the last
-    one at or just past its last frame (clamped to it), so every input frame lies between two
-    output frames. ``T' = ceil((T - 1) rate / fps) + 1``; equal rates give ``arange(T)``.
+    :func:`simpose.geometry.frame_positions` with the ``"cover"`` rule (the last frame at or just
+    past the input's last, clamped to it, so every input frame lies between two output frames:
+    ``T' = ceil((T - 1) rate / fps) + 1``) and the lifter's bound :data:`MAX_UPSAMPLING`.
 
     Raises:
         ValueError: a rate that is not finite and positive, or ``rate / fps > MAX_UPSAMPLING``.
     """
-    if not (math.isfinite(fps) and fps > 0 and math.isfinite(rate) and rate > 0):
-        raise ValueError(f"frame rates must be finite and positive, got fps={fps!r}, rate={rate!r}")
-    if rate / fps > MAX_UPSAMPLING:
-        raise ValueError(f"fps={fps!r} is too low to resample to {rate!r} (at most {MAX_UPSAMPLING:g} frames per frame: fps >= {rate / MAX_UPSAMPLING:g})")
-    if n_frames <= 1:
-        return np.zeros(n_frames)
-    n_out = int(math.ceil((n_frames - 1) * rate / fps - 1e-9)) + 1
-    return np.minimum(np.arange(n_out) * (fps / rate), n_frames - 1.0)
-
-
-def _split(positions: np.ndarray, n_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fractional frame positions (T',) -> the frame at or before each, the one after (both in
-    ``[0, n_frames)``) and the weight of the second in [0, 1]; a position within 1e-9 of a whole
-    frame is that frame (weight 0)."""
-    i0 = np.clip(np.floor(positions + 1e-9).astype(np.int64), 0, n_frames - 1)
-    return i0, np.minimum(i0 + 1, n_frames - 1), np.clip(positions - i0, 0.0, 1.0)
-
-
-def _lerp(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """(T, ...) values at fractional frame positions (T',) -> (T', ...); exact copies at whole
-    positions (a NaN neighbour does not leak into them)."""
-    i0, i1, a = _split(positions, len(values))
-    whole = a < 1e-9
-    a = a.reshape((-1,) + (1,) * (values.ndim - 1))
-    out = values[i0] + a * (values[i1] - values[i0])
-    out[whole] = values[i0[whole]]
-    return out
-
-
-def _track_at(xy: np.ndarray, confidence: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(T, J, 2) 2D and (T, J) confidence at fractional frame positions (T',) -> (T', J, 2) and
-    (T', J): a point between two frames is as confident as the less confident of the two, and
-    has confidence 0 where either is missing."""
-    xy2 = _lerp(np.asarray(xy, np.float64), positions)
-    conf = np.asarray(confidence, np.float64)
-    i0, i1, a = _split(positions, len(conf))
-    c = np.where((a < 1e-9)[:, None], conf[i0], np.minimum(conf[i0], conf[i1]))
-    return xy2, np.where(np.isfinite(xy2).all(-1), c, 0.0)
+    return frame_positions(n_frames, fps, rate, end="cover", max_upsampling=MAX_UPSAMPLING)
 
 
 def resample_frames(values: np.ndarray, fps: float, rate: float) -> np.ndarray:
     """(T, ...) per-frame values at ``fps`` -> (T', ...) at ``rate`` (:func:`rate_positions`),
     linearly; NaN stays NaN (and spreads to the resampled frames next to it)."""
     values = np.asarray(values, np.float64)
-    return _lerp(values, rate_positions(len(values), fps, rate)) if len(values) else values
+    return interpolate_frames(values, rate_positions(len(values), fps, rate)) if len(values) else values
 
 
 def resample_track(xy: np.ndarray, confidence: np.ndarray, fps: float, rate: float) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +163,7 @@ def resample_track(xy: np.ndarray, confidence: np.ndarray, fps: float, rate: flo
         (T', J, 2) and (T', J): a point between two frames is as confident as the less
         confident of the two, and has confidence 0 where either is missing.
     """
-    return _track_at(xy, confidence, rate_positions(len(xy), fps, rate))
+    return track_at(xy, confidence, rate_positions(len(xy), fps, rate))
 
 
 def resample_to_frames(values: np.ndarray, n_frames: int, fps: float, rate: float, causal: bool = False) -> np.ndarray:
@@ -216,7 +181,7 @@ def resample_to_frames(values: np.ndarray, n_frames: int, fps: float, rate: floa
     else:  # frame i in the resampled track's frame units (its last frame may be clamped onto
         # the original's last, so invert the positions rather than scale by rate / fps)
         pos = np.interp(np.arange(n_frames), rate_positions(n_frames, fps, rate), np.arange(len(values)))
-    return _lerp(np.asarray(values), pos).astype(np.float32)
+    return interpolate_frames(np.asarray(values), pos).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------ normalisation
@@ -523,7 +488,8 @@ def _check_output_set(name: str) -> None:
         raise ValueError(f"output_set must be one of {OUTPUT_SETS}, got {name!r}")
 
 
-def _roots() -> dict[str, int]:
+def output_roots() -> dict[str, int]:
+    """Output joint set -> index of its root joint (the joint the lifter's output is relative to)."""
     return {name: get_joint_set(name).root for name in OUTPUT_SETS}
 
 
@@ -685,7 +651,7 @@ class Lifter:
 
     def _select(self, out: np.ndarray, output_set: str) -> np.ndarray:
         joints = out[..., self._slices[output_set], :]
-        root = _roots()[output_set]
+        root = output_roots()[output_set]
         return joints - joints[..., root : root + 1, :]
 
     # -------------------------------------------------------------- predict
@@ -857,7 +823,7 @@ class LifterStream:
         xs, cs = (x, c) if self._prev is None else (np.concatenate([self._prev[0], x]), np.concatenate([self._prev[1], c]))
         first = i + 1 - len(xs)  # input index of xs[0]
         while self._made * self._ratio <= i + 1e-9:  # the resampled frames up to this one
-            xk, ck = _track_at(xs, cs, np.array([self._made * self._ratio - first]))  # as resample_track
+            xk, ck = track_at(xs, cs, np.array([self._made * self._ratio - first]))  # as resample_track
             self._last = self._lift(xk, ck, camera)
             self._made += 1
         self._prev, self._pushed = (x, c), i + 1

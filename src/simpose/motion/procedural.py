@@ -53,10 +53,10 @@ import logging
 from typing import Callable
 
 import numpy as np
-import roma
 import torch
 
 from simpose.body.model import JOINT_LIMITS_DEG, POSE_BONES, POSE_LIMITS_RAD, BodyModel
+from simpose.geometry import rotmat_to_rotvec
 from simpose.motion.retarget import MotionClip
 
 logger = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def _rotvec_to_rotmat(r: np.ndarray) -> np.ndarray:
 
 
 def _rotmat_to_rotvec(R: np.ndarray) -> np.ndarray:
-    return roma.rotmat_to_rotvec(torch.as_tensor(R, dtype=torch.float64)).numpy()
+    return rotmat_to_rotvec(np.asarray(R, np.float64))
 
 
 def angles_to_rotvecs(angles: dict[str, float]) -> np.ndarray:

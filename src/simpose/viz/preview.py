@@ -13,28 +13,16 @@ import numpy as np
 import torch
 
 from simpose.body.model import BodyModel, sample_shape
-from simpose.camera import Camera
+from simpose.geometry import look_at
 from simpose.motion.retarget import MotionClip
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PreviewError", "load_motion", "render_preview", "render_gallery", "look_at"]
+__all__ = ["PreviewError", "load_motion", "render_preview", "render_gallery"]
 
 
 class PreviewError(ValueError):
     """A clip that cannot be previewed (unknown family, unreadable file, bad output type)."""
-
-
-def look_at(eye: np.ndarray, target: np.ndarray, focal: float, size: tuple[int, int]) -> Camera:
-    """A camera at ``eye`` looking at ``target`` (world frame, y down), OpenCV axes, no roll."""
-    z = target - eye
-    z = z / np.linalg.norm(z)
-    x = np.cross(np.array([0.0, 1.0, 0.0]), z)
-    x = x / np.linalg.norm(x)
-    y = np.cross(z, x)
-    R = np.stack([x, y, z])
-    cam = Camera.from_intrinsics(focal, size, dtype=torch.float64)
-    return cam.with_extrinsics(torch.as_tensor(R), torch.as_tensor(-R @ eye))
 
 
 def _floor(center: np.ndarray, half: float, n: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
