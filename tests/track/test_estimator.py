@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from simpose.track.estimator import Estimator, EstimatorError, PoseSequence
+from simpose.track.estimator import Estimator
+from simpose.track.sequence import EstimatorError, PoseSequence
 
 FPS = 50.0
 K = np.array([[1000.0, 0.0, 639.5], [0.0, 1000.0, 359.5], [0.0, 0.0, 1.0]])

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from simpose.export.poses import POSE_KEYS, read_poses
-from simpose.track.estimator import PoseSequence
+from simpose.track.sequence import PoseSequence
 from simpose.track.run import RunConfig, run_video
 
 OUTPUTS = ("poses.npz", "poses.json", "motion.bvh", "overlay.mp4", "skeleton3d.mp4", "summary.png", "run_config.json")

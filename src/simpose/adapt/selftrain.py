@@ -31,7 +31,15 @@ import dataclasses
 import numpy as np
 import torch
 
-from simpose.models.lifter import HEAD_CENTRE, Lifter, mirror_input, mirror_output, output_roots, output_slices, resample_frames
+from simpose.models.lifter import Lifter
+from simpose.models.lifter_input import (
+    HEAD_CENTRE,
+    mirror_input,
+    mirror_output,
+    output_roots,
+    output_slices,
+    resample_frames,
+)
 
 __all__ = ["SelfTrainConfig", "fine_tune"]
 

@@ -26,21 +26,19 @@ import numpy as np
 from simpose._files import staged_folder
 from simpose.adapt.selftrain import SelfTrainConfig
 from simpose.cues.keypoints import KeypointConfig
-from simpose.track.estimator import (
+from simpose.track.estimator import Estimator
+from simpose.track.inputs import (
     DEFAULT_FOV,
     FOCAL_RANGE,
     FOV_RANGE,
     FPS_RANGE,
-    JOINT_SET,
-    Estimator,
-    EstimatorError,
-    PoseSequence,
     camera_matrix,
     default_cache_dir,
     main_person,
     to_lifter_joints,
     validate_options,
 )
+from simpose.track.sequence import JOINT_SET, EstimatorError, PoseSequence
 from simpose.track.position import PositionConfig
 
 __all__ = [
