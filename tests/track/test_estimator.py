@@ -142,7 +142,7 @@ def test_simpose_adapt_reestimates_a_run_as_estimate_keypoints_does(estimator, w
     from typer.testing import CliRunner
 
     from simpose.cli import app
-    from simpose.motion.bvh import read_bvh
+    from simpose.motion.bvh_read import read_bvh
 
     uv, _ = walk
     rng = np.random.default_rng(0)

@@ -183,7 +183,8 @@ def _posed_joints(body, motion, shape_params: np.ndarray) -> dict[str, np.ndarra
 
 def _donor(cfg: CacheConfig, rng: np.random.Generator, body, n_frames: int):
     """A random window of ``n_frames`` of a random mocap clip (at ``cfg.fps``), retargeted."""
-    from simpose.motion.bvh import read_bvh, resample_clip
+    from simpose.motion.bvh import resample_clip
+    from simpose.motion.bvh_read import read_bvh
     from simpose.motion.retarget import retarget
 
     files = _mocap_files(cfg)
@@ -210,7 +211,8 @@ def _build_part(cfg: CacheConfig, out: Path, job: tuple[str, str, int]) -> str:
     rng = np.random.default_rng([cfg.seed, index])
     segments, shapes, joints = [], [], {js: [] for js in OUTPUT_SETS}
     if name.startswith("cmu_"):
-        from simpose.motion.bvh import read_bvh, resample_clip
+        from simpose.motion.bvh import resample_clip
+        from simpose.motion.bvh_read import read_bvh
         from simpose.motion.retarget import retarget
 
         clip = resample_clip(read_bvh(source), cfg.fps)

@@ -58,7 +58,7 @@ def load_motion(
         if family not in FAMILIES:
             raise PreviewError(f"unknown procedural family {family!r}; known: {', '.join(FAMILIES)}")
         return generate(family, n_frames, fps, rng, body, shape_params=shape_params)
-    from simpose.motion.bvh import read_bvh
+    from simpose.motion.bvh_read import read_bvh
     from simpose.motion.retarget import load_joint_map, retarget
 
     path = Path(clip)
@@ -159,7 +159,8 @@ def render_gallery(
     """
     from PIL import Image
 
-    from simpose.motion.bvh import BvhClip, read_bvh
+    from simpose.motion.bvh import BvhClip
+    from simpose.motion.bvh_read import read_bvh
     from simpose.motion.retarget import retarget
     from simpose.render.raster import Lighting, Rasterizer
 
