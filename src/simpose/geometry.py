@@ -31,6 +31,7 @@ __all__ = [
     "similarity_fit",
     "rotvec_to_rotmat",
     "rotmat_to_rotvec",
+    "rodrigues",
     "vertex_normals",
     "frame_positions",
     "interpolate_frames",
@@ -122,6 +123,18 @@ def rotmat_to_rotvec(R: np.ndarray) -> np.ndarray:
     """(..., 3, 3) rotation matrices -> (..., 3) rotation vectors, radians (roma), in the input's
     float dtype."""
     return roma.rotmat_to_rotvec(torch.as_tensor(np.asarray(R))).numpy()
+
+
+def rodrigues(r: np.ndarray) -> np.ndarray:
+    """(..., 3) rotation vectors, radians -> (..., 3, 3) float64 rotation matrices, Rodrigues' formula in
+    numpy (the procedural motions' own, kept for their exact numbers; :func:`rotvec_to_rotmat` is roma's)."""
+    r = np.asarray(r, dtype=np.float64)
+    theta = np.linalg.norm(r, axis=-1)[..., None, None]
+    k = r / np.maximum(theta[..., 0], 1e-300)
+    K = np.zeros(r.shape[:-1] + (3, 3))
+    K[..., 0, 1], K[..., 0, 2], K[..., 1, 2] = -k[..., 2], k[..., 1], -k[..., 0]
+    K[..., 1, 0], K[..., 2, 0], K[..., 2, 1] = k[..., 2], -k[..., 1], k[..., 0]
+    return np.eye(3) + np.sin(theta) * K + (1.0 - np.cos(theta)) * (K @ K)
 
 
 # -------------------------------------------------------------------------------------- meshes

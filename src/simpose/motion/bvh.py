@@ -454,12 +454,6 @@ def forward_kinematics(
     return FkResult(positions=glob_p, global_rotmats=glob_r, end_site_positions=end_p, end_site_joints=ends)
 
 
-# --------------------------------------------------------------------------- reading
-
-
-# --------------------------------------------------------------------------- writing
-
-
 # --------------------------------------------------------------------------- resampling
 
 
