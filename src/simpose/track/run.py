@@ -156,7 +156,7 @@ class RunResult:
 
 def validate_run_config(config: RunConfig, image_size: tuple[int, int] | None = None) -> None:
     """Check every option of a run against its plausible range before any slow stage
-    (:func:`simpose.track.estimator.validate_options`, and the run's own).
+    (:func:`simpose.track.inputs.validate_options`, and the run's own).
 
     Args:
         config: the settings.
