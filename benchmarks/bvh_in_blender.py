@@ -76,7 +76,7 @@ def main() -> None:
     from simpose.body.model import BodyModel
     from simpose.export.bvh import CAM_TO_BVH
     from simpose.export.poses import read_poses
-    from simpose.motion.bvh import read_bvh
+    from simpose.motion.bvh_read import read_bvh
 
     bvh = args.run_dir / "motion.bvh"
     a = read_poses(args.run_dir / "poses.npz")

@@ -33,7 +33,7 @@ import numpy as np
 from simpose.data.h36m import load_h36m
 from simpose.data.paths import shared_dir
 from simpose.eval.h36m import evaluate_sequences
-from simpose.models.lifter import resample_frames
+from simpose.models.lifter_input import resample_frames
 from simpose.track.estimator import Estimator
 
 

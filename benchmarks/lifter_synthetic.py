@@ -28,7 +28,8 @@ import numpy as np
 import torch
 
 from simpose.eval.metrics import mpjpe, pa_mpjpe
-from simpose.models.lifter import INPUT_SET, Lifter, output_slices
+from simpose.models.lifter import Lifter
+from simpose.models.lifter_input import INPUT_SET, output_slices
 from simpose.train.lifter import TrainConfig
 from simpose.train.lifter_data import WindowSampler, load_joint_cache
 

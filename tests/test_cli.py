@@ -1,4 +1,4 @@
-"""The simpose command: info works, stages not yet built say so and fail."""
+"""The simpose command: info works, bad input fails clearly."""
 
 from typer.testing import CliRunner
 
@@ -14,11 +14,10 @@ def test_info_lists_body_model_and_joint_sets():
         assert word in result.output
 
 
-def test_unbuilt_stages_fail_clearly():
-    for stage in ("adapt",):  # run exists now: tests/track
-        result = runner.invoke(app, [stage, "--out", "x"])
-        assert result.exit_code != 0
-        assert "not available yet" in result.output
+def test_adapt_refuses_a_folder_without_poses(tmp_path):
+    """(``simpose adapt`` itself: tests/track/test_estimator.py)"""
+    result = runner.invoke(app, ["adapt", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "poses.npz" in result.output
 
 
 def test_synth_refuses_bad_sizes(tmp_path):

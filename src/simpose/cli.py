@@ -29,10 +29,6 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _not_yet(stage: str, issue: str) -> None:
-    _fail(f"'simpose {stage}' is not available yet: it arrives with the issue '{issue}'.", code=3)
-
-
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages.")) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -367,10 +363,31 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def adapt() -> None:
-    """Test-time adaptation on a video (not available yet)."""
-    _not_yet("adapt", "test-time adaptation")
+@app.command()
+def adapt(
+    run_dir: Path = typer.Argument(..., help="A run folder of 'simpose run' (its poses.npz)."),
+    out: Path = typer.Option(..., "--out", "-o", help="New run folder: poses.npz/json, motion.bvh, run_config.json (no views)."),
+    refine: bool = typer.Option(True, help="Test-time refinement: one skeleton (constant bone lengths) on the 2D rays, near the lifter's pose."),
+    self_train: bool = typer.Option(False, help="Then fine-tune a copy of the lifter on the refined track and lift again (more accurate; ~8 ms/frame more on 2 cores)."),
+    meshes_every: int = typer.Option(0, help="Also write DIR/meshes/mesh_XXXXXX.obj for every n-th valid frame (0: none)."),
+) -> None:
+    """Re-estimate a run's 3D from its own 2D keypoints, K and fps with other settings (no video needed).
+
+    Exit codes: 0 done, 2 bad input.
+    """
+    from simpose.track.run import RunConfig, RunError, adapt_run
+
+    if self_train and not refine:
+        _fail("--self-train learns from the refined track: drop --no-refine")
+    config = RunConfig(refine=refine, self_train=self_train, views=False, mesh_every=meshes_every, cache_dir="", progress=True)
+    try:
+        result = adapt_run(run_dir, out, config)
+    except (RunError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    console.print(f"{result.n_valid} of {result.n_frames} frames with a person; stage seconds: "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
+    for name, path in result.paths.items():
+        console.print(f"wrote [bold]{path}[/]")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,7 @@ import pytest
 
 from simpose.adapt.refine import RefineConfig, bone_pairs, jitter_scale, refine_sequence
 from simpose.body.joints import get_joint_set
-from simpose.track.position import normalised_coords
+from simpose.geometry import normalised_coords
 
 K = np.array([[1000.0, 0.0, 319.5], [0.0, 1000.0, 239.5], [0.0, 0.0, 1.0]])
 H36M = get_joint_set("h36m17")

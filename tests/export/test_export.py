@@ -13,7 +13,7 @@ from simpose.body.joints import get_joint_set
 from simpose.body.model import POSE_LIMITS_RAD
 from simpose.export.bvh import CAM_TO_BVH, write_body_bvh
 from simpose.export.poses import POSE_KEYS, read_poses, write_poses
-from simpose.motion.bvh import read_bvh
+from simpose.motion.bvh_read import read_bvh
 
 
 def _arrays(T: int = 5) -> dict:

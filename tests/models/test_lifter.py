@@ -5,11 +5,9 @@ import pytest
 import torch
 
 from simpose.body.joints import get_joint_set
-from simpose.models.lifter import (
+from simpose.models.lifter import WEIGHTS_PATH, Lifter
+from simpose.models.lifter_input import (
     INPUT_SET,
-    WEIGHTS_PATH,
-    Lifter,
-    TemporalLifterNet,
     SCALE_FRAMES,
     normalize_keypoints,
     output_slices,
@@ -19,6 +17,7 @@ from simpose.models.lifter import (
     resample_track,
     sliding_scales,
 )
+from simpose.models.lifter_net import TemporalLifterNet
 
 H36M = get_joint_set("h36m17")
 N_OUT = sum(s.stop - s.start for s in output_slices().values())
@@ -220,7 +219,7 @@ def test_shipped_weights_on_a_synthetic_clip(body):
 
 
 def test_pelvis_view_turns_with_the_camera():
-    from simpose.models.lifter import pelvis_view_rotations, to_pelvis_view
+    from simpose.models.lifter_input import pelvis_view_rotations, to_pelvis_view
 
     rng = np.random.default_rng(5)
     T = 40
@@ -282,7 +281,7 @@ def test_sliding_scales_are_span_medians():
 def test_a_person_walking_away_is_scaled_frame_by_frame():
     """The same pose at 3 m and at 7 m in one clip: with the size taken over SCALE_FRAMES frames
     (not the whole clip) both ends give the network (nearly) the same input."""
-    from simpose.models.lifter import frame_sizes
+    from simpose.models.lifter_input import frame_sizes
 
     x = _walk(1)[0]
     x = x - x[H36M.index("pelvis")]
@@ -386,7 +385,8 @@ def test_shipped_weights_lift_a_motion_alike_at_12_and_50_fps(body):
 
 
 def test_resampling_has_a_bound_so_no_rate_can_exhaust_memory():
-    from simpose.models.lifter import MAX_UPSAMPLING, LifterStream
+    from simpose.models.lifter import LifterStream
+    from simpose.models.lifter_input import MAX_UPSAMPLING
 
     # 40 frames at 0.001 fps were resampled to ~2 million frames at 50 fps (418 s, 20.4 GB)
     with pytest.raises(ValueError, match="too low"):
@@ -417,7 +417,8 @@ def test_the_scale_window_is_read_from_the_card(tmp_path):
     """A card's input.scale_frames is what the lifter uses (numbers as sliding_scales over that window)."""
     import dataclasses
 
-    from simpose.models.lifter import InputContract, frame_sizes
+    from simpose.models.lifter import InputContract
+    from simpose.models.lifter_input import frame_sizes
 
     base = _lifter()
     short = Lifter(base.net, contract=dataclasses.replace(InputContract(), scale_frames=9))
@@ -450,7 +451,8 @@ def test_a_card_that_does_not_match_the_code_is_a_clear_error(tmp_path, change, 
     (tmp_path / "w.json").write_text(json.dumps(card))
     with pytest.raises(LifterCardError, match=message):
         Lifter.from_pretrained(tmp_path / "w.pt")
-    from simpose.track.estimator import Estimator, EstimatorError
+    from simpose.track.estimator import Estimator
+    from simpose.track.sequence import EstimatorError
 
     with pytest.raises(EstimatorError, match=message):
         Estimator.from_pretrained(tmp_path / "w.pt")

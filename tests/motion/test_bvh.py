@@ -22,15 +22,13 @@ from simpose.motion.bvh import (
     BvhSkeleton,
     euler_to_rotmat,
     forward_kinematics,
-    parse_bvh,
-    read_bvh,
     resample_clip,
     rotmat_to_euler,
-    write_bvh,
-    write_clip,
 )
+from simpose.motion.bvh_read import parse_bvh, read_bvh
+from simpose.motion.bvh_write import write_bvh, write_clip
+from simpose.geometry import frame_positions as resample_frame_positions
 from simpose.motion.resample import (
-    resample_frame_positions,
     resample_linear,
     resample_motion,
     resample_rotmats,

@@ -16,7 +16,8 @@ import torch
 from simpose.body.joints import get_joint_set
 from simpose.motion import library as library_module
 from simpose.motion.library import LibraryConfig, MotionLibrary, SampledClip, mirror_motion, rotate_heading
-from simpose.motion.procedural import angles_to_rotvecs, generate
+from simpose.motion.keyframes import angles_to_rotvecs
+from simpose.motion.procedural import generate
 from simpose.motion.retarget import MotionClip, body_joints
 
 ANNY = get_joint_set("anny")

@@ -12,15 +12,8 @@ import torch
 
 from simpose.body.joints import get_joint_set
 from simpose.body.model import POSE_BONES
-from simpose.motion.procedural import (
-    FAMILIES,
-    LIMITS_RAD,
-    angles_to_rotvecs,
-    clamp_pose,
-    generate,
-    graft_upper_body,
-    ground_motion,
-)
+from simpose.motion.keyframes import LIMITS_RAD, angles_to_rotvecs, clamp_pose, ground_motion
+from simpose.motion.procedural import FAMILIES, generate, graft_upper_body
 from simpose.motion.retarget import MotionClip, body_joints, foot_sliding
 
 ANNY = get_joint_set("anny")

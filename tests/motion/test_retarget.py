@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simpose.body.joints import get_joint_set
-from simpose.motion.bvh import read_bvh
+from simpose.motion.bvh_read import read_bvh
 from simpose.motion.retarget import CMU_MB, RetargetError, body_joints, foot_sliding, load_joint_map, retarget
 
 P = np.diag([1.0, -1.0, -1.0])  # CMU (y up, facing +z) -> simpose (y down, facing -z)

@@ -66,7 +66,7 @@ def test_fast_body_model_is_a_drop_in(models):
 
 def test_skinned_normals_follow_the_posed_mesh(models):
     """Skinned rest normals (for shading) against the posed mesh's own area-weighted normals."""
-    from simpose.render.raster import vertex_normals
+    from simpose.geometry import vertex_normals
 
     body, _ = models
     pose, shape, glob, trans = _inputs(3, T=4)

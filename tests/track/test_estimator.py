@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from simpose.track.estimator import Estimator, EstimatorError, PoseSequence
+from simpose.track.estimator import Estimator
+from simpose.track.sequence import EstimatorError, PoseSequence
 
 FPS = 50.0
 K = np.array([[1000.0, 0.0, 639.5], [0.0, 1000.0, 359.5], [0.0, 0.0, 1.0]])
@@ -132,3 +133,35 @@ def test_import_simpose_stays_light():
     code = "import sys, simpose; assert 'torch' not in sys.modules and 'numpy' not in sys.modules; print(simpose.Estimator.__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "Estimator"
+
+
+def test_simpose_adapt_reestimates_a_run_as_estimate_keypoints_does(estimator, walk, tmp_path):
+    """``simpose adapt RUN --out NEW --no-refine`` equals estimate_keypoints(refine=False) on the run's own 2D."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from simpose.cli import app
+    from simpose.motion.bvh_read import read_bvh
+
+    uv, _ = walk
+    rng = np.random.default_rng(0)
+    noisy = uv + rng.normal(0, 2.0, uv.shape)
+    conf = rng.uniform(0.5, 1.0, uv.shape[:2])
+    noisy[10:13], conf[10:13] = np.nan, 0.0  # a gap: the person lost for three frames
+    run = estimator.estimate_keypoints(noisy, conf, "h36m17", K, FPS, image_size=(1280, 720), frame_index=np.arange(60) + 100)
+    run.save(tmp_path / "run")
+    result = CliRunner().invoke(app, ["adapt", str(tmp_path / "run"), "--out", str(tmp_path / "new"), "--no-refine"])
+    assert result.exit_code == 0, result.output
+    new = PoseSequence.load(tmp_path / "new")
+    direct = Estimator.from_pretrained(refine=False).estimate_keypoints(
+        run.joints2d, run.confidence, run.joint_set, run.K, run.fps, run.image_size, run.frame_index
+    )
+    for key, a in direct.to_arrays().items():
+        np.testing.assert_array_equal(new.to_arrays()[key], a, err_msg=key)
+    assert not np.array_equal(new.joints3d, run.joints3d, equal_nan=True)  # the refinement is off: another estimate
+    assert read_bvh(tmp_path / "new" / "motion.bvh").n_frames == 60
+
+    assert json.loads((tmp_path / "new" / "run_config.json").read_text())["estimator"]["refine"] is False
+    same = CliRunner().invoke(app, ["adapt", str(tmp_path / "run"), "--out", str(tmp_path / "run")])
+    assert same.exit_code == 2 and "overlaps" in same.output

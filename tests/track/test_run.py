@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from simpose.export.poses import POSE_KEYS, read_poses
-from simpose.track.estimator import PoseSequence
+from simpose.track.sequence import PoseSequence
 from simpose.track.run import RunConfig, run_video
 
 OUTPUTS = ("poses.npz", "poses.json", "motion.bvh", "overlay.mp4", "skeleton3d.mp4", "summary.png", "run_config.json")
@@ -118,7 +118,7 @@ def test_self_training_lifts_the_track_again(result):
 def test_bvh_reproduces_the_fitted_body(result, body):
     from simpose.body.fit import BodyFit, body_joints
     from simpose.export.bvh import CAM_TO_BVH
-    from simpose.motion.bvh import read_bvh
+    from simpose.motion.bvh_read import read_bvh
 
     a = read_poses(result.out_dir / "poses.npz")
     fit = BodyFit(*(a[k][:, 0].astype(float) for k in ("body_pose_rotvecs", "body_global_rotvecs", "body_trans")),

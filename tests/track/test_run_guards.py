@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from simpose.cli import app
-from simpose.track.estimator import warn_if_far
+from simpose.track.inputs import warn_if_far
 from simpose.track.run import FOCAL_RANGE, RunConfig, RunError, check_out_dir, run_video, validate_run_config
 
 runner = CliRunner()

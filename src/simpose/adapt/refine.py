@@ -18,7 +18,7 @@ holds the overall scale. So this stage solves, per sequence, for camera-frame jo
   + sum_tj |X_t+1,j - 2 X_tj + X_t-1,j|^2 / accel^2          smooth motion (consecutive frames)
 
 by Adam from the lifter's pose placed at its closed-form translation
-(:func:`simpose.track.position.solve_translation`). The 2D weight adapts to how noisy the 2D
+(:func:`simpose.geometry.solve_translation`). The 2D weight adapts to how noisy the 2D
 is: ``s_j^2 = reprojection_m^2 + jitter_j^2``, with ``jitter_j`` the RMS of joint j's 2D track
 about its own temporal smoothing (:func:`jitter_scale`, metres at the body's depth): about zero
 for exact 2D, the detector's jitter otherwise. All settings were chosen on synthetic sequences
@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from simpose.body.joints import get_joint_set
-from simpose.track.position import PositionConfig, _gaussian, solve_translation
+from simpose.geometry import gaussian_smooth, solve_translation
 
 __all__ = ["RefineConfig", "bone_pairs", "jitter_scale", "refine_sequence"]
 
@@ -95,7 +95,7 @@ def jitter_scale(xy: np.ndarray, depth: np.ndarray, fps: float, window_s: float 
     T, J = xy.shape[:2]
     ok = np.isfinite(xy).all(-1)
     x = np.where(ok[..., None], xy, 0.0).reshape(T, -1)
-    residual = (x - _gaussian(x, window_s * fps)).reshape(T, J, 2) * np.asarray(depth)[:, None, None]
+    residual = (x - gaussian_smooth(x, window_s * fps)).reshape(T, J, 2) * np.asarray(depth)[:, None, None]
     # A missing keypoint's zeros would look like a jump: only frames whose window is complete count.
     complete = ok.copy()
     r = int(np.ceil(3 * window_s * fps))
@@ -139,7 +139,7 @@ def refine_sequence(
         raise ValueError(f"xy {xy.shape} does not match joints3d_rel {Y0.shape}")
     conf = np.ones((T, J)) if confidence is None else np.asarray(confidence, np.float64)
     if trans is None:
-        trans = _fill(solve_translation(np.nan_to_num(Y0), xy, conf, np.eye(3), PositionConfig()), np.isfinite(Y0).all((1, 2)))
+        trans = _fill(solve_translation(np.nan_to_num(Y0), xy, conf, np.eye(3)), np.isfinite(Y0).all((1, 2)))
     trans = np.asarray(trans, np.float64)
     valid = np.isfinite(Y0).all((1, 2)) & np.isfinite(trans).all(-1)
     out = np.full((T, J, 3), np.nan)

@@ -31,7 +31,15 @@ import dataclasses
 import numpy as np
 import torch
 
-from simpose.models.lifter import HEAD_CENTRE, Lifter, _roots, mirror_input, mirror_output, output_slices, resample_frames
+from simpose.models.lifter import Lifter
+from simpose.models.lifter_input import (
+    HEAD_CENTRE,
+    mirror_input,
+    mirror_output,
+    output_roots,
+    output_slices,
+    resample_frames,
+)
 
 __all__ = ["SelfTrainConfig", "fine_tune"]
 
@@ -113,7 +121,7 @@ def fine_tune(
     net.eval()  # BatchNorm keeps its training statistics; no dropout
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
-    roots = _roots()
+    roots = output_roots()
     for _ in range(steps):
         start = int(rng.integers(0, T - max_frames + 1)) if T > max_frames else 0
         n = min(T, max_frames)

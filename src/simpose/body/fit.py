@@ -28,11 +28,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import roma
 import torch
 
 from simpose.body.joints import get_joint_set
 from simpose.body.model import POSE_BONES, SHAPE_NAMES, BodyModel
+from simpose.geometry import kabsch, rotmat_to_rotvec, rotvec_to_rotmat
 
 __all__ = ["BodyFit", "fit_body", "fit_pose", "fit_shape", "reference_joints", "bone_lengths", "min_rotation"]
 
@@ -139,16 +139,6 @@ def fit_shape(
     return s
 
 
-def _kabsch(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """(T, 3, 3) rotations R minimising sum_k w_k |R a_k - b_k|^2; a (K, 3), b (T, K, 3), w (K,)."""
-    H = np.einsum("k,ki,tkj->tij", w, a, b)  # sum w a b^T
-    U, _, Vt = np.linalg.svd(H)
-    d = np.sign(np.linalg.det(np.swapaxes(Vt, -1, -2) @ np.swapaxes(U, -1, -2)))
-    D = np.broadcast_to(np.eye(3), H.shape).copy()
-    D[:, 2, 2] = d
-    return np.swapaxes(Vt, -1, -2) @ D @ np.swapaxes(U, -1, -2)
-
-
 def min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, 3, 3) smallest rotations taking directions a (N, 3) onto b (N, 3) (any lengths;
     identity where they are parallel or opposite: the axis is undefined there)."""
@@ -158,7 +148,7 @@ def min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     s = np.linalg.norm(axis, axis=-1, keepdims=True)
     angle = np.arctan2(s, np.sum(a * b, -1, keepdims=True))
     rotvec = np.where(s > 1e-9, axis / np.maximum(s, 1e-12) * angle, 0.0)
-    return roma.rotvec_to_rotmat(torch.as_tensor(rotvec)).numpy()
+    return rotvec_to_rotmat(rotvec)
 
 
 def fit_pose(
@@ -202,7 +192,7 @@ def fit_pose(
             a_n = a / np.linalg.norm(a, axis=-1, keepdims=True)
             b_n = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-9)
             w = np.array([1.0 if k in kids[j] else 1e-3 for k in c])
-            G[:, j] = _kabsch(a_n, b_n, w)
+            G[:, j] = kabsch(a_n, b_n, w)
         else:
             Gp = G[:, js.parents[j]] if js.parents[j] >= 0 else np.broadcast_to(np.eye(3), (T, 3, 3))
             local_target = np.einsum("tji,tj->ti", Gp, b[:, 0])  # G_parent^T b
@@ -213,8 +203,8 @@ def fit_pose(
     G_b = G[:, bone_joint]  # (T, 19, 3, 3)
     G_par = np.stack([G_b[:, p] if p >= 0 else G_root for p in parents], axis=1)
     local = np.swapaxes(G_par, -1, -2) @ G_b
-    pose = roma.rotmat_to_rotvec(torch.as_tensor(local)).numpy()
-    glob = roma.rotmat_to_rotvec(torch.as_tensor(G_root)).numpy()
+    pose = rotmat_to_rotvec(local)
+    glob = rotmat_to_rotvec(G_root)
     trans = X[:, root].copy()
     pose[~ok], glob[~ok], trans[~ok] = np.nan, np.nan, np.nan
     return BodyFit(pose, glob, trans, np.asarray(shape_params, np.float64).reshape(6), ok)

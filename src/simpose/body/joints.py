@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["JointSet", "JOINT_SETS", "get_joint_set", "convert", "conversion_matrix"]
+__all__ = ["JointSet", "JOINT_SETS", "get_joint_set", "convert", "conversion_matrix", "mirror_name"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +71,7 @@ class JointSet:
         """(J,) index array that swaps left and right joints (for mirroring)."""
         perm = np.arange(len(self.names))
         for j, n in enumerate(self.names):
-            other = _mirror_name(n)
+            other = mirror_name(n)
             if other != n and other in self.names:
                 perm[j] = self.names.index(other)
         return perm
@@ -87,7 +87,8 @@ class JointSet:
         return self.parents.index(-1)
 
 
-def _mirror_name(name: str) -> str:
+def mirror_name(name: str) -> str:
+    """The other side's joint or bone name (left_/right_, _left/_right, .L/.R); others unchanged."""
     if name.startswith("left_"):
         return "right_" + name[5:]
     if name.startswith("right_"):

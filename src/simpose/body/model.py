@@ -26,6 +26,8 @@ import numpy as np
 import roma
 import torch
 
+from simpose.body.regressors import build_regressor
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -181,8 +183,6 @@ class BodyModel(torch.nn.Module):
         C = torch.as_tensor(ANNY_TO_SIMPOSE, dtype=dtype)
         self.register_buffer("C", C, persistent=False)
         self.register_buffer("faces", self.anny.get_triangular_faces().long(), persistent=False)
-        from simpose.body.regressors import build_regressor  # local: regressors needs this class
-
         self._regressors: dict[str, torch.Tensor] = {}
         self._build_regressor = build_regressor
 

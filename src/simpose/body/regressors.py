@@ -25,23 +25,27 @@ fitted to their data (real data is for evaluation only):
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import torch
 
-from simpose.body.joints import get_joint_set
+from simpose.body.joints import get_joint_set, mirror_name
 
-if TYPE_CHECKING:
-    from simpose.body.model import BodyModel
 
-__all__ = ["RECIPES", "build_regressor"]
+class BodyMesh(Protocol):
+    """What a regressor is built from: :class:`simpose.body.model.BodyModel` is one. A protocol,
+    so that the model imports this module and not the other way round (no import cycle)."""
+
+    num_vertices: int
+    bone_labels: tuple[str, ...]
+    anny: Any  # the anny model: ``base_mesh_vertex_indices``, callable for the rest pose
+
+__all__ = ["RECIPES", "BodyMesh", "build_regressor"]
 
 
 def _sym(recipe: dict[str, float]) -> dict[str, float]:
     """Mirror a left-side recipe to the right side."""
-    from simpose.body.joints import _mirror_name
-
-    return {k.split(":")[0] + ":" + _mirror_name(k.split(":", 1)[1]): w for k, w in recipe.items()}
+    return {k.split(":")[0] + ":" + mirror_name(k.split(":", 1)[1]): w for k, w in recipe.items()}
 
 
 def _sided(left_name: str, recipe: dict[str, float]) -> dict[str, dict[str, float]]:
@@ -150,7 +154,7 @@ def _anny_keypoints() -> dict[str, torch.Tensor]:
     return torch.load(get_anny_root_dir() / "data" / "keypoints" / "coco.pth", weights_only=True)
 
 
-def _anchor_weights(model: BodyModel, anchor: str) -> torch.Tensor:
+def _anchor_weights(model: BodyMesh, anchor: str) -> torch.Tensor:
     """(V + NB,) float64 weights of one anchor over [vertices; bone heads]."""
     V, NB = model.num_vertices, len(model.bone_labels)
     w = torch.zeros(V + NB, dtype=torch.float64)
@@ -182,7 +186,7 @@ def _anchor_weights(model: BodyModel, anchor: str) -> torch.Tensor:
     return w
 
 
-def build_regressor(model: BodyModel, joint_set: str) -> torch.Tensor:
+def build_regressor(model: BodyMesh, joint_set: str) -> torch.Tensor:
     """(J, V + NB) regressor of ``joint_set`` over the concatenated [vertices; bone heads]."""
     names = get_joint_set(joint_set).names
     recipes = RECIPES[joint_set]

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 import torch
 
 from simpose.body.model import POSE_BONES, SHAPE_NAMES, BodyModel, BodyModelError, BodyOutput
+from simpose.geometry import vertex_normals
 
 __all__ = ["RestBody", "Skinner", "FastBodyModel"]
 
@@ -146,8 +147,6 @@ class Skinner:
         skin = sp.csr_matrix((data.astype(np.float32), cols, W.indptr * 4), shape=(W.shape[0], W.shape[1] * 4))
         n = skin_n = None
         if normals:
-            from simpose.render.raster import vertex_normals
-
             n = vertex_normals(verts, self.body.faces.numpy()).astype(np.float64)
             data_n = (W.data[:, None] * n[self._W_rows]).ravel()
             cols_n = (W.indices[:, None] * 3 + np.arange(3)).ravel()

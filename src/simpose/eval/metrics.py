@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Literal, NamedTuple, Union
 
 import numpy as np
 
+from simpose.geometry import similarity_fit
+
 if TYPE_CHECKING:
     import torch
 
@@ -171,17 +173,7 @@ def procrustes_transform(pred: ArrayLike, gt: ArrayLike) -> SimilarityTransform:
     p, g = _pair(pred, gt, (-1, 3))
     bad = _pose_nan(p)
     p = np.where(bad[..., None, None], 0.0, p)
-    mu_p, mu_g = p.mean(axis=-2), g.mean(axis=-2)
-    x, y = p - mu_p[..., None, :], g - mu_g[..., None, :]
-    cov = np.swapaxes(y, -1, -2) @ x  # (..., 3, 3) sum_j y_j x_j^T
-    u, d, vt = np.linalg.svd(cov)
-    sign = np.where(np.linalg.det(u @ vt) < 0, -1.0, 1.0)
-    u[..., :, -1] *= sign[..., None]
-    d[..., -1] *= sign
-    rotmat = u @ vt
-    var_p = np.sum(x**2, axis=(-1, -2))
-    scale = _ratio(d.sum(axis=-1), var_p)
-    trans = mu_g - scale[..., None] * (rotmat @ mu_p[..., None])[..., 0]
+    rotmat, scale, trans = similarity_fit(p, g)
     nan = np.where(bad, np.nan, 0.0)
     return SimilarityTransform(rotmat + nan[..., None, None], scale + nan, trans + nan[..., None])
 

@@ -27,7 +27,8 @@ import torch
 from simpose.body.fit import BodyFit, reference_joints
 from simpose.body.joints import get_joint_set
 from simpose.body.model import POSE_BONES, BodyModel
-from simpose.motion.bvh import BvhSkeleton, write_bvh
+from simpose.motion.bvh import BvhSkeleton
+from simpose.motion.bvh_write import write_bvh
 
 __all__ = ["CAM_TO_BVH", "body_skeleton", "write_body_bvh"]
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose._files import atomic_open
 from simpose.body.fit import BodyFit, body_vertices
 from simpose.body.model import BodyModel
 from simpose.export.bvh import CAM_TO_BVH
-from simpose.export.poses import _atomic
 
 __all__ = ["write_obj", "write_meshes"]
 
@@ -40,7 +40,11 @@ def write_obj(path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray) 
     np.savetxt(buf, v, fmt="v %.5f %.5f %.5f")
     np.savetxt(buf, f + 1, fmt="f %d %d %d")
     data = buf.getvalue().encode()
-    return _atomic(Path(path), lambda fh: fh.write(data))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path) as fh:
+        fh.write(data)
+    return path
 
 
 def write_meshes(out_dir: str | os.PathLike, body: BodyModel, fit: BodyFit, every: int = 1, batch: int = 32) -> list[Path]:

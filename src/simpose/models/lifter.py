@@ -45,486 +45,42 @@ into a virtual camera that shares the camera's centre and looks straight at the 
 (:func:`pelvis_view_rotations`; its x axis stays horizontal in the camera's x-z plane), as the
 training cameras do (they aim at the pelvis); the prediction is rotated back into the real
 camera's axes. Without a camera the pixels are used as they are and nothing is rotated.
+
+Modules: :mod:`simpose.models.lifter_input` (joint layout, normalisation, resampling, mirroring),
+:mod:`simpose.models.lifter_net` (the network), this one (weights, card, ``Lifter``, ``LifterStream``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
-import math
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
-from torch.nn import functional as F
 
 from simpose.body.joints import convert, get_joint_set
 from simpose.camera import image_to_normalised
+from simpose.geometry import track_at
+from simpose.models.lifter_input import (
+    HEAD_CAUSAL, HEAD_CENTRE, INPUT_SET, OUTPUT_SETS, SCALE_FRAMES, TRAINING_FPS, clip_scale, frame_sizes, mirror_input,
+    mirror_output, normalize_keypoints, output_roots, output_slices, pelvis_view_rotations, rate_positions,
+    resample_to_frames, resample_track, sliding_scales, to_pelvis_view,
+)  # fmt: skip
+from simpose.models.lifter_net import TemporalLifterNet
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "INPUT_SET",
-    "OUTPUT_SETS",
-    "WEIGHTS_PATH",
-    "CARD_PATH",
-    "TemporalLifterNet",
-    "Lifter",
-    "LifterStream",
-    "frame_sizes",
-    "clip_scale",
-    "sliding_scales",
-    "normalize_keypoints",
-    "pelvis_view_rotations",
-    "to_pelvis_view",
-    "output_flip_permutation",
-    "mirror_input",
-    "mirror_output",
-    "output_slices",
-    "TRAINING_FPS",
-    "rate_positions",
-    "resample_frames",
-    "resample_track",
-    "resample_to_frames",
-    "InputContract",
-    "LifterCardError",
-]
+__all__ = ["WEIGHTS_PATH", "CARD_PATH", "Lifter", "LifterStream", "InputContract", "LifterCardError"]
 
-INPUT_SET = "h36m17"
-OUTPUT_SETS: tuple[str, ...] = ("h36m17", "anny")
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "lifter.pt"
 CARD_PATH = WEIGHTS_PATH.with_suffix(".json")
-# Frames over which the per-clip 2D size is taken at test time: the middle, on a log scale, of
-# the spans training uses (SamplerConfig.scale_span = 27..500: sqrt(27 * 500) = 116). Training
-# writes it into the card (input.scale_frames); a lifter reads it from there (InputContract).
-SCALE_FRAMES = 116
-HEAD_CENTRE, HEAD_CAUSAL = 0, 1
-# The frame rate of the training windows (the joint cache's, CacheConfig.fps) when a card does
-# not say: the network's 27 frames are 0.54 s of motion only at this rate.
-TRAINING_FPS = 50.0
-
-
-def output_slices() -> dict[str, slice]:
-    """Where each set of ``OUTPUT_SETS`` lies on the network's joint axis."""
-    out, start = {}, 0
-    for name in OUTPUT_SETS:
-        n = len(get_joint_set(name))
-        out[name] = slice(start, start + n)
-        start += n
-    return out
-
-
-# ------------------------------------------------------------------------------ frame rate
-#
-# The network learned motion at one frame rate (with playback speeds of 0.67x to 1.5x,
-# SamplerConfig.speed): fed a 25 fps video as it is, it sees its motion twice as fast and its 27
-# frames span 1.1 s; a 12 fps one, 4x as fast. So a track at another rate is lifted on a copy
-# resampled to the training rate, and the 3D is taken back at the track's own frames.
-
-
-# At most this many resampled frames per input frame: the resampled copy (and the lifter's time
-# and memory) grows as rate / fps, so a nonsense rate (0.001 fps: a million frames per frame) must
-# be an error, not a run that fills the memory. 50 allows 1 fps input at the 50 fps training rate.
-MAX_UPSAMPLING = 50.0
-
-
-def rate_positions(n_frames: int, fps: float, rate: float) -> np.ndarray:
-    """(T',) fractional input-frame indices of the frames of a track resampled from ``fps`` to ``rate``.
-
-    Output frame ``k`` lies at ``k / rate`` seconds; the frames cover the input's span, the last
-    one at or just past its last frame (clamped to it), so every input frame lies between two
-    output frames. ``T' = ceil((T - 1) rate / fps) + 1``; equal rates give ``arange(T)``.
-
-    Raises:
-        ValueError: a rate that is not finite and positive, or ``rate / fps > MAX_UPSAMPLING``.
-    """
-    if not (math.isfinite(fps) and fps > 0 and math.isfinite(rate) and rate > 0):
-        raise ValueError(f"frame rates must be finite and positive, got fps={fps!r}, rate={rate!r}")
-    if rate / fps > MAX_UPSAMPLING:
-        raise ValueError(f"fps={fps!r} is too low to resample to {rate!r} (at most {MAX_UPSAMPLING:g} frames per frame: fps >= {rate / MAX_UPSAMPLING:g})")
-    if n_frames <= 1:
-        return np.zeros(n_frames)
-    n_out = int(math.ceil((n_frames - 1) * rate / fps - 1e-9)) + 1
-    return np.minimum(np.arange(n_out) * (fps / rate), n_frames - 1.0)
-
-
-def _split(positions: np.ndarray, n_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fractional frame positions (T',) -> the frame at or before each, the one after (both in
-    ``[0, n_frames)``) and the weight of the second in [0, 1]; a position within 1e-9 of a whole
-    frame is that frame (weight 0)."""
-    i0 = np.clip(np.floor(positions + 1e-9).astype(np.int64), 0, n_frames - 1)
-    return i0, np.minimum(i0 + 1, n_frames - 1), np.clip(positions - i0, 0.0, 1.0)
-
-
-def _lerp(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """(T, ...) values at fractional frame positions (T',) -> (T', ...); exact copies at whole
-    positions (a NaN neighbour does not leak into them)."""
-    i0, i1, a = _split(positions, len(values))
-    whole = a < 1e-9
-    a = a.reshape((-1,) + (1,) * (values.ndim - 1))
-    out = values[i0] + a * (values[i1] - values[i0])
-    out[whole] = values[i0[whole]]
-    return out
-
-
-def _track_at(xy: np.ndarray, confidence: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(T, J, 2) 2D and (T, J) confidence at fractional frame positions (T',) -> (T', J, 2) and
-    (T', J): a point between two frames is as confident as the less confident of the two, and
-    has confidence 0 where either is missing."""
-    xy2 = _lerp(np.asarray(xy, np.float64), positions)
-    conf = np.asarray(confidence, np.float64)
-    i0, i1, a = _split(positions, len(conf))
-    c = np.where((a < 1e-9)[:, None], conf[i0], np.minimum(conf[i0], conf[i1]))
-    return xy2, np.where(np.isfinite(xy2).all(-1), c, 0.0)
-
-
-def resample_frames(values: np.ndarray, fps: float, rate: float) -> np.ndarray:
-    """(T, ...) per-frame values at ``fps`` -> (T', ...) at ``rate`` (:func:`rate_positions`),
-    linearly; NaN stays NaN (and spreads to the resampled frames next to it)."""
-    values = np.asarray(values, np.float64)
-    return _lerp(values, rate_positions(len(values), fps, rate)) if len(values) else values
-
-
-def resample_track(xy: np.ndarray, confidence: np.ndarray, fps: float, rate: float) -> tuple[np.ndarray, np.ndarray]:
-    """A 2D track at ``fps`` -> the same track at ``rate`` (:func:`rate_positions`), linearly.
-
-    Args:
-        xy: (T, J, 2) pixels or normalised coordinates (NaN: missing). confidence: (T, J).
-    Returns:
-        (T', J, 2) and (T', J): a point between two frames is as confident as the less
-        confident of the two, and has confidence 0 where either is missing.
-    """
-    return _track_at(xy, confidence, rate_positions(len(xy), fps, rate))
-
-
-def resample_to_frames(values: np.ndarray, n_frames: int, fps: float, rate: float, causal: bool = False) -> np.ndarray:
-    """Per-frame values of a track resampled to ``rate`` -> at the original ``n_frames`` frames.
-
-    Args:
-        values: (T', ...) on :func:`rate_positions`' frames. n_frames: T, the original's frames.
-        causal: take each frame's value from the last resampled frame at or before it (which
-            used no later input frame) instead of interpolating with the next one.
-    Returns:
-        (T, ...) float32.
-    """
-    if causal:  # the last resampled frame at or before each frame, as a stream finds it
-        pos = np.minimum(np.floor(np.arange(n_frames) * (rate / fps) + 1e-9), len(values) - 1.0)
-    else:  # frame i in the resampled track's frame units (its last frame may be clamped onto
-        # the original's last, so invert the positions rather than scale by rate / fps)
-        pos = np.interp(np.arange(n_frames), rate_positions(n_frames, fps, rate), np.arange(len(values)))
-    return _lerp(np.asarray(values), pos).astype(np.float32)
-
-
-# ------------------------------------------------------------------------------ normalisation
-
-
-def _pelvis() -> int:
-    return get_joint_set(INPUT_SET).index("pelvis")
-
-
-def frame_sizes(centred: np.ndarray, confidence: np.ndarray) -> np.ndarray:
-    """Per-frame 2D size: the confidence-weighted RMS distance of the joints to the pelvis.
-
-    Args:
-        centred: (..., T, J, 2) pelvis-centred coordinates (any units).
-        confidence: (..., T, J) in [0, 1].
-    Returns:
-        (..., T), same units; NaN for frames with less than 2 (summed) confidence.
-    """
-    w = confidence.astype(np.float64)
-    w = w * (np.arange(w.shape[-1]) != _pelvis())
-    total = w.sum(-1)
-    ms = (w * (centred.astype(np.float64) ** 2).sum(-1)).sum(-1) / np.maximum(total, 1e-9)
-    return np.where(total >= 2.0, np.sqrt(ms), np.nan)
-
-
-def clip_scale(sizes: np.ndarray) -> np.ndarray:
-    """(..., T) frame sizes -> (...,) their median over valid frames (1 where none is valid)."""
-    if sizes.ndim == 1:  # one clip (the streaming hot path): plain median, nanmedian costs ~5x
-        valid = sizes[np.isfinite(sizes) & (sizes > 0)]
-        return np.float64(np.median(valid)) if len(valid) else np.float64(1.0)
-    filled = np.where(np.isfinite(sizes) & (sizes > 0), sizes, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: handled below
-        med = np.nanmedian(filled, axis=-1)
-    return np.where(np.isfinite(med) & (med > 0), med, 1.0)
-
-
-def sliding_scales(sizes: np.ndarray, frames: int = SCALE_FRAMES, causal: bool = False) -> np.ndarray:
-    """Per-frame clip size: the median of the frame sizes over ``frames`` frames about each frame.
-
-    Args:
-        sizes: (T,) frame sizes (:func:`frame_sizes`), NaN where invalid.
-        frames: span length.
-        causal: the span ends at the frame (entry t depends on frames ``t - frames + 1 .. t``
-            only) instead of being centred on it.
-    Returns:
-        (T,) sizes (:func:`clip_scale` of each span; spans are cut at the clip's ends).
-    """
-    T = len(sizes)
-    before = frames - 1 if causal else frames // 2
-    padded = np.concatenate([np.full(before, np.nan), sizes, np.full(frames - 1 - before, np.nan)])
-    return clip_scale(np.lib.stride_tricks.sliding_window_view(padded, frames)[:T])
-
-
-def pelvis_view_rotations(xy: np.ndarray, confidence: np.ndarray) -> np.ndarray:
-    """Per-frame rotation from the camera to a virtual camera looking along the pelvis ray.
-
-    Args:
-        xy: (..., T, J, 2) normalised image coordinates ``(u - c) / f`` (undistorted).
-        confidence: (..., T, J); the pelvis ray is the pelvis where it is seen, otherwise the
-            confidence-weighted mean of the seen joints, otherwise the optical axis.
-    Returns:
-        (..., T, 3, 3) R with rows the virtual camera's axes in camera coordinates: a camera-frame
-        vector v is ``R @ v`` in the virtual frame. Its z row is the unit pelvis ray, its x row is
-        horizontal (orthogonal to the camera's y axis), so R is the identity on the optical axis.
-    """
-    pel = _pelvis()
-    seen = (confidence > 0) & np.isfinite(xy).all(-1)
-    xy0 = np.where(seen[..., None], xy, 0.0)
-    w = seen.astype(np.float64)
-    mean = (w[..., None] * xy0).sum(-2) / np.maximum(w.sum(-1), 1e-9)[..., None]
-    centre = np.where(seen[..., pel, None], xy0[..., pel, :], np.where(w.sum(-1, keepdims=True) > 0, mean, 0.0))
-    fwd = np.concatenate([centre, np.ones_like(centre[..., :1])], -1)
-    fwd /= np.linalg.norm(fwd, axis=-1, keepdims=True)
-    right = np.stack([fwd[..., 2], np.zeros_like(fwd[..., 0]), -fwd[..., 0]], -1)  # (0, 1, 0) x fwd
-    right /= np.linalg.norm(right, axis=-1, keepdims=True)
-    return np.stack([right, np.cross(fwd, right), fwd], axis=-2)
-
-
-def to_pelvis_view(xy: np.ndarray, R: np.ndarray) -> np.ndarray:
-    """(..., T, J, 2) normalised image coordinates -> the same rays in the virtual cameras ``R`` (..., T, 3, 3)."""
-    d = np.concatenate([xy, np.ones_like(xy[..., :1])], -1)
-    dv = np.einsum("...ij,...kj->...ki", R, d)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return dv[..., :2] / dv[..., 2:]
-
-
-def normalize_keypoints(
-    joints2d: np.ndarray,
-    confidence: np.ndarray | None = None,
-    camera=None,
-    scale: np.ndarray | float | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The lifter's input normalisation (module docstring, steps 1-4).
-
-    Args:
-        joints2d: (..., T, J, 2) pixels, ``INPUT_SET`` joints; NaN for missing joints.
-        confidence: (..., T, J) in [0, 1] or None (all 1).
-        camera: None, a (3, 3) K (or (..., 3, 3)) or a :class:`~simpose.camera.Camera`.
-        scale: the per-clip size to divide by, (...,) or scalar; None computes it from this clip
-            (median of :func:`frame_sizes` over T).
-    Returns:
-        features: (..., T, J, 3) float32: normalised x, y and the confidence.
-        scale: (...,) the per-clip size used (units of the normalised image coordinates).
-    """
-    x = np.asarray(joints2d, dtype=np.float64)
-    conf = np.ones(x.shape[:-1]) if confidence is None else np.asarray(confidence, dtype=np.float64)
-    conf = np.where(np.isfinite(x).all(-1), np.nan_to_num(conf), 0.0)
-    x = image_to_normalised(x, camera)
-    centred = x - x[..., _pelvis() : _pelvis() + 1, :]
-    centred = np.where(conf[..., None] > 0, np.nan_to_num(centred), 0.0)
-    if scale is None:
-        scale = clip_scale(frame_sizes(centred, conf))
-    scale = np.asarray(scale, dtype=np.float64)
-    feats = np.concatenate([centred / scale[..., None, None, None], conf[..., None]], axis=-1)
-    return feats.astype(np.float32), scale
-
-
-# ------------------------------------------------------------------------------ network
-
-
-class TemporalLifterNet(nn.Module):
-    """Dilated temporal convolutions from per-frame features to per-frame 3D.
-
-    Args:
-        in_joints: J_in (features per frame: 3 J_in: x, y, confidence).
-        out_joints: J_out (the union of ``OUTPUT_SETS``).
-        filter_widths: kernel widths; the receptive field is their product.
-        channels: width of every layer.
-        dropout: dropout probability during training.
-        heads: outputs per window (centre frame, last frame).
-    """
-
-    def __init__(
-        self,
-        in_joints: int,
-        out_joints: int,
-        filter_widths: tuple[int, ...] = (3, 3, 3),
-        channels: int = 512,
-        dropout: float = 0.25,
-        heads: int = 2,
-    ) -> None:
-        super().__init__()
-        if any(w % 2 == 0 for w in filter_widths):
-            raise ValueError(f"filter widths must be odd, got {filter_widths}")
-        self.filter_widths = tuple(int(w) for w in filter_widths)
-        self.in_joints, self.out_joints, self.heads = in_joints, out_joints, heads
-        self.expand = nn.Conv1d(3 * in_joints, channels, filter_widths[0], bias=False)
-        self.expand_bn = nn.BatchNorm1d(channels, momentum=0.1)
-        self.convs = nn.ModuleList()
-        self.bns = nn.ModuleList()
-        for w in filter_widths[1:]:
-            self.convs.append(nn.Conv1d(channels, channels, w, bias=False))
-            self.bns.append(nn.BatchNorm1d(channels, momentum=0.1))
-            self.convs.append(nn.Conv1d(channels, channels, 1, bias=False))
-            self.bns.append(nn.BatchNorm1d(channels, momentum=0.1))
-        self.shrink = nn.Conv1d(channels, heads * out_joints * 3, 1)
-        with torch.no_grad():  # start near the zero pose: a small first error, stable early steps
-            self.shrink.weight.mul_(0.1)
-            self.shrink.bias.zero_()
-        self.drop = nn.Dropout(dropout)
-
-    @property
-    def receptive_field(self) -> int:
-        return math.prod(self.filter_widths)
-
-    def _dense(self, x: torch.Tensor) -> torch.Tensor:
-        fw = self.filter_widths
-        x = x.transpose(1, 2)  # (B, F, T)
-        x = self.drop(F.relu(self.expand_bn(self.expand(x))))
-        dilation = fw[0]
-        for i, w in enumerate(fw[1:]):
-            pad = (w - 1) * dilation // 2
-            res = x[:, :, pad : x.shape[2] - pad]
-            x = self.drop(F.relu(self.bns[2 * i](F.conv1d(x, self.convs[2 * i].weight, dilation=dilation))))
-            x = res + self.drop(F.relu(self.bns[2 * i + 1](self.convs[2 * i + 1](x))))
-            dilation *= w
-        out = self.shrink(x)  # (B, H*J*3, T')
-        B, _, Tp = out.shape
-        return out.view(B, self.heads, self.out_joints, 3, Tp).permute(0, 4, 1, 2, 3)
-
-    @staticmethod
-    def _strided(x: torch.Tensor, conv: nn.Conv1d, w: int) -> torch.Tensor:
-        """A convolution with stride = width on channels-last (B, T, C) as one matrix product."""
-        B, T, C = x.shape
-        weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, w * C)
-        return F.linear(x.reshape(B, T // w, w * C), weight, conv.bias)
-
-    @staticmethod
-    def _bn(x: torch.Tensor, bn: nn.BatchNorm1d) -> torch.Tensor:
-        B, T, C = x.shape
-        return bn(x.reshape(B * T, C)).view(B, T, C)
-
-    def _layers(self) -> list[tuple[nn.Conv1d, nn.BatchNorm1d | None]]:
-        """The convolutions in order, each with the batch norm that follows it (None: the last)."""
-        return [(self.expand, self.expand_bn)] + list(zip(self.convs, self.bns)) + [(self.shrink, None)]
-
-    def _folded(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Inference weights of the strided path: each convolution flattened to (out, w C) with its
-        batch norm folded in (``W g / s``, ``beta - mean g / s``); cached until a weight changes.
-        For one window at a time (streaming) the per-layer overhead is most of the cost."""
-        # Watched: the version counters of the tensors folded in, which every in-place change
-        # bumps (optimiser steps, load_state_dict, batch-norm statistics); building this key
-        # from the modules on every call cost streaming 4%.
-        if getattr(self, "_folded_watch", None) is None:
-            layers = self._layers()
-            self._folded_watch = [c.weight for c, _ in layers] + [c.bias for c, _ in layers if c.bias is not None]
-            self._folded_watch += [t for _, bn in layers if bn is not None for t in (bn.weight, bn.bias, bn.running_mean, bn.running_var)]
-        key = [t._version for t in self._folded_watch]
-        if getattr(self, "_folded_key", None) != key:
-            folded = []
-            for conv, bn in self._layers():
-                w = conv.weight.detach().permute(0, 2, 1).reshape(conv.out_channels, -1)
-                b = conv.bias.detach() if conv.bias is not None else torch.zeros(conv.out_channels)
-                if bn is not None:
-                    g = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
-                    w, b = w * g[:, None], bn.bias.detach() + (b - bn.running_mean) * g
-                folded.append((w.contiguous(), b.contiguous()))
-            self._folded_cache, self._folded_key = folded, key
-        return self._folded_cache
-
-    def _windows(self, x: torch.Tensor) -> torch.Tensor:
-        fw = self.filter_widths
-        if not self.training and not torch.is_grad_enabled():  # inference: batch norms folded in
-            folded = self._folded()
-
-            def layer(k: int, x: torch.Tensor, w: int) -> torch.Tensor:
-                B, T, C = x.shape
-                return F.linear(x.reshape(B, T // w, w * C), *folded[k])
-
-        else:
-            pairs = self._layers()
-
-            def layer(k: int, x: torch.Tensor, w: int) -> torch.Tensor:
-                conv, bn = pairs[k]
-                y = self._strided(x, conv, w)
-                return y if bn is None else self._bn(y, bn)
-
-        drop = self.drop if self.training else (lambda t: t)  # a no-op call per layer costs streaming ~10%
-        x = drop(F.relu(layer(0, x, fw[0])))
-        for i, w in enumerate(fw[1:]):
-            res = x[:, w // 2 :: w]
-            x = drop(F.relu(layer(1 + 2 * i, x, w)))
-            x = res + drop(F.relu(layer(2 + 2 * i, x, 1)))
-        out = layer(len(fw) * 2 - 1, x, 1)  # (B, 1, H*J*3)
-        return out.view(x.shape[0], self.heads, self.out_joints, 3)
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """Dense sliding prediction.
-
-        Args:
-            features: (B, T, 3 J_in) normalised input, T >= RF.
-        Returns:
-            (B, T - RF + 1, heads, J_out, 3): output i is the window of frames i .. i + RF - 1
-            (head 0 predicts its centre frame, head 1 its last frame), metres.
-        """
-        return self._dense(features)
-
-    def forward_windows(self, features: torch.Tensor) -> torch.Tensor:
-        """One prediction per window (strided convolutions; the same result, cheaper for training).
-
-        Args:
-            features: (B, RF, 3 J_in).
-        Returns:
-            (B, heads, J_out, 3).
-        """
-        if features.shape[1] != self.receptive_field:
-            raise ValueError(f"windows must have {self.receptive_field} frames, got {features.shape[1]}")
-        return self._windows(features)
-
-
-# ------------------------------------------------------------------------------ inference
-
-
-@functools.cache
-def _flip_in() -> np.ndarray:
-    return np.asarray(get_joint_set(INPUT_SET).flip_permutation)
-
-
-@functools.cache
-def output_flip_permutation() -> np.ndarray:
-    """Left-right permutation of the network's joint axis (every ``OUTPUT_SETS`` set, in order)."""
-    perms, start = [], 0
-    for name in OUTPUT_SETS:
-        perm = np.asarray(get_joint_set(name).flip_permutation)
-        perms.append(perm + start)
-        start += len(perm)
-    return np.concatenate(perms)
-
-
-def mirror_input(features: torch.Tensor) -> torch.Tensor:
-    """(..., J_in, 3) network input features -> those of the mirrored image (left and right
-    swapped, x negated; the confidence channel unchanged)."""
-    return features[..., _flip_in(), :] * features.new_tensor([-1.0, 1.0, 1.0])
-
-
-def mirror_output(joints: torch.Tensor) -> torch.Tensor:
-    """(..., J_all, 3) network output for a mirrored input -> the same pose mirrored back."""
-    return joints[..., output_flip_permutation(), :] * joints.new_tensor([-1.0, 1.0, 1.0])
 
 
 def _check_output_set(name: str) -> None:
     if name not in OUTPUT_SETS:
         raise ValueError(f"output_set must be one of {OUTPUT_SETS}, got {name!r}")
-
-
-def _roots() -> dict[str, int]:
-    return {name: get_joint_set(name).root for name in OUTPUT_SETS}
 
 
 class LifterCardError(ValueError):
@@ -685,7 +241,7 @@ class Lifter:
 
     def _select(self, out: np.ndarray, output_set: str) -> np.ndarray:
         joints = out[..., self._slices[output_set], :]
-        root = _roots()[output_set]
+        root = output_roots()[output_set]
         return joints - joints[..., root : root + 1, :]
 
     # -------------------------------------------------------------- predict
@@ -857,7 +413,7 @@ class LifterStream:
         xs, cs = (x, c) if self._prev is None else (np.concatenate([self._prev[0], x]), np.concatenate([self._prev[1], c]))
         first = i + 1 - len(xs)  # input index of xs[0]
         while self._made * self._ratio <= i + 1e-9:  # the resampled frames up to this one
-            xk, ck = _track_at(xs, cs, np.array([self._made * self._ratio - first]))  # as resample_track
+            xk, ck = track_at(xs, cs, np.array([self._made * self._ratio - first]))  # as resample_track
             self._last = self._lift(xk, ck, camera)
             self._made += 1
         self._prev, self._pushed = (x, c), i + 1

@@ -1,4 +1,6 @@
-"""BVH (Biovision Hierarchy) motion files: read, forward kinematics, write.
+"""BVH (Biovision Hierarchy) motion: the skeleton and clip records, Euler angles, forward kinematics.
+
+Reading: :mod:`simpose.motion.bvh_read`; writing: :mod:`simpose.motion.bvh_write`.
 
 Conventions (the same as Blender's ``io_anim_bvh`` importer and exporter):
 
@@ -22,35 +24,17 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from simpose._files import atomic_open
 from simpose.motion.resample import resample_linear, resample_rotmats
 
 __all__ = [
-    "POSITION_CHANNELS",
-    "ROTATION_CHANNELS",
-    "BvhClip",
-    "BvhError",
-    "BvhSkeleton",
-    "FkResult",
-    "decode_rotmats",
-    "decode_translations",
-    "encode_motion",
-    "euler_to_rotmat",
-    "format_bvh",
-    "forward_kinematics",
-    "parse_bvh",
-    "read_bvh",
-    "resample_clip",
-    "rotmat_to_euler",
-    "write_bvh",
-    "write_clip",
-]
+    "POSITION_CHANNELS", "ROTATION_CHANNELS", "CANONICAL_CHANNELS", "BvhClip", "BvhError", "BvhSkeleton", "FkResult",
+    "check_rotation_order", "decode_rotmats", "decode_translations", "encode_motion", "euler_to_rotmat",
+    "forward_kinematics", "resample_clip", "rotmat_to_euler",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +42,8 @@ POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
 ROTATION_CHANNELS = ("Xrotation", "Yrotation", "Zrotation")
 _AXIS = {"X": 0, "Y": 1, "Z": 2}
 # Channel names as written in files vary in case ("XROTATION"); map to canonical names.
-_CANONICAL = {c.lower(): c for c in POSITION_CHANNELS + ROTATION_CHANNELS}
+# channel name in any case -> its canonical spelling (readers accept any case)
+CANONICAL_CHANNELS = {c.lower(): c for c in POSITION_CHANNELS + ROTATION_CHANNELS}
 
 
 class BvhError(ValueError):
@@ -75,7 +60,8 @@ class BvhError(ValueError):
 # --------------------------------------------------------------------------- Euler angles
 
 
-def _check_order(order: str) -> str:
+def check_rotation_order(order: str) -> str:
+    """``order`` (e.g. ``"ZYX"``) if it is a string of the axes X, Y, Z; else ValueError."""
     if not isinstance(order, str) or not order or any(a not in _AXIS for a in order):
         raise ValueError(
             f"rotation order must be a non-empty string of the upper-case axes X, Y, Z "
@@ -110,7 +96,7 @@ def euler_to_rotmat(angles_deg: np.ndarray, order: str) -> np.ndarray:
         (..., 3, 3) float64 ``R = R_{order[0]}(a0) @ R_{order[1]}(a1) @ ...``, the same as
         ``scipy.spatial.transform.Rotation.from_euler(order, angles, degrees=True)``.
     """
-    order = _check_order(order)
+    order = check_rotation_order(order)
     angles = np.radians(np.asarray(angles_deg, dtype=np.float64))
     if angles.ndim < 1 or angles.shape[-1] != len(order):
         raise ValueError(f"angles_deg must be (..., {len(order)}) for order {order!r}, got {angles.shape}")
@@ -131,7 +117,7 @@ def rotmat_to_euler(rotmats: np.ndarray, order: str) -> np.ndarray:
         (..., 3) float64 angles in degrees: the middle one in [-90, 90], the others in
         (-180, 180]. At gimbal lock (middle angle +-90) the last angle is set to 0.
     """
-    order = _check_order(order)
+    order = check_rotation_order(order)
     if len(order) != 3 or len(set(order)) != 3:
         raise ValueError(f"rotmat_to_euler needs three distinct axes, got {order!r}")
     r = np.asarray(rotmats, dtype=np.float64)
@@ -186,7 +172,7 @@ class BvhSkeleton:
         names = tuple(str(n) for n in self.names)
         parents = tuple(int(p) for p in self.parents)
         offsets = _readonly(self.offsets)
-        channels = tuple(tuple(_CANONICAL.get(str(c).lower(), str(c)) for c in ch) for ch in self.channels)
+        channels = tuple(tuple(CANONICAL_CHANNELS.get(str(c).lower(), str(c)) for c in ch) for ch in self.channels)
         end_sites = tuple(None if e is None else _readonly(e) for e in self.end_sites)
         n = len(names)
         if n == 0:
@@ -200,7 +186,7 @@ class BvhSkeleton:
         if parents[0] != -1 or any(not 0 <= p < j for j, p in enumerate(parents[1:], 1)):
             raise ValueError(f"parents must be -1 for joint 0 and 0 <= parents[j] < j otherwise: {parents}")
         for name, ch in zip(names, channels):
-            bad = [c for c in ch if c not in _CANONICAL.values()]
+            bad = [c for c in ch if c not in CANONICAL_CHANNELS.values()]
             if bad or len(set(ch)) != len(ch):
                 raise ValueError(f"joint {name!r}: bad or repeated channels {ch}")
         for e in end_sites:
@@ -466,389 +452,6 @@ def forward_kinematics(
     else:
         end_p = np.zeros(batch + (0, 3), dtype=np.float64)
     return FkResult(positions=glob_p, global_rotmats=glob_r, end_site_positions=end_p, end_site_joints=ends)
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def _number(tok: str, what: str, source: str, line: int) -> float:
-    try:
-        value = float(tok)
-    except ValueError:
-        raise BvhError(f"{what}: expected a number, found {tok!r}", source, line) from None
-    if not math.isfinite(value):
-        raise BvhError(f"{what}: value {tok!r} is not finite", source, line)
-    return value
-
-
-def _parse_hierarchy(tokens: list[tuple[str, int]], source: str) -> BvhSkeleton:
-    """Build the skeleton from ``(token, line)`` pairs of the HIERARCHY section."""
-    names: list[str] = []
-    parents: list[int] = []
-    offsets: list[list[float] | None] = []
-    channels: list[tuple[str, ...] | None] = []
-    end_sites: list[np.ndarray | None] = []
-    end_offset: list[float] | None = None
-    # Stack of open braces: (kind "joint"/"end", joint index, line of the '{').
-    stack: list[tuple[str, int, int]] = []
-    pending: tuple[str, int, int] | None = None  # a node waiting for its '{'
-    i = 1  # tokens[0] is HIERARCHY
-    n_tok = len(tokens)
-
-    def take(count: int, what: str, line: int) -> list[str]:
-        if i + count > n_tok:
-            raise BvhError(f"{what}: expected {count} more value(s) before MOTION", source, line)
-        return [t for t, _ in tokens[i:i + count]]
-
-    while i < n_tok:
-        tok, line = tokens[i]
-        key = tok.upper()
-        i += 1
-        if pending is not None and tok != "{":
-            raise BvhError(f"expected '{{' after {pending[0]} declared at line {pending[2]}, found {tok!r}", source, line)
-        if key in ("ROOT", "JOINT"):
-            name_toks = []
-            while i < n_tok and tokens[i][1] == line and tokens[i][0] != "{":
-                name_toks.append(tokens[i][0])
-                i += 1
-            if not name_toks:
-                raise BvhError(f"{key} without a name", source, line)
-            name = " ".join(name_toks)
-            if key == "ROOT" and (stack or names):
-                raise BvhError("a second ROOT (only one skeleton per file is supported)" if names
-                               else "ROOT inside another joint", source, line)
-            if key == "JOINT" and not stack:
-                raise BvhError(f"JOINT {name!r} outside the ROOT's braces", source, line)
-            if stack and stack[-1][0] == "end":
-                raise BvhError(f"JOINT {name!r} inside an End Site", source, line)
-            if name in names:
-                raise BvhError(f"duplicate joint name {name!r}", source, line)
-            names.append(name)
-            parents.append(stack[-1][1] if stack else -1)
-            offsets.append(None)
-            channels.append(None)
-            end_sites.append(None)
-            pending = ("joint", len(names) - 1, line)
-        elif key == "END":
-            if i >= n_tok or tokens[i][0].upper() != "SITE":
-                raise BvhError("'End' not followed by 'Site'", source, line)
-            i += 1
-            if not stack or stack[-1][0] != "joint":
-                raise BvhError("End Site outside a joint", source, line)
-            if end_sites[stack[-1][1]] is not None:
-                raise BvhError(f"joint {names[stack[-1][1]]!r} has more than one End Site", source, line)
-            end_offset = None
-            pending = ("end", stack[-1][1], line)
-        elif tok == "{":
-            if pending is None:
-                raise BvhError("unexpected '{'", source, line)
-            stack.append((pending[0], pending[1], line))
-            pending = None
-        elif tok == "}":
-            if not stack:
-                raise BvhError("unbalanced '}' (no open '{')", source, line)
-            kind, j, _ = stack.pop()
-            if kind == "end":
-                if end_offset is None:
-                    raise BvhError(f"End Site of joint {names[j]!r} has no OFFSET", source, line)
-                end_sites[j] = np.asarray(end_offset)
-            elif offsets[j] is None:
-                raise BvhError(f"joint {names[j]!r} has no OFFSET", source, line)
-        elif key == "OFFSET":
-            if not stack:
-                raise BvhError("OFFSET outside a joint", source, line)
-            kind, j, _ = stack[-1]
-            values = [_number(t, "OFFSET", source, line) for t in take(3, "OFFSET", line)]
-            i += 3
-            label = f"End Site of {names[j]!r}" if kind == "end" else f"joint {names[j]!r}"
-            if (end_offset if kind == "end" else offsets[j]) is not None:
-                raise BvhError(f"{label} has a second OFFSET", source, line)
-            if kind == "end":
-                end_offset = values
-            else:
-                offsets[j] = values
-        elif key == "CHANNELS":
-            if not stack or stack[-1][0] != "joint":
-                raise BvhError("CHANNELS outside a joint (End Sites have none)", source, line)
-            j = stack[-1][1]
-            count_tok = take(1, "CHANNELS", line)[0]
-            i += 1
-            if not count_tok.isdigit() or int(count_tok) > 6:
-                raise BvhError(f"CHANNELS count must be an integer 0..6, found {count_tok!r}", source, line)
-            raw = take(int(count_tok), "CHANNELS", line)
-            i += int(count_tok)
-            chans = []
-            for c in raw:
-                if c.lower() not in _CANONICAL:
-                    raise BvhError(f"unknown channel name {c!r} (expected one of "
-                                   f"{', '.join(POSITION_CHANNELS + ROTATION_CHANNELS)})", source, line)
-                chans.append(_CANONICAL[c.lower()])
-            if len(set(chans)) != len(chans):
-                raise BvhError(f"repeated channel in {raw}", source, line)
-            if channels[j] is not None:
-                raise BvhError(f"joint {names[j]!r} has a second CHANNELS line", source, line)
-            channels[j] = tuple(chans)
-        else:
-            raise BvhError(f"unexpected token {tok!r} in HIERARCHY", source, line)
-    last_line = tokens[-1][1]
-    if pending is not None:
-        raise BvhError(f"{pending[0]} declared at line {pending[2]} has no '{{'", source, pending[2])
-    if stack:
-        kind, j, opened = stack[-1]
-        what = f"End Site of {names[j]!r}" if kind == "end" else f"joint {names[j]!r}"
-        raise BvhError(f"unbalanced braces: '{{' of {what} opened at line {opened} is never closed "
-                       f"(HIERARCHY ends at line {last_line})", source, opened)
-    if not names:
-        raise BvhError("HIERARCHY has no joints (no ROOT)", source, last_line)
-    return BvhSkeleton(names=tuple(names), parents=tuple(parents), offsets=np.asarray(offsets),
-                       channels=tuple(c or () for c in channels), end_sites=tuple(end_sites))
-
-
-def _header_value(lines: list[str], k: int, label: str, source: str) -> tuple[str, int]:
-    """Value after ``label`` on the next non-blank line from ``k``; returns (value, index)."""
-    while k < len(lines) and not lines[k].strip():
-        k += 1
-    if k >= len(lines):
-        raise BvhError(f"missing '{label}' line after MOTION (file truncated?)", source, len(lines))
-    text = lines[k].strip()
-    head, sep, rest = text.partition(":")
-    if not sep or head.split() != label.split() or len(rest.split()) != 1:
-        raise BvhError(f"expected '{label}: <value>', found {text[:60]!r}", source, k + 1)
-    return rest.strip(), k
-
-
-def parse_bvh(text: str, source: str = "<string>") -> BvhClip:
-    """Parse BVH text (LF or CRLF line ends, spaces or tabs).
-
-    Args:
-        text: the whole file contents.
-        source: name used in error messages and stored in the clip.
-
-    Returns:
-        The parsed :class:`BvhClip`.
-
-    Raises:
-        BvhError: for any malformed input; the message names ``source``, the line and
-            the problem.
-    """
-    lines = text.lstrip("\ufeff").splitlines()
-    first = next((n for n, ln in enumerate(lines) if ln.strip()), None)
-    if first is None:
-        raise BvhError("empty file", source)
-    if lines[first].split()[0].upper() != "HIERARCHY":
-        raise BvhError(f"missing HIERARCHY: file starts with {lines[first].strip()[:40]!r}", source, first + 1)
-    motion_at = next((n for n, ln in enumerate(lines) if ln.split()[:1] in (["MOTION"], ["motion"])), None)
-    if motion_at is None:
-        raise BvhError("missing MOTION section (file truncated?)", source, len(lines))
-    tokens = [(t, n + 1) for n in range(first, motion_at) for t in lines[n].split()]
-    skeleton = _parse_hierarchy(tokens, source)
-
-    frames_tok, k = _header_value(lines, motion_at + 1, "Frames", source)
-    if not frames_tok.isdigit():
-        raise BvhError(f"Frames must be a non-negative integer, found {frames_tok!r}", source, k + 1)
-    n_frames = int(frames_tok)
-    time_tok, k = _header_value(lines, k + 1, "Frame Time", source)
-    frame_time = _number(time_tok, "Frame Time", source, k + 1)
-    if frame_time <= 0:
-        raise BvhError(f"Frame Time must be > 0 seconds, found {time_tok!r}", source, k + 1)
-
-    n_ch = skeleton.n_channels
-    rows, row_lines = [], []
-    for n in range(k + 1, len(lines)):
-        toks = lines[n].split()
-        if toks:
-            rows.append(toks)
-            row_lines.append(n + 1)
-    if len(rows) < n_frames:
-        last = row_lines[-1] if row_lines else k + 1
-        raise BvhError(f"truncated: header says Frames: {n_frames} but there are only {len(rows)} "
-                       f"data rows (last at line {last})", source, last)
-    if len(rows) > n_frames:
-        raise BvhError(f"{len(rows)} data rows but header says Frames: {n_frames}", source, row_lines[n_frames])
-    for toks, line in zip(rows, row_lines):
-        if len(toks) != n_ch:
-            hint = " (file truncated?)" if line == row_lines[-1] and len(toks) < n_ch else ""
-            raise BvhError(f"expected {n_ch} values on a frame row, found {len(toks)}{hint}", source, line)
-    try:
-        motion = np.array(list(itertools.chain.from_iterable(rows)), dtype=np.float64).reshape(n_frames, n_ch)
-    except ValueError:
-        for toks, line in zip(rows, row_lines):  # slow path, only to locate the culprit
-            for t in toks:
-                _number(t, "frame value", source, line)
-        raise  # pragma: no cover - numpy and float() disagree
-    bad = ~np.isfinite(motion)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise BvhError(f"non-finite value {rows[r][c]!r} in column {c}", source, row_lines[r])
-    return BvhClip(skeleton=skeleton, motion=motion, frame_time=frame_time, source=source)
-
-
-def read_bvh(path: str | os.PathLike) -> BvhClip:
-    """Read a ``.bvh`` file.
-
-    Args:
-        path: file to read.
-
-    Returns:
-        The parsed :class:`BvhClip`; ``source`` is the path.
-
-    Raises:
-        FileNotFoundError: the path does not exist. ``ValueError``: the path is empty.
-        BvhError: the file is not valid BVH (message: ``<path>:<line>: <problem>``).
-    """
-    if not str(path):
-        raise ValueError("read_bvh: empty path")
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"BVH file not found: {path}")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    return parse_bvh(text, source=str(path))
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def _dfs_order(parents: tuple[int, ...]) -> list[int]:
-    children: list[list[int]] = [[] for _ in parents]
-    for j, p in enumerate(parents[1:], 1):
-        children[p].append(j)
-    order, todo = [], [0]
-    while todo:
-        j = todo.pop()
-        order.append(j)
-        todo.extend(reversed(children[j]))
-    return order
-
-
-def format_bvh(clip: BvhClip, offset_decimals: int = 6, value_decimals: int = 8) -> str:
-    """BVH text for a clip, channels written as they are (no re-encoding).
-
-    Args:
-        clip: skeleton in depth-first order (as parsed) and raw motion.
-        offset_decimals: digits after the point for OFFSETs.
-        value_decimals: digits after the point for frame values. 8 keeps FK positions
-            within 1e-7 of the unrounded ones for a 150-unit tall skeleton (6 gives ~2e-6).
-
-    Returns:
-        The file contents, LF line ends.
-    """
-    skel = clip.skeleton
-    if _dfs_order(skel.parents) != list(range(skel.n_joints)):
-        raise ValueError("skeleton joints must be in depth-first order to be written as BVH")
-    for name in skel.names:
-        if not name.strip() or any(c in name for c in "{}\r\n") or name != name.strip():
-            raise ValueError(f"joint name {name!r} cannot be written to a BVH file")
-    f = f"{{:.{offset_decimals}f}}"
-    fv = f"{{:.{value_decimals}f}}"
-    out = ["HIERARCHY"]
-    depth_of = [0] * skel.n_joints
-    open_stack: list[int] = []
-
-    def close_until(parent: int) -> None:
-        while open_stack and open_stack[-1] != parent:
-            open_stack.pop()
-            out.append("\t" * len(open_stack) + "}")
-
-    for j, name in enumerate(skel.names):
-        close_until(skel.parents[j])
-        depth_of[j] = len(open_stack)
-        ind = "\t" * depth_of[j]
-        out.append(f"{ind}{'ROOT' if j == 0 else 'JOINT'} {name}")
-        out.append(f"{ind}{{")
-        out.append(f"{ind}\tOFFSET " + " ".join(f.format(v) for v in skel.offsets[j]))
-        out.append(f"{ind}\tCHANNELS {len(skel.channels[j])}" + "".join(f" {c}" for c in skel.channels[j]))
-        if skel.end_sites[j] is not None:
-            out += [f"{ind}\tEnd Site", f"{ind}\t{{",
-                    f"{ind}\t\tOFFSET " + " ".join(f.format(v) for v in skel.end_sites[j]), f"{ind}\t}}"]
-        open_stack.append(j)
-    close_until(-1)
-    out += ["MOTION", f"Frames: {clip.n_frames}", f"Frame Time: {clip.frame_time:.8g}"]
-    values = np.round(clip.motion, value_decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
-    out += [" ".join(map(fv.format, row)) for row in values.tolist()]
-    return "\n".join(out) + "\n"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-
-
-def write_clip(
-    path: str | os.PathLike, clip: BvhClip, offset_decimals: int = 6, value_decimals: int = 8
-) -> Path:
-    """Write a clip's channels unchanged, atomically (temp file in the same folder, then replace).
-
-    Args:
-        path: output file; its folder must exist.
-        clip: what to write; see :func:`format_bvh` for the decimals.
-
-    Returns:
-        The path written.
-    """
-    path = Path(path)
-    _write_atomic(path, format_bvh(clip, offset_decimals, value_decimals))
-    return path
-
-
-def write_bvh(
-    path: str | os.PathLike,
-    skeleton: BvhSkeleton,
-    local_rotmats: np.ndarray,
-    root_positions: np.ndarray,
-    frame_time: float,
-    rotation_order: str = "ZYX",
-    offset_decimals: int = 6,
-    value_decimals: int = 8,
-) -> Path:
-    """Write motion as a standard BVH file (plays in Blender), atomically.
-
-    The root gets ``Xposition Yposition Zposition`` plus three rotation channels, every
-    other joint three rotation channels, in ``rotation_order``. The root OFFSET is the
-    skeleton's, and the position channels hold ``root_positions`` (Blender's
-    convention). Position channels of non-root joints in ``skeleton`` are not written
-    (those joints keep their OFFSET). Joints are written in depth-first order (children
-    in index order), which is the skeleton's order whenever it came from a BVH file.
-
-    Args:
-        path: output file; its folder must exist.
-        skeleton: names, parents, OFFSETs and End Sites to write.
-        local_rotmats: (T, J, 3, 3) rotations relative to the parent.
-        root_positions: (T, 3) root position, file units, world frame.
-        frame_time: seconds per frame.
-        rotation_order: three distinct axes, e.g. ``"ZYX"`` -> ``Zrotation Yrotation Xrotation``.
-        offset_decimals: digits after the point for OFFSETs.
-        value_decimals: digits after the point for frame values (angles, positions).
-
-    Returns:
-        The path written.
-    """
-    if len(rotation_order) != 3 or len(set(_check_order(rotation_order))) != 3:
-        raise ValueError(f"rotation_order must be three distinct axes, got {rotation_order!r}")
-    rot = np.asarray(local_rotmats, dtype=np.float64)
-    root = np.asarray(root_positions, dtype=np.float64)
-    n_frames = rot.shape[0] if rot.ndim == 4 else -1
-    if rot.shape != (n_frames, skeleton.n_joints, 3, 3) or root.shape != (n_frames, 3):
-        raise ValueError(f"need local_rotmats (T, {skeleton.n_joints}, 3, 3) and root_positions (T, 3), "
-                         f"got {rot.shape} and {root.shape}")
-    order = _dfs_order(skeleton.parents)
-    new_index = {old: new for new, old in enumerate(order)}
-    rot_ch = tuple(f"{a}rotation" for a in rotation_order)
-    std = BvhSkeleton(
-        names=tuple(skeleton.names[j] for j in order),
-        parents=tuple(-1 if skeleton.parents[j] < 0 else new_index[skeleton.parents[j]] for j in order),
-        offsets=skeleton.offsets[order],
-        channels=tuple(POSITION_CHANNELS + rot_ch if j == 0 else rot_ch for j in order),
-        end_sites=tuple(skeleton.end_sites[j] for j in order),
-    )
-    trans = np.broadcast_to(std.offsets, (n_frames, std.n_joints, 3)).copy()
-    trans[:, 0] = root
-    motion = encode_motion(std, rot[:, order], trans)
-    clip = BvhClip(skeleton=std, motion=motion, frame_time=frame_time, source=str(path))
-    return write_clip(path, clip, offset_decimals, value_decimals)
 
 
 # --------------------------------------------------------------------------- resampling

@@ -32,7 +32,8 @@ import roma
 import torch
 
 from simpose.body.model import POSE_BONES, BodyModel, sample_shape
-from simpose.motion.bvh import read_bvh, resample_clip
+from simpose.motion.bvh import resample_clip
+from simpose.motion.bvh_read import read_bvh
 from simpose.motion.procedural import FAMILIES, generate
 from simpose.motion.resample import resample_linear, resample_rotmats
 from simpose.motion.retarget import MotionClip, put_on_floor, retarget

@@ -15,8 +15,9 @@ import math
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from simpose.geometry import frame_positions
+
 __all__ = [
-    "resample_frame_positions",
     "resample_linear",
     "resample_rotmats",
     "resample_motion",
@@ -32,31 +33,6 @@ def _check_fps(fps: float, name: str) -> float:
     if not math.isfinite(fps) or fps <= 0:
         raise ValueError(f"{name} must be a finite positive number, got {fps!r}")
     return fps
-
-
-def resample_frame_positions(n_frames: int, src_fps: float, target_fps: float) -> np.ndarray:
-    """Fractional source-frame indices of each output frame.
-
-    Args:
-        n_frames: T, the number of input frames.
-        src_fps: input frame rate, frames per second.
-        target_fps: output frame rate, frames per second.
-
-    Returns:
-        (T',) float64 indices in ``[0, T - 1]``: output frame ``k`` samples the input at
-        ``k * src_fps / target_fps``. ``T' = floor((T - 1) * target_fps / src_fps) + 1``
-        (0 when T is 0). Equal rates give ``arange(T)`` exactly.
-    """
-    src_fps = _check_fps(src_fps, "src_fps")
-    target_fps = _check_fps(target_fps, "target_fps")
-    if n_frames < 0:
-        raise ValueError(f"n_frames must be >= 0, got {n_frames}")
-    if n_frames == 0:
-        return np.zeros(0, dtype=np.float64)
-    ratio = src_fps / target_fps
-    # The small slack keeps the last frame when (T-1)/ratio is an integer up to rounding.
-    n_out = int(math.floor((n_frames - 1) / ratio + 1e-9)) + 1
-    return np.minimum(np.arange(n_out, dtype=np.float64) * ratio, float(n_frames - 1))
 
 
 def _split_positions(positions: np.ndarray, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +56,7 @@ def resample_linear(values: np.ndarray, src_fps: float, target_fps: float) -> np
     values = np.asarray(values, dtype=np.float64)
     if values.ndim < 1:
         raise ValueError("values must have a leading time axis")
-    pos = resample_frame_positions(values.shape[0], src_fps, target_fps)
+    pos = frame_positions(values.shape[0], src_fps, target_fps)
     idx, alpha = _split_positions(pos, values.shape[0])
     nxt = np.minimum(idx + 1, max(values.shape[0] - 1, 0))
     a = alpha.reshape((-1,) + (1,) * (values.ndim - 1))
@@ -135,7 +111,7 @@ def resample_rotmats(rotmats: np.ndarray, src_fps: float, target_fps: float) -> 
     if rotmats.ndim < 3 or rotmats.shape[-2:] != (3, 3):
         raise ValueError(f"rotmats must be (T, ..., 3, 3), got {rotmats.shape}")
     n_frames = rotmats.shape[0]
-    pos = resample_frame_positions(n_frames, src_fps, target_fps)
+    pos = frame_positions(n_frames, src_fps, target_fps)
     idx, alpha = _split_positions(pos, n_frames)
     out = rotmats[idx].copy()
     frac = np.nonzero(alpha > 0.0)[0]

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from simpose.camera import Camera
+from simpose.geometry import vertex_normals
 from simpose.render.context import RenderError, create_context
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ __all__ = [
     "RasterOutput",
     "Rasterizer",
     "gl_projection",
-    "vertex_normals",
     "vertex_visible",
     "background_flow",
 ]
@@ -166,26 +166,6 @@ def gl_projection(K: ArrayLike, image_size: tuple[int, int], near: float, far: f
     P[2, 3] = -2.0 * far * near / (far - near)
     P[3, 2] = 1.0
     return P
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted vertex normals (orientation follows the faces' winding).
-
-    Args:
-        vertices: (V, 3) float positions.
-        faces: (F, 3) int vertex indices.
-    Returns:
-        (V, 3) float32 unit normals; zero for vertices on no (non-degenerate) face.
-    """
-    v = np.asarray(vertices, np.float32)
-    corners = np.ascontiguousarray(np.asarray(faces).T)  # (3, F); np.take beats fancy indexing
-    v0, v1, v2 = (np.take(v, c, axis=0) for c in corners)
-    face_n = np.cross(v1 - v0, v2 - v0)  # length = twice the area: area weighting
-    n = np.empty((len(v), 3))
-    for k in range(3):
-        n[:, k] = sum(np.bincount(c, weights=face_n[:, k], minlength=len(v)) for c in corners)
-    length = np.linalg.norm(n, axis=1, keepdims=True)
-    return np.divide(n, length, out=np.zeros_like(n), where=length > 0).astype(np.float32)
 
 
 def vertex_visible(

@@ -156,7 +156,7 @@ class ClipRenderer:
         return np.split(j, np.cumsum(self._sizes)[:-1], axis=1)
 
     def vertex_normals(self, verts: np.ndarray) -> np.ndarray:
-        """(T, V, 3) float32 area-weighted unit normals of (T, V, 3) vertices (as ``raster.vertex_normals``)."""
+        """(T, V, 3) float32 area-weighted unit normals of (T, V, 3) vertices (as ``geometry.vertex_normals``)."""
         T = len(verts)
         f = self.faces
         v0, v1, v2 = (np.take(verts, c, axis=1) for c in self._corners)

@@ -28,10 +28,10 @@ import torch
 from simpose.body.model import BodyModel
 from simpose.body.skinning import Skinner
 from simpose.camera import Camera
+from simpose.geometry import look_at
 from simpose.motion.library import MotionLibrary
 from simpose.render.appearance import Appearance, BackgroundSource, sample_appearance, sample_lighting
 from simpose.render.raster import Lighting
-from simpose.viz.preview import look_at
 
 __all__ = ["SceneConfig", "Person", "Scene", "sample_scene", "camera_at"]
 

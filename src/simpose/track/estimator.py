@@ -33,6 +33,9 @@ given to :meth:`Estimator.estimate_keypoints` must already use K's convention.
 Frames where the person is not found stay invalid (NaN). For the lifter only, the 2D of such
 frames is interpolated from their neighbours at zero confidence so that they do not disturb the
 temporal windows of the valid frames around them.
+
+Modules: :mod:`simpose.track.sequence` (the ``PoseSequence`` record and its files),
+:mod:`simpose.track.inputs` (options, camera, the 2D for the lifter), this one (``Estimator``).
 """
 
 from __future__ import annotations
@@ -51,137 +54,15 @@ from simpose.adapt.refine import RefineConfig
 from simpose.adapt.selftrain import SelfTrainConfig
 from simpose.body.align import AlignConfig
 from simpose.cues.keypoints import KeypointConfig
+from simpose.track.inputs import (
+    camera_matrix, default_cache_dir, lift, lifter_inputs, main_person, to_lifter_joints, validate_options, warn_if_far,
+)  # fmt: skip
 from simpose.track.position import PositionConfig
+from simpose.track.sequence import JOINT_SET, EstimatorError, PoseSequence
 
-__all__ = [
-    "Estimator", "EstimatorConfig", "EstimatorError", "PoseSequence", "WeightsInfo", "DEFAULT_FOV", "JOINT_SET",
-    "camera_matrix", "main_person", "default_cache_dir", "to_lifter_joints", "lifter_inputs", "lift", "validate_options",
-    "warn_if_far", "FPS_RANGE", "FOV_RANGE", "FOCAL_RANGE",
-]  # fmt: skip
+__all__ = ["Estimator", "EstimatorConfig", "WeightsInfo"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_FOV = 60.0  # degrees across the larger image side: a typical phone's main camera
-JOINT_SET = "h36m17"
-
-
-class EstimatorError(ValueError):
-    """Input the estimator cannot turn into motion (bad shapes or camera, unknown joint set, no person)."""
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/simpose/cues`` (``~/.cache/simpose/cues``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "simpose" / "cues"
-
-
-# ------------------------------------------------------------------------------ records
-@dataclasses.dataclass(frozen=True, eq=False)
-class PoseSequence:
-    """Every person's motion in a video: what ``poses.npz`` holds (:mod:`simpose.export.poses`).
-
-    T frames, P people, J joints of ``joint_set``; NaN (confidence 0) wherever ``valid`` is False.
-
-    Attributes:
-        joints3d: (T, P, J, 3) float32 metres, camera frame (x right, y down, z forward),
-            regressed from the fitted body.
-        joints2d: (T, P, J, 2) float32 the detections in ``joint_set``, pixels (K's convention).
-        confidence: (T, P, J) float32 detector confidence in [0, 1].
-        valid: (T, P) bool person p found (and placed) in frame t.
-        joint_set: e.g. ``"h36m17"``; joint_names: its (J,) names.
-        body_pose_rotvecs: (T, P, 19, 3) float32 radians (``POSE_BONES``).
-        body_global_rotvecs: (T, P, 3) float32; body_trans: (T, P, 3) float32 metres, camera frame.
-        body_shape: (T, P, 6) float32 phenotype (``SHAPE_NAMES``), one per track.
-        K: (3, 3) float64 intrinsics, pixels. image_size: (width, height).
-        fps: frames per second. frame_index: (T,) int64 frame of the video of each row.
-        complete: False if the keypoint stage was stopped early (rows cover the frames done).
-        timings: stage -> seconds (not saved). fov_assumed: no focal or FOV was given (not saved).
-    """
-
-    joints3d: np.ndarray
-    joints2d: np.ndarray
-    confidence: np.ndarray
-    valid: np.ndarray
-    joint_set: str
-    joint_names: tuple[str, ...]
-    body_pose_rotvecs: np.ndarray
-    body_global_rotvecs: np.ndarray
-    body_trans: np.ndarray
-    body_shape: np.ndarray
-    K: np.ndarray
-    image_size: tuple[int, int]
-    fps: float
-    frame_index: np.ndarray
-    complete: bool = True
-    timings: dict = dataclasses.field(default_factory=dict, compare=False)
-    fov_assumed: bool = False
-
-    @property
-    def num_frames(self) -> int:
-        return int(self.joints3d.shape[0])
-
-    @property
-    def num_people(self) -> int:
-        return int(self.joints3d.shape[1])
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """The ``poses.npz`` content (:data:`simpose.export.poses.POSE_KEYS`)."""
-        f32 = lambda x: np.asarray(x, np.float32)  # noqa: E731
-        return {
-            "joints3d": f32(self.joints3d), "joints2d": f32(self.joints2d), "confidence": f32(self.confidence),
-            "valid": np.asarray(self.valid, bool), "joint_set": np.array(self.joint_set), "joint_names": np.array(self.joint_names),
-            "body_pose_rotvecs": f32(self.body_pose_rotvecs), "body_global_rotvecs": f32(self.body_global_rotvecs),
-            "body_trans": f32(self.body_trans), "body_shape": f32(self.body_shape), "K": np.asarray(self.K, np.float64),
-            "image_size": np.asarray(self.image_size, np.int64), "fps": np.array(float(self.fps)),
-            "frame_index": np.asarray(self.frame_index, np.int64), "complete": np.array(bool(self.complete)),
-        }  # fmt: skip
-
-    @staticmethod
-    def from_arrays(arrays: dict[str, np.ndarray]) -> PoseSequence:
-        """From the ``poses.npz`` content (:func:`simpose.export.poses.read_poses`)."""
-        from simpose.export.poses import POSE_KEYS
-
-        missing = [k for k in POSE_KEYS if k not in arrays]
-        if missing:
-            raise EstimatorError(f"not the poses.npz layout: missing {missing}")
-        a = arrays
-        return PoseSequence(
-            joints3d=np.asarray(a["joints3d"], np.float32), joints2d=np.asarray(a["joints2d"], np.float32),
-            confidence=np.asarray(a["confidence"], np.float32), valid=np.asarray(a["valid"], bool),
-            joint_set=str(a["joint_set"]), joint_names=tuple(str(n) for n in a["joint_names"]),
-            body_pose_rotvecs=np.asarray(a["body_pose_rotvecs"], np.float32), body_global_rotvecs=np.asarray(a["body_global_rotvecs"], np.float32),
-            body_trans=np.asarray(a["body_trans"], np.float32), body_shape=np.asarray(a["body_shape"], np.float32),
-            K=np.asarray(a["K"], np.float64), image_size=tuple(int(v) for v in np.asarray(a["image_size"])),
-            fps=float(a["fps"]), frame_index=np.asarray(a["frame_index"], np.int64), complete=bool(a["complete"]),
-        )  # fmt: skip
-
-    def save(self, out_dir: str | os.PathLike, json: bool = True) -> list[Path]:
-        """Write ``poses.npz`` (and ``poses.json``) into ``out_dir``, atomically; the paths written."""
-        from simpose.export.poses import write_poses
-
-        return write_poses(out_dir, self.to_arrays(), json_too=json)
-
-    @staticmethod
-    def load(path: str | os.PathLike) -> PoseSequence:
-        """Read a run folder's ``poses.npz`` (or a ``poses.npz`` / ``poses.json`` file)."""
-        from simpose.export.poses import read_poses
-
-        path = Path(path)
-        if path.is_dir():
-            path = path / "poses.npz"
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file")
-        return PoseSequence.from_arrays(read_poses(path))
-
-    def body_fit(self, person: int = 0):
-        """The :class:`~simpose.body.fit.BodyFit` of one person (float64; NaN where not valid)."""
-        from simpose.body.fit import BodyFit
-
-        valid = np.asarray(self.valid[:, person], bool)
-        shape = self.body_shape[valid, person]
-        shape = shape[0] if len(shape) else np.full(self.body_shape.shape[-1], 0.5)
-        f64 = lambda x: np.asarray(x[:, person], np.float64)  # noqa: E731
-        return BodyFit(f64(self.body_pose_rotvecs), f64(self.body_global_rotvecs), f64(self.body_trans), np.asarray(shape, np.float64), valid)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,168 +111,6 @@ class EstimatorConfig:
     def __post_init__(self) -> None:
         if self.self_train and not self.refine:
             raise EstimatorError("self_train learns from the refined track: it needs refine=True")
-
-
-# ------------------------------------------------------------------------------ helpers
-def main_person(keypoints) -> int:
-    """Index of the main person of :class:`~simpose.cues.keypoints.Keypoints2D`: the largest, most central track.
-
-    Score per person: the sum over frames where it is valid of box area times closeness of the
-    box centre to the image centre (1 at the centre, 0 at a corner).
-    """
-    boxes = keypoints.boxes()  # (T, P, 4)
-    w, h = keypoints.image_size
-    area = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
-    centre = np.stack([(boxes[..., 0] + boxes[..., 2]) / 2 / w, (boxes[..., 1] + boxes[..., 3]) / 2 / h], -1)
-    closeness = 1.0 - np.linalg.norm(centre - 0.5, axis=-1) / np.sqrt(0.5)
-    score = np.nansum(np.where(keypoints.valid, area * closeness, 0.0), axis=0)
-    return int(np.argmax(score))
-
-
-# Plausible ranges of the options, checked before any slow stage (validate_options). fps: the
-# lifter resamples a track to its 50 fps, so its cost grows as 50 / fps; below 1 fps a person
-# moves too far between frames for a temporal model anyway, and 1000 fps covers high-speed
-# cameras. fov: a pinhole camera needs 0 < fov < 180; 1-179 degrees spans telephoto to fisheye.
-# focal: the same span in pixels, as a multiple of the larger image side (fov 179 ~ 0.0044x,
-# fov 1 ~ 57x).
-FPS_RANGE = (1.0, 1000.0)
-FOV_RANGE = (1.0, 179.0)
-FOCAL_RANGE = (0.004, 60.0)  # times the larger image side
-FAR_WARNING_M = 100.0  # median person depth beyond which the focal length is likely wrong
-
-
-def validate_options(
-    focal: float | None, fov: float | None, fps: float | None, start: int = 0, end: int | None = None,
-    image_size: tuple[int, int] | None = None,
-) -> None:
-    """Check the camera and range options against their plausible ranges (``*_RANGE``), so that
-    bad options fail in one line before any slow stage and none can make the time or memory of
-    an estimate grow without bound.
-
-    Args:
-        focal: pixels; fov: degrees; fps: frames per second; start, end: the frame range.
-        image_size: (width, height) of the input, to check ``focal`` (None: checked later).
-    Raises:
-        EstimatorError: naming the option, its value and the accepted range.
-    """
-    import math
-
-    def bad(name: str, value, rule: str) -> EstimatorError:
-        return EstimatorError(f"{name} {value!r}: {rule}")
-
-    if start < 0 or (end is not None and end <= start):
-        raise EstimatorError(f"need 0 <= --start < --end, got start={start}, end={end}")
-    if fps is not None and not (math.isfinite(fps) and FPS_RANGE[0] <= fps <= FPS_RANGE[1]):
-        raise bad("--fps", fps, f"must be a frame rate from {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g}")
-    if fov is not None and not (math.isfinite(fov) and FOV_RANGE[0] <= fov <= FOV_RANGE[1]):
-        raise bad("--fov", fov, f"must be a field of view from {FOV_RANGE[0]:g} to {FOV_RANGE[1]:g} degrees")
-    if focal is not None:
-        if not (math.isfinite(focal) and focal > 0):
-            raise bad("--focal", focal, "must be a positive, finite number of pixels")
-        if image_size is not None:
-            lo, hi = (r * max(image_size) for r in FOCAL_RANGE)
-            if not lo <= focal <= hi:
-                raise bad("--focal", focal, f"must be from {lo:.4g} to {hi:.4g} pixels for a {image_size[0]}x{image_size[1]} "
-                          f"input (fields of view of {FOV_RANGE[1]:g} to {FOV_RANGE[0]:g} degrees)")  # fmt: skip
-
-
-def warn_if_far(joints3d: np.ndarray) -> None:
-    """A person placed absurdly far away means a wrong focal length or field of view: say so."""
-    z = np.asarray(joints3d)[..., 2]
-    if np.isfinite(z).any() and np.nanmedian(z) > FAR_WARNING_M:
-        log.warning("the person is placed %.3g m from the camera: is --focal/--fov right? (depth and size scale with it)", np.nanmedian(z))
-
-
-def camera_matrix(image_size: tuple[int, int], focal: float | None, fov: float | None) -> tuple[np.ndarray, bool]:
-    """(3, 3) K from a focal length or FOV (default ``DEFAULT_FOV``, with a warning); whether it was assumed."""
-    from simpose.camera import Camera
-
-    if focal is not None:
-        if not focal > 0:
-            raise EstimatorError(f"--focal must be positive pixels, got {focal}")
-        cam = Camera.from_intrinsics(float(focal), image_size)
-        return cam.K.double().numpy(), False
-    assumed = fov is None
-    if assumed:
-        log.warning("no --focal or --fov given: assuming a %g degree field of view (depth and size scale with it)", DEFAULT_FOV)
-    try:
-        cam = Camera.from_fov(DEFAULT_FOV if assumed else float(fov), image_size)
-    except ValueError as e:
-        raise EstimatorError(f"--fov: {e}") from e
-    return cam.K.double().numpy(), assumed
-
-
-def _fill_gaps(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(T, ...) with invalid frames linearly interpolated between valid ones (held at the ends)."""
-    idx = np.flatnonzero(valid)
-    flat = x.reshape(len(x), -1)
-    out = np.empty_like(flat)
-    for c in range(flat.shape[1]):
-        out[:, c] = np.interp(np.arange(len(x)), idx, flat[idx, c])
-    return out.reshape(x.shape)
-
-
-def to_lifter_joints(keypoints: np.ndarray, confidence: np.ndarray, joint_set: str, learned_map: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Detected keypoints (T, J, 2) of ``joint_set`` -> h36m17 points (T, 17, 2) and confidence (T, 17).
-
-    BlazePose goes through the synthetic-trained map of :mod:`simpose.track.keypoint_map` (its
-    landmarks are not H36M's joints); other sets, or ``learned_map=False``, are renamed
-    (:func:`simpose.body.joints.convert`).
-    """
-    if joint_set == "blazepose33" and learned_map:
-        from simpose.track.keypoint_map import apply_map, load_map
-
-        return apply_map(keypoints, confidence, load_map())
-    from simpose.body.joints import conversion_matrix
-
-    W, has = conversion_matrix(joint_set, JOINT_SET, strict=False)
-    x = np.asarray(keypoints, np.float64)
-    seen = np.isfinite(x).all(-1)  # (T, J_in)
-    # a joint is known where every keypoint it is made of is (a missing one would spread NaN)
-    kp = np.einsum("oi,...ic->...oc", W, np.where(seen[..., None], x, 0.0))
-    known = np.zeros(kp.shape[:-1], bool)
-    conf = np.zeros(kp.shape[:-1])
-    for j in np.flatnonzero(has):
-        src = W[j] != 0
-        known[..., j] = seen[..., src].all(-1)
-        conf[..., j] = np.asarray(confidence, np.float64)[..., src].min(-1)
-    kp[~known] = np.nan
-    return kp, np.where(known, conf, 0.0)
-
-
-def lifter_inputs(kp: np.ndarray, conf: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 2D the lifter sees for one person: missing joints and invalid frames filled from
-    their neighbours at confidence 0 (they must not disturb the windows around them).
-
-    Args:
-        kp: (T, 17, 2) h36m17 pixels; conf: (T, 17); valid: (T,) bool.
-    Returns:
-        (T, 17, 2) pixels without NaN, (T, 17) confidences.
-    """
-    finite = np.isfinite(kp).all(-1)
-    kp_in = kp.copy()
-    for j in range(kp.shape[1]):  # per joint: fill frames where that joint is missing
-        ok = finite[:, j] & valid
-        kp_in[:, j] = _fill_gaps(kp[:, j], ok) if ok.any() else 0.0
-    return kp_in, np.where(valid[:, None] & finite, conf, 0.0)
-
-
-def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, camera, fps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Root-relative 3D in ``h36m17`` and ``anny`` for one person; NaN on invalid frames.
-
-    Args:
-        lifter: a :class:`~simpose.models.lifter.Lifter`.
-        kp: (T, 17, 2) h36m17 pixels; conf: (T, 17); valid: (T,) bool.
-        camera: (3, 3) K or a :class:`~simpose.camera.Camera`.
-        fps: the video's frame rate (the lifter resamples other rates to its own).
-    Returns:
-        (T, 17, 3) and (T, 25, 3) float64 metres, camera axes.
-    """
-    kp_in, conf_in = lifter_inputs(kp, conf, valid)
-    out = lifter.predict_sets(kp_in, JOINT_SET, conf_in, camera, ("h36m17", "anny"), fps=fps)
-    h36m, anny = out["h36m17"].astype(np.float64), out["anny"].astype(np.float64)
-    h36m[~valid], anny[~valid] = np.nan, np.nan
-    return h36m, anny
 
 
 def _sha256(path: Path) -> str:

@@ -145,7 +145,7 @@ def synthetic_pairs(n_clips: int, frames: int, seed: int) -> tuple[np.ndarray, n
 
     from simpose.body.model import BodyModel, sample_shape
     from simpose.motion import procedural
-    from simpose.viz.preview import look_at
+    from simpose.geometry import look_at
 
     rng = np.random.default_rng(seed)
     body = BodyModel()

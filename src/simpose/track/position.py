@@ -21,9 +21,10 @@ import dataclasses
 
 import numpy as np
 
-from simpose.camera import image_to_normalised
+from simpose.geometry import gaussian_smooth, normalised_coords, runs
+from simpose.geometry import solve_translation as solve_rays
 
-__all__ = ["PositionConfig", "solve_translation", "smooth_translation", "naive_translation", "normalised_coords"]
+__all__ = ["PositionConfig", "solve_translation", "smooth_translation", "naive_translation"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,12 +52,6 @@ class PositionConfig:
     robust_scale_m: float = 0.05
 
 
-def normalised_coords(joints2d: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Pixels (..., J, 2) -> normalised image coordinates ``(u - c) / f`` (..., J, 2), for a K
-    without lens distortion (:func:`simpose.camera.image_to_normalised`)."""
-    return image_to_normalised(joints2d, np.asarray(K, np.float64))
-
-
 def solve_translation(
     joints3d_rel: np.ndarray,
     joints2d: np.ndarray,
@@ -64,53 +59,18 @@ def solve_translation(
     K: np.ndarray,
     config: PositionConfig = PositionConfig(),
 ) -> np.ndarray:
-    """Per-frame camera-frame translation, closed-form weighted linear least squares.
+    """:func:`simpose.geometry.solve_translation` with this stage's settings.
 
-    Args:
-        joints3d_rel: (T, J, 3) metres, camera axes, relative to any fixed point of the body
-            (the returned ``t`` is that point's camera position).
-        joints2d: (T, J, 2) pixels of the same joints (NaN: missing), K's pixel convention.
-        confidence: (T, J) weights in [0, 1], or None (all 1).
-        K: (3, 3) intrinsics in pixels.
-        config: ``min_confidence`` and ``min_joints``.
+    Args: joints3d_rel (T, J, 3) metres; joints2d (T, J, 2) pixels; confidence (T, J) or None;
+        K (3, 3) pixels; config: ``min_confidence``, ``min_joints``, ``robust_iterations``,
+        ``robust_scale_m``.
     Returns:
-        (T, 3) float64 metres, camera frame; NaN where a frame has too few usable joints or
-        its system is degenerate.
+        (T, 3) float64 metres, camera frame (NaN where no translation could be solved).
     """
-    X = np.asarray(joints3d_rel, np.float64)
-    xy = normalised_coords(joints2d, K)
-    T, J = X.shape[:2]
-    w = np.ones((T, J)) if confidence is None else np.asarray(confidence, np.float64).copy()
-    usable = np.isfinite(xy).all(-1) & np.isfinite(X).all(-1) & (w >= config.min_confidence)
-    w = np.where(usable, w, 0.0)
-    xy = np.where(usable[..., None], xy, 0.0)
-    X = np.where(usable[..., None], X, 0.0)
-    x, y = xy[..., 0], xy[..., 1]
-    # rows (t_x, t_y, t_z) . a = b:  [1, 0, -x] t = x Z - X ;  [0, 1, -y] t = y Z - Y
-    one, zero = np.ones_like(x), np.zeros_like(x)
-    A = np.stack([np.stack([one, zero, -x], -1), np.stack([zero, one, -y], -1)], axis=2)  # (T, J, 2, 3)
-    b = np.stack([x * X[..., 2] - X[..., 0], y * X[..., 2] - X[..., 1]], axis=-1)  # (T, J, 2)
-    A = A.reshape(T, 2 * J, 3)
-    b = b.reshape(T, 2 * J)
-    ok = usable.sum(1) >= max(config.min_joints, 2)
-    out = _weighted_solve(A, b, np.repeat(w, 2, axis=1), ok)
-    for _ in range(config.robust_iterations):
-        r = np.einsum("tni,ti->tn", A, np.nan_to_num(out)) - b  # (T, 2J) residuals, metres
-        r = np.linalg.norm(r.reshape(T, J, 2), axis=-1)  # per joint
-        huber = np.minimum(1.0, config.robust_scale_m / np.maximum(r, 1e-12))
-        out = _weighted_solve(A, b, np.repeat(w * huber, 2, axis=1), ok)
-    return out
-
-
-def _weighted_solve(A: np.ndarray, b: np.ndarray, w: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """(T, 3) argmin_t sum_n w_n (A_n t - b_n)^2 per frame; NaN where not ``ok`` or degenerate."""
-    AtA = np.einsum("tn,tni,tnj->tij", w, A, A)
-    Atb = np.einsum("tn,tni,tn->ti", w, A, b)
-    out = np.full((len(A), 3), np.nan)
-    ok = ok & (np.abs(np.linalg.det(AtA)) > 1e-12)
-    if ok.any():
-        out[ok] = np.linalg.solve(AtA[ok], Atb[ok][..., None])[..., 0]
-    return out
+    return solve_rays(
+        joints3d_rel, joints2d, confidence, K, min_confidence=config.min_confidence, min_joints=config.min_joints,
+        robust_iterations=config.robust_iterations, robust_scale_m=config.robust_scale_m,
+    )
 
 
 def smooth_translation(trans: np.ndarray, fps: float, config: PositionConfig = PositionConfig()) -> np.ndarray:
@@ -127,9 +87,9 @@ def smooth_translation(trans: np.ndarray, fps: float, config: PositionConfig = P
     trans = np.asarray(trans, np.float64)
     out = trans.copy()
     valid = np.isfinite(trans).all(-1)
-    for s, e in _runs(valid):
+    for s, e in runs(valid):
         for axes, sigma_s in (((0, 1), config.smooth_xy_s), ((2,), config.smooth_z_s)):
-            out[s:e, list(axes)] = _gaussian(trans[s:e, list(axes)], sigma_s * fps)
+            out[s:e, list(axes)] = gaussian_smooth(trans[s:e, list(axes)], sigma_s * fps)
     return out
 
 
@@ -149,21 +109,3 @@ def naive_translation(joints3d_rel: np.ndarray, joints2d: np.ndarray, K: np.ndar
     size2d = np.sqrt(np.nanmean(np.sum((xy - np.nanmean(xy, 1, keepdims=True)) ** 2, -1), 1))
     tz = size3d / size2d
     return np.stack([xy[:, 0, 0] * tz, xy[:, 0, 1] * tz, tz], -1)
-
-
-def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) of each run of True in a (T,) bool array."""
-    edges = np.diff(np.concatenate([[0], valid.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
-
-
-def _gaussian(x: np.ndarray, sigma: float) -> np.ndarray:
-    """(N, C) Gaussian filter along axis 0 with the kernel renormalised at the ends."""
-    if sigma <= 1e-6 or len(x) < 2:
-        return x.copy()
-    r = int(np.ceil(3 * sigma))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    n = len(x)
-    num = np.stack([np.convolve(x[:, c], k, mode="full")[r : r + n] for c in range(x.shape[1])], -1)
-    den = np.convolve(np.ones(n), k, mode="full")[r : r + n]
-    return num / den[:, None]

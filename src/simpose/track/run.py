@@ -26,25 +26,23 @@ import numpy as np
 from simpose._files import staged_folder
 from simpose.adapt.selftrain import SelfTrainConfig
 from simpose.cues.keypoints import KeypointConfig
-from simpose.track.estimator import (
+from simpose.track.estimator import Estimator
+from simpose.track.inputs import (
     DEFAULT_FOV,
     FOCAL_RANGE,
     FOV_RANGE,
     FPS_RANGE,
-    JOINT_SET,
-    Estimator,
-    EstimatorError,
-    PoseSequence,
     camera_matrix,
     default_cache_dir,
     main_person,
     to_lifter_joints,
     validate_options,
 )
+from simpose.track.sequence import JOINT_SET, EstimatorError, PoseSequence
 from simpose.track.position import PositionConfig
 
 __all__ = [
-    "RunConfig", "RunResult", "RunError", "run_video", "default_cache_dir", "main_person", "camera_matrix", "DEFAULT_FOV",
+    "RunConfig", "RunResult", "RunError", "run_video", "adapt_run", "default_cache_dir", "main_person", "camera_matrix", "DEFAULT_FOV",
     "to_lifter_joints", "JOINT_SET", "validate_run_config", "check_out_dir", "RunInterrupted", "FPS_RANGE", "FOV_RANGE",
     "FOCAL_RANGE",
 ]  # fmt: skip
@@ -158,7 +156,7 @@ class RunResult:
 
 def validate_run_config(config: RunConfig, image_size: tuple[int, int] | None = None) -> None:
     """Check every option of a run against its plausible range before any slow stage
-    (:func:`simpose.track.estimator.validate_options`, and the run's own).
+    (:func:`simpose.track.inputs.validate_options`, and the run's own).
 
     Args:
         config: the settings.
@@ -252,6 +250,42 @@ def run_video(
     paths = {k: out_dir / Path(v).relative_to(work) for k, v in paths.items()}
     valid = seq.valid[:, 0]
     return RunResult(out_dir, paths, len(valid), int(valid.sum()), seq.complete, seq.K, seq.fov_assumed, seq.fps, timings, arrays)
+
+
+def adapt_run(
+    run_dir: str | os.PathLike, out_dir: str | os.PathLike, config: RunConfig = RunConfig(), *, estimator: Estimator | None = None
+) -> RunResult:
+    """Re-estimate a run's 3D from its own 2D with other settings (``simpose adapt``).
+
+    Reads ``run_dir/poses.npz``, runs :meth:`~simpose.track.estimator.Estimator.estimate_keypoints`
+    on its joints2d / confidence / joint set / K / fps (frame numbers and image size kept), and
+    writes a new run folder as :func:`run_video` does, without the views (they need the video):
+    poses.npz/json, motion.bvh, run_config.json (meshes with ``config.mesh_every``).
+
+    Args:
+        run_dir: a run folder (or its poses.npz). out_dir: the new run folder (not ``run_dir``).
+        config: settings; its estimator fields (``refine``, ``self_train``, ...) are used.
+        estimator: one to reuse (its settings win over ``config``'s); None: made from ``config``.
+    Returns:
+        :class:`RunResult` (``timings``: the 3D stages and ``write_poses``).
+    Raises:
+        FileNotFoundError: no poses.npz. RunError: a bad poses.npz or out folder.
+    """
+    src = PoseSequence.load(run_dir)
+    check_out_dir(out_dir, Path(run_dir).parent if Path(run_dir).is_file() else run_dir)
+    if estimator is None:
+        estimator = Estimator.from_pretrained(config.lifter_weights, **config.estimator_settings())
+    seq = estimator.estimate_keypoints(src.joints2d, src.confidence, src.joint_set, src.K, src.fps, src.image_size, src.frame_index)
+    seq = dataclasses.replace(seq, complete=src.complete)
+    timings = dict(seq.timings)
+    tick = time.perf_counter()
+    out_dir = Path(out_dir)
+    with staged_folder(out_dir) as work:
+        paths = _write_outputs(work, seq, estimator.body, seq.body_fit(0), config, estimator)
+    timings["write_poses"] = time.perf_counter() - tick
+    paths = {k: out_dir / Path(v).relative_to(work) for k, v in paths.items()}
+    valid = seq.valid[:, 0]
+    return RunResult(out_dir, paths, len(valid), int(valid.sum()), seq.complete, seq.K, False, seq.fps, timings, seq.to_arrays())
 
 
 def _write_outputs(out_dir: Path, seq: PoseSequence, body, fit, config: RunConfig, estimator: Estimator) -> dict[str, Path]:

@@ -31,9 +31,17 @@ import numpy as np
 import torch
 
 from simpose._files import atomic_open
-from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, SCALE_FRAMES, TemporalLifterNet, output_slices
+from simpose.models.lifter_input import INPUT_SET, OUTPUT_SETS, SCALE_FRAMES, output_slices
+from simpose.models.lifter_net import TemporalLifterNet
 from simpose.models.noise import NoiseConfig
-from simpose.train.lifter_data import CacheConfig, CameraConfig, SamplerConfig, WindowSampler, build_joint_cache, load_joint_cache
+from simpose.train.lifter_data import (
+    CacheConfig,
+    CameraConfig,
+    SamplerConfig,
+    WindowSampler,
+    build_joint_cache,
+    load_joint_cache,
+)
 
 logger = logging.getLogger(__name__)
 

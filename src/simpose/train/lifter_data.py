@@ -17,7 +17,7 @@ Nothing here touches real data. Two stages:
    left and right alike, both output sets consistently), mirrors half of them, puts a random
    camera around the person (:class:`CameraConfig`), projects, degrades the 2D with
    :mod:`simpose.models.noise`, and normalises it exactly as the lifter does at test time
-   (:func:`simpose.models.lifter.normalize_keypoints`).
+   (:func:`simpose.models.lifter_input.normalize_keypoints`).
 
 Why proportions are randomised: the bodies come from one body model, whose skeleton (where its
 joints sit, how long its torso is against its legs) is one particular convention; real people
@@ -39,7 +39,16 @@ import numpy as np
 
 from simpose._files import atomic_open
 from simpose.body.joints import get_joint_set
-from simpose.models.lifter import INPUT_SET, OUTPUT_SETS, clip_scale, frame_sizes, normalize_keypoints, output_flip_permutation, pelvis_view_rotations, to_pelvis_view
+from simpose.models.lifter_input import (
+    INPUT_SET,
+    OUTPUT_SETS,
+    clip_scale,
+    frame_sizes,
+    normalize_keypoints,
+    output_flip_permutation,
+    pelvis_view_rotations,
+    to_pelvis_view,
+)
 from simpose.models.noise import NoiseConfig, apply_detector_noise
 
 logger = logging.getLogger(__name__)
@@ -174,7 +183,8 @@ def _posed_joints(body, motion, shape_params: np.ndarray) -> dict[str, np.ndarra
 
 def _donor(cfg: CacheConfig, rng: np.random.Generator, body, n_frames: int):
     """A random window of ``n_frames`` of a random mocap clip (at ``cfg.fps``), retargeted."""
-    from simpose.motion.bvh import read_bvh, resample_clip
+    from simpose.motion.bvh import resample_clip
+    from simpose.motion.bvh_read import read_bvh
     from simpose.motion.retarget import retarget
 
     files = _mocap_files(cfg)
@@ -201,7 +211,8 @@ def _build_part(cfg: CacheConfig, out: Path, job: tuple[str, str, int]) -> str:
     rng = np.random.default_rng([cfg.seed, index])
     segments, shapes, joints = [], [], {js: [] for js in OUTPUT_SETS}
     if name.startswith("cmu_"):
-        from simpose.motion.bvh import read_bvh, resample_clip
+        from simpose.motion.bvh import resample_clip
+        from simpose.motion.bvh_read import read_bvh
         from simpose.motion.retarget import retarget
 
         clip = resample_clip(read_bvh(source), cfg.fps)

@@ -13,28 +13,16 @@ import numpy as np
 import torch
 
 from simpose.body.model import BodyModel, sample_shape
-from simpose.camera import Camera
+from simpose.geometry import look_at
 from simpose.motion.retarget import MotionClip
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PreviewError", "load_motion", "render_preview", "render_gallery", "look_at"]
+__all__ = ["PreviewError", "load_motion", "render_preview", "render_gallery"]
 
 
 class PreviewError(ValueError):
     """A clip that cannot be previewed (unknown family, unreadable file, bad output type)."""
-
-
-def look_at(eye: np.ndarray, target: np.ndarray, focal: float, size: tuple[int, int]) -> Camera:
-    """A camera at ``eye`` looking at ``target`` (world frame, y down), OpenCV axes, no roll."""
-    z = target - eye
-    z = z / np.linalg.norm(z)
-    x = np.cross(np.array([0.0, 1.0, 0.0]), z)
-    x = x / np.linalg.norm(x)
-    y = np.cross(z, x)
-    R = np.stack([x, y, z])
-    cam = Camera.from_intrinsics(focal, size, dtype=torch.float64)
-    return cam.with_extrinsics(torch.as_tensor(R), torch.as_tensor(-R @ eye))
 
 
 def _floor(center: np.ndarray, half: float, n: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -70,7 +58,7 @@ def load_motion(
         if family not in FAMILIES:
             raise PreviewError(f"unknown procedural family {family!r}; known: {', '.join(FAMILIES)}")
         return generate(family, n_frames, fps, rng, body, shape_params=shape_params)
-    from simpose.motion.bvh import read_bvh
+    from simpose.motion.bvh_read import read_bvh
     from simpose.motion.retarget import load_joint_map, retarget
 
     path = Path(clip)
@@ -171,7 +159,8 @@ def render_gallery(
     """
     from PIL import Image
 
-    from simpose.motion.bvh import BvhClip, read_bvh
+    from simpose.motion.bvh import BvhClip
+    from simpose.motion.bvh_read import read_bvh
     from simpose.motion.retarget import retarget
     from simpose.render.raster import Lighting, Rasterizer
 
