@@ -14,13 +14,19 @@ from simpose.track.detect import detect, graceful_interrupt
 
 
 def test_first_ctrl_c_sets_stop_second_raises():
-    stop = threading.Event()
-    with graceful_interrupt(stop):
-        signal.raise_signal(signal.SIGINT)  # the handler runs here, in the main thread
-        assert stop.is_set()
-        with pytest.raises(KeyboardInterrupt):
-            signal.raise_signal(signal.SIGINT)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    # Python's own handler, whatever this process inherited (a background job ignores SIGINT,
+    # and graceful_interrupt rightly leaves an ignored signal ignored)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        stop = threading.Event()
+        with graceful_interrupt(stop):
+            signal.raise_signal(signal.SIGINT)  # the handler runs here, in the main thread
+            assert stop.is_set()
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_cache_hit_gives_the_same_keypoints(mediapipe, person_clip, tmp_path):
