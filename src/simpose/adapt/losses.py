@@ -39,8 +39,6 @@ __all__ = [
     "pose_prior_loss",
 ]
 
-_FAR = 1e8  # squared pixels: masks out invalid pairs in a Chamfer minimum
-
 
 def robust(sq: torch.Tensor, scale: float) -> torch.Tensor:
     """Pseudo-Huber of squared residuals: ``2 (sqrt(1 + sq / scale^2) - 1)``, unitless.
@@ -169,10 +167,14 @@ def silhouette_chamfer_loss(
     # distances of the matched pairs recomputed with it: the same value and gradient as a
     # differentiable min, without an (B, N, M, 2) graph
     with torch.no_grad():
-        pn, mn = (points2d**2).sum(-1), (mask_points**2).sum(-1)
-        d2 = pn[:, :, None] + mn[:, None, :] - 2 * points2d @ mask_points.transpose(1, 2)
-        nearest_mask = (d2 + _FAR * (mask_weight[:, None, :] <= 0)).argmin(dim=2)  # (B, N)
-        nearest_point = (d2 + _FAR * (point_weight[:, :, None] <= 0)).argmin(dim=1)  # (B, M)
+        # hidden points and padding moved far apart (opposite corners) so that one float32
+        # distance matrix serves both directions; a frame with none of either is inactive anyway
+        far = torch.tensor(1e4, dtype=torch.float32)
+        a = torch.where(point_weight[..., None] > 0, points2d.detach().float(), far)
+        b = torch.where(mask_weight[..., None] > 0, mask_points.detach().float(), -far)
+        d2 = (a**2).sum(-1)[:, :, None] + (b**2).sum(-1)[:, None, :] - 2 * a @ b.transpose(1, 2)  # (B, N, M)
+        nearest_mask = d2.argmin(dim=2)  # (B, N)
+        nearest_point = d2.argmin(dim=1)  # (B, M)
     take = lambda x, i: torch.gather(x, 1, i[..., None].expand(*i.shape, 2))  # noqa: E731
     to_mask = ((points2d - take(mask_points, nearest_mask)) ** 2).sum(-1)  # (B, N)
     to_mesh = ((mask_points - take(points2d, nearest_point)) ** 2).sum(-1)  # (B, M)
@@ -226,7 +228,7 @@ def flow_loss(
 
 @torch.no_grad()
 def splat_visibility(
-    points_cam: torch.Tensor, K: torch.Tensor, image_size: tuple[int, int], cell: float = 3.0, tol: float = 0.04
+    points_cam: torch.Tensor, K: torch.Tensor, image_size: tuple[int, int], cell: float = 2.0, tol: float = 0.08
 ) -> torch.Tensor:
     """Z-buffer visibility of mesh points by splatting them into a coarse depth buffer.
 
@@ -299,7 +301,9 @@ def pose_prior_loss(
     """Plausibility: stay near an initial pose (the network's / the fit's) and inside joint limits.
 
     ``mean(|pose - init|^2) / sigma^2 + mean(hinge^2) / 0.05^2`` where the hinge is how far a
-    rotation-vector component lies outside ``limits`` (radians).
+    rotation-vector component lies outside the limits widened to include the initial pose: a
+    start already outside (the limits are approximate, motion capture exceeds them) is not
+    pulled in, only moving further out costs.
 
     Args:
         pose_rotvecs: (T, 19, 3) radians. init_rotvecs: (T, 19, 3) radians.
@@ -309,5 +313,6 @@ def pose_prior_loss(
         ()
     """
     near = ((pose_rotvecs - init_rotvecs) ** 2).sum(-1).mean() / sigma**2
-    over = F.relu(limits[..., 0] - pose_rotvecs) + F.relu(pose_rotvecs - limits[..., 1])
+    lo, hi = torch.minimum(limits[..., 0], init_rotvecs), torch.maximum(limits[..., 1], init_rotvecs)
+    over = F.relu(lo - pose_rotvecs) + F.relu(pose_rotvecs - hi)
     return near + (over**2).sum(-1).mean() / 0.05**2

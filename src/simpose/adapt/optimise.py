@@ -70,8 +70,8 @@ class OptimiseConfig:
     warmup: int = 20
     lr: float = 0.01
     visibility_every: int = 10
-    cell_px: float = 3.0
-    depth_tol_m: float = 0.04
+    cell_px: float = 2.0
+    depth_tol_m: float = 0.08
     optimise_shape: bool = True
 
     def __post_init__(self) -> None:
