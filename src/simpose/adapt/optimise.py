@@ -56,7 +56,7 @@ class OptimiseConfig:
     w_keypoints: float = 1.0
     w_silhouette: float = 1.0
     w_motion: float = 1.0
-    w_smooth: float = 1.0
+    w_smooth: float = 0.1
     smooth_m: float = 0.01
     w_pose: float = 0.1
     pose_sigma: float = 0.3
