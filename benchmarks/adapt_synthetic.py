@@ -66,7 +66,7 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=3)
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--size", type=int, default=192)
-    ap.add_argument("--iterations", type=int, default=60)
+    ap.add_argument("--iterations", type=int, default=80)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--joint-bias", type=float, default=0.03)
     ap.add_argument("--joint-noise", type=float, default=0.02)

@@ -55,20 +55,20 @@ class OptimiseConfig:
 
     w_keypoints: float = 1.0
     w_silhouette: float = 1.0
-    w_motion: float = 1.0
+    w_motion: float = 0.2
     w_smooth: float = 0.1
     smooth_m: float = 0.01
     w_pose: float = 0.1
     pose_sigma: float = 0.3
     keypoint_px: float = 4.0
     silhouette_px: float = 3.0
-    flow_px: float = 1.0
+    flow_px: float = 2.0
     n_points: int = 600
     mask_area: int = 200
     mask_boundary: int = 150
-    iterations: int = 60
+    iterations: int = 80
     warmup: int = 20
-    lr: float = 0.01
+    lr: float = 0.02
     visibility_every: int = 10
     cell_px: float = 2.0
     depth_tol_m: float = 0.08
