@@ -79,5 +79,9 @@ def test_missing_cues_and_short_tracks(body, track):
     assert not res.adapted and res.fit is short
     with pytest.raises(ValueError, match="masks must have"):
         optimise_body(body, start, track.K, track.image_size, kp, conf, "coco17", masks[:-1], flows, cfg)
+    with pytest.raises(ValueError, match="flows must be"):
+        optimise_body(body, start, track.K, track.image_size, kp, conf, "coco17", masks, [None, np.zeros((4, 4, 2))] + flows[2:], cfg)
+    with pytest.raises(ValueError, match="keypoints2d must be"):
+        optimise_body(body, start, track.K, track.image_size, kp, conf, "smpl24", masks, flows, cfg)
     with pytest.raises(ValueError, match="w_motion"):
         OptimiseConfig(w_motion=-1)

@@ -150,6 +150,16 @@ def optimise_body(
         raise ValueError(f"masks must have {T} entries, got {len(masks)}")
     if flows is not None and len(flows) != T - 1:
         raise ValueError(f"flows must have {T - 1} entries, got {len(flows)}")
+    if keypoints2d is not None:
+        from simpose.body.joints import get_joint_set
+
+        J = len(get_joint_set(joint_set))
+        if np.shape(keypoints2d) != (T, J, 2):
+            raise ValueError(f"keypoints2d must be ({T}, {J}, 2) for {joint_set!r}, got {np.shape(keypoints2d)}")
+    for name, seq, shape in (("masks", masks, (H, W)), ("flows", flows, (H, W, 2))):
+        bad = [np.shape(x) for x in (seq if seq is not None else []) if x is not None and np.shape(x) != shape]
+        if bad:
+            raise ValueError(f"{name} must be {shape} (image_size {W}x{H}), got {bad[0]}")
     dt = body.dtype
     Kt = torch.as_tensor(np.broadcast_to(np.asarray(K, np.float64), (T, 3, 3))[frames].copy(), dtype=dt)
 
