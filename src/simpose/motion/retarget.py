@@ -28,7 +28,7 @@ from simpose.motion.bvh import BvhClip, forward_kinematics
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MotionClip", "RetargetMap", "CMU_MB", "CMU_DAZ", "retarget", "load_joint_map", "foot_sliding", "RetargetError"]
+__all__ = ["MotionClip", "RetargetMap", "CMU_MB", "CMU_DAZ", "ACCLAIM", "retarget", "load_joint_map", "foot_sliding", "RetargetError"]
 
 
 class RetargetError(ValueError):
@@ -156,6 +156,34 @@ CMU_DAZ = RetargetMap(
     units_to_m=0.01,
 )
 
+# Acclaim ASF/AMC skeletons (CMU's and HDM05's own files, read by simpose.motion.acclaim: one BVH
+# joint per bone at the bone's start, lengths already in metres). CMU's neck has two bones
+# (lowerneck, upperneck); the body's neck bone follows their sum.
+_ACCLAIM_LEFT = {
+    "clavicle.L": ("lclavicle", "lhumerus"),
+    "upperarm01.L": ("lhumerus", "lradius"),
+    "lowerarm01.L": ("lradius", "lwrist"),
+    "wrist.L": ("lhand", "lfingers"),
+    "upperleg01.L": ("lfemur", "ltibia"),
+    "lowerleg01.L": ("ltibia", "lfoot"),
+    "foot.L": ("lfoot", "ltoes"),
+}
+ACCLAIM = RetargetMap(
+    bones={
+        "spine05": ("lowerback", "upperback"),
+        "spine03": ("upperback", "thorax"),
+        "spine01": ("thorax", "lowerneck"),
+        "neck01": ("lowerneck", "head"),
+        "head": ("head", "head/end"),
+        **_ACCLAIM_LEFT,
+        # the right side: the leading "l" of each bone name becomes "r" (not every "l" in it)
+        **{k.replace(".L", ".R"): ("r" + d[1:], "r" + t[1:]) for k, (d, t) in _ACCLAIM_LEFT.items()},
+    },
+    root="root",
+    legs=("lfemur", "ltibia", "lfoot"),
+    units_to_m=1.0,
+)
+
 # The body model's bone tails (native joints) that match the maps' tails.
 _BODY_TAIL = {
     "spine05": "spine03", "spine03": "spine01", "spine01": "neck01", "neck01": "head", "head": "head_top",
@@ -212,7 +240,7 @@ def _mirror_joint(name: str, skel) -> str:
 def guess_map(clip: BvhClip) -> RetargetMap:
     """The built-in map whose joint names the clip has, or a clear error."""
     names = set(clip.skeleton.names)
-    for m in (CMU_MB, CMU_DAZ):
+    for m in (CMU_MB, CMU_DAZ, ACCLAIM):
         if m.root in names and all(d in names for d, _ in m.bones.values()):
             return m
     raise RetargetError(

@@ -379,6 +379,8 @@ class DetectorCacheBuilder:
 
 
 def _manifest(config: SceneConfig, builder_info: dict, version: str, seed: int, motions, backgrounds) -> dict:
+    from simpose.motion.library import default_motion_dirs
+
     return {
         "format": FORMAT,
         "detector": builder_info,
@@ -387,6 +389,8 @@ def _manifest(config: SceneConfig, builder_info: dict, version: str, seed: int, 
         "joint_sets": list(JOINT_SETS),
         "seed": int(seed),
         "motions": str(motions) if motions else None,
+        # what the library samples (the defaults change as the library grows: CMU, then HDM05)
+        "motion_folders": [str(motions)] if motions else [str(d) for d in default_motion_dirs()],
         "backgrounds": str(backgrounds) if backgrounds else None,
         "scene": json.loads(json.dumps(dataclasses.asdict(config))),
     }
