@@ -201,3 +201,12 @@ def test_default_library_holds_cmu_and_hdm05(body):
     assert len(amc) == 148
     if len(dirs) > 1:
         assert lib.source_name(amc[0]).startswith("hdm05/")
+
+
+def test_motion_preview_reads_amc(body):
+    """``simpose motion preview`` takes an AMC file as it takes a BVH (its frames subsampled to the preview rate)."""
+    from simpose.viz.preview import load_motion
+
+    f = sorted((_hdm05() / "squat1Reps").glob("*.amc"))[0]
+    m = load_motion(f, body, fps=10.0, seconds=1.0, shape_params=np.full(6, 0.5), rng=np.random.default_rng(0))
+    assert m.fps == pytest.approx(10.0) and m.n_frames == 10
