@@ -27,12 +27,15 @@ import numpy as np
 OPTIONS = {"truncated_share": 0.15, "occluder_prob": 0.4, "max_occluders": 2, "motion_blur": 0.5, "noise_std": 4.0, "jpeg_quality": 40}
 
 
-def _gap_table(gap: dict) -> None:
+def _gap_table(gap: dict, per_joint: bool = True) -> None:
     print(f"frames {gap['frames']}, detector found a person in {100 * gap['found']:.1f} %")
-    print(f"all joints: mean error {gap['error_pct_mean']:.1f} % of the torso diagonal, PCK@0.2 torso {gap['pck_mean']:.1f} %")
-    print("| joint | error (% torso) | PCK@0.2 (%) | visible joints |\n|---|---:|---:|---:|")
-    for name, e, p, n in zip(gap["joint_names"], gap["error_pct"], gap["pck"], gap["count"]):
-        print(f"| {name} | {e:.1f} | {p:.1f} | {n} |")
+    print(f"all joints: mean error {gap['error_pct_mean']:.1f} % of the torso diagonal (median {gap['error_pct_median_all']:.1f} %), "
+          f"PCK@0.2 torso {gap['pck_mean']:.1f} %")  # fmt: skip
+    if not per_joint:
+        return
+    print("| joint | mean error (% torso) | median (% torso) | PCK@0.2 (%) | visible joints |\n|---|---:|---:|---:|---:|")
+    for name, e, m, p, n in zip(gap["joint_names"], gap["error_pct"], gap["error_pct_median"], gap["pck"], gap["count"]):
+        print(f"| {name} | {e:.1f} | {m:.1f} | {p:.1f} | {n} |")
 
 
 def _report_cache(folder: str) -> None:
@@ -48,6 +51,12 @@ def _report_cache(folder: str) -> None:
     print(f"{folder}: {len(files)} clips, {frames} frames, {size / 1e6:.1f} MB, {size / max(frames, 1):.0f} bytes/frame")
     print(f"detector: {cache.manifest['detector_version']}; joint sets {cache.manifest['joint_sets']}")
     _gap_table(definition_gap(clips))
+    simple = [c for c in clips if c.meta["people"] == 1 and c.meta["occluders"] == 0 and not any(c.meta["truncated"])]
+    print(f"\nsubset: one person, no occluders, not truncated ({len(simple)} clips)")
+    _gap_table(definition_gap(simple), per_joint=False)
+    crowd = [c for c in clips if c.meta["people"] > 1 or c.meta["occluders"] > 0 or any(c.meta["truncated"])]
+    print(f"subset: 2-3 people, occluders or truncation ({len(crowd)} clips)")
+    _gap_table(definition_gap(crowd), per_joint=False)
 
 
 def main() -> None:

@@ -492,13 +492,16 @@ def definition_gap(clips: Iterable[DetectorClip], threshold: float = 0.2) -> dic
     Returns:
         dict: ``frames``, ``found`` (share of frames with a detection), ``joint_names``,
         ``error_pct`` (33,) mean error in % of the torso diagonal, ``pck`` (33,) PCK@threshold
-        torso in %, ``count`` (33,), and their joint-weighted means ``error_pct_mean``, ``pck_mean``.
+        torso in %, ``count`` (33,), and their joint-weighted means ``error_pct_mean``, ``pck_mean``;
+        ``error_pct_median`` (33,) and ``error_pct_median_all`` (medians: the mean has a long
+        tail of failures such as left-right swaps).
     """
     from simpose.body.joints import get_joint_set
 
     names = list(get_joint_set(KEYPOINT_SET).names)
     ls, rs, lh, rh = (names.index(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
     err_sum, hits, count = np.zeros(len(names)), np.zeros(len(names)), np.zeros(len(names))
+    every: list[np.ndarray] = []  # (n, 33) relative errors, NaN where not counted
     frames = found = 0
     for c in clips:
         frames += c.num_frames
@@ -512,6 +515,7 @@ def definition_gap(clips: Iterable[DetectorClip], threshold: float = 0.2) -> dic
         torso = 0.5 * (np.linalg.norm(gt[:, ls] - gt[:, rh], axis=-1) + np.linalg.norm(gt[:, rs] - gt[:, lh], axis=-1))
         rel = np.linalg.norm(c.keypoints[t].astype(np.float64) - gt, axis=-1) / np.maximum(torso, 1e-6)[:, None]
         ok = vis & np.isfinite(rel)
+        every.append(np.where(ok, rel, np.nan))
         err_sum += np.where(ok, rel, 0).sum(0)
         hits += (ok & (rel <= threshold)).sum(0)
         count += ok.sum(0)
@@ -519,6 +523,11 @@ def definition_gap(clips: Iterable[DetectorClip], threshold: float = 0.2) -> dic
         err = 100 * err_sum / count
         pck = 100 * hits / count
     total = max(count.sum(), 1)
+    allrel = np.concatenate(every) if every else np.full((0, len(names)), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # joints never seen
+        med = 100 * np.nanmedian(allrel, axis=0) if len(allrel) else np.full(len(names), np.nan)
+        med_all = float(100 * np.nanmedian(allrel)) if np.isfinite(allrel).any() else float("nan")
     return {
         "frames": int(frames),
         "found": found / max(frames, 1),
@@ -528,4 +537,6 @@ def definition_gap(clips: Iterable[DetectorClip], threshold: float = 0.2) -> dic
         "count": count.astype(int),
         "error_pct_mean": float(100 * err_sum.sum() / total),
         "pck_mean": float(100 * hits.sum() / total),
+        "error_pct_median": med,
+        "error_pct_median_all": med_all,
     }
