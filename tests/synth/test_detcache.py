@@ -127,6 +127,12 @@ def test_detector_finds_the_rendered_person(cache):
         assert np.all(c.confidence[~c.valid] == 0) and np.all(np.isnan(c.keypoints[~c.valid]))
     # loose: the median landmark within 10 % of the person's height of the body's own joint
     assert np.nanmedian(np.concatenate(errs)) < 0.10
+    j2, j3, occ = clips[0].found_person("h36m17")
+    t = np.flatnonzero(clips[0].valid)
+    np.testing.assert_array_equal(j3[t], clips[0].joints3d["h36m17"][t, 0])
+    assert np.all(np.isnan(j2[~clips[0].valid])) and np.all(occ[~clips[0].valid] == 255)
+    with pytest.raises(DetectorCacheError, match="coco17"):
+        clips[0].found_person("coco17")
     gap = definition_gap(clips)
     assert gap["frames"] == 2 * T and gap["pck_mean"] > 50 and np.isfinite(gap["error_pct_mean"])
 

@@ -218,6 +218,25 @@ class DetectorClip:
     def num_frames(self) -> int:
         return len(self.valid)
 
+    def found_person(self, joint_set: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ground truth of the person the detector found, frame by frame (the lifter's targets).
+
+        Args:
+            joint_set: one of the stored sets.
+        Returns:
+            joints2d (T, J, 2) pixels, joints3d (T, J, 3) camera-frame metres, occlusion (T, J)
+            uint8; NaN (occlusion 255) in frames where the detector found nobody.
+        """
+        if joint_set not in self.joints2d:
+            raise DetectorCacheError(f"joint set {joint_set!r} not in this cache ({', '.join(self.joints2d)})")
+        t = np.arange(self.num_frames)
+        p = np.maximum(self.person, 0).astype(np.int64)
+        found = self.person >= 0
+        j2 = np.where(found[:, None, None], self.joints2d[joint_set][t, p], np.nan).astype(np.float32)
+        j3 = np.where(found[:, None, None], self.joints3d[joint_set][t, p], np.nan).astype(np.float32)
+        occ = np.where(found[:, None], self.occlusion[joint_set][t, p], 255).astype(np.uint8)
+        return j2, j3, occ
+
 
 def _check(meta: dict, where: str, detector: str | None, joint_set: str | None) -> None:
     if meta.get("format") != FORMAT:
