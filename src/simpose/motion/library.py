@@ -21,7 +21,10 @@ takes at 120 Hz: lying down on the floor and getting up, bending down to the flo
 reaching up high, crouched sneaking). A mocap sample picks one file uniformly from all of them.
 HDM05 is licensed CC BY-SA 3.0: M. Müller, T. Röder, M. Clausen, B. Eberhardt, B. Krüger,
 A. Weber, "Documentation Mocap Database HDM05", Technical Report CG-2007-2, Universität Bonn,
-2007; anything trained on it must say so in its card.
+2007; anything trained on it must say so in its card. Known limit: in a take that lies down on the
+floor, :func:`~simpose.motion.retarget.put_on_floor` fits the floor to the lying part, and the
+standing part then floats up to ~15 cm (the root height is the source's scaled by leg length,
+right while the legs carry the body, not for the depth of a back on the floor).
 
 Without a motions folder (a user's clone has no ``shared/``) the library samples procedural motion
 only.
