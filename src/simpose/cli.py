@@ -266,6 +266,38 @@ def eval_clips(
     console.print("wrote " + ", ".join(str(p) for p in paths))
 
 
+@eval_app.command("multiview")
+def eval_multiview(
+    directory: Path = typer.Argument(..., help="Synchronised views: one video per camera (cam01.mp4, ...) and calib.json or a QTM .qca.txt."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json, results.md, reference.png, reference.npz."),
+    calib: Path | None = typer.Option(None, help="Calibration file (default: DIR/calib.json, else DIR/*.qca.txt)."),
+    views: str | None = typer.Option(None, help="Comma-separated cameras to use (default: every camera of the calibration)."),
+    start: int = typer.Option(0, help="First reference frame scored."),
+    end: int | None = typer.Option(None, help="One past the last frame scored (default: to the end)."),
+    threshold: float = typer.Option(40.0, help="Reprojection error (px) beyond which a view is an outlier for a joint and frame."),
+    max_offset: int = typer.Option(5, help="Per-view frame offsets -N..N are estimated (0: none)."),
+    sync: bool = typer.Option(True, help="Apply the estimated offsets (--no-sync: only report them)."),
+    swaps: bool = typer.Option(True, help="Detect and undo left/right swaps per view and frame."),
+    cache: Path | None = typer.Option(None, help="Cue cache folder (default ~/.cache/simpose/cues)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Always recompute the 2D keypoints."),
+) -> None:
+    """A 3D reference triangulated from calibrated views; each view's monocular 3D scored against it (and MediaPipe's own 3D)."""
+    from simpose.cues.errors import CueError
+    from simpose.data.records import DatasetError
+    from simpose.eval.multiview import MultiviewConfig, MultiviewError, evaluate_multiview
+    from simpose.track.run import RunError, default_cache_dir
+
+    config = MultiviewConfig(threshold_px=threshold, max_offset=max_offset, sync=sync, fix_swaps=swaps, start=start, end=end,
+                             cache_dir="" if no_cache else str(cache or default_cache_dir()))  # fmt: skip
+    names = [v.strip() for v in views.split(",") if v.strip()] if views else None
+    try:
+        results, paths = evaluate_multiview(directory, out, calib, names, config, progress=True)
+    except (MultiviewError, DatasetError, CueError, RunError) as exc:
+        _fail(str(exc))
+    console.print(Path(paths[1]).read_text(), markup=False, soft_wrap=True)
+    console.print("wrote " + ", ".join(str(p) for p in paths))
+
+
 @app.command()
 def run(
     input: Path = typer.Argument(..., help="A video file, a folder of images, or one image."),

@@ -6,6 +6,7 @@
 - ``mpi_inf_3dhp``: MPI-INF-3DHP test set (``annot_data.mat``).
 - ``coco``: COCO keypoints ground truth and detection results.
 - ``posetrack``: PoseTrack18.
+- ``multiview_calib``: calibrations of synchronised camera rigs (``calib.json``, Qualisys ``.qca.txt``).
 - ``paths``: where the project's shared data folder is.
 
 Nothing is imported here: ``import simpose.data.h36m`` etc.

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import moderngl
 import numpy as np
@@ -46,82 +47,22 @@ __all__ = [
 
 ArrayLike = np.ndarray | torch.Tensor
 
-_VERTEX_SHADER = """
-#version 330 core
-uniform mat4 proj;
-uniform mat3 K_next;
-in vec3 in_pos;
-in vec3 in_next;
-in vec3 in_color;
-in vec3 in_normal;
-out VertexData { vec3 pos; vec3 next_h; vec3 color; vec3 normal; } vs_out;
-void main() {
-    vs_out.pos = in_pos;
-    vs_out.next_h = K_next * in_next;  // homogeneous next pixel: affine in the vertex, so it
-                                       // interpolates perspective-correctly like a position
-    vs_out.color = in_color;
-    vs_out.normal = in_normal;
-    gl_Position = proj * vec4(in_pos, 1.0);
-}
-"""
+
+def _shader(name: str) -> str:
+    """GLSL source of ``shaders/<name>`` (kept as .glsl files so editors and linters see GLSL)."""
+    return (Path(__file__).with_name("shaders") / name).read_text()
+
+
+_VERTEX_SHADER = _shader("raster.vert.glsl")
 
 # The geometry shader sees whole triangles: it passes the triangle index on, gives each corner
 # its unit barycentric coordinate (interpolated perspective-correctly by the rasterizer) and
 # lights each corner (Gouraud) with the vertex normal turned to the camera's side of the
 # triangle (two-sided lighting: open meshes and either winding light the same).
-_GEOMETRY_SHADER = """
-#version 330 core
-uniform vec3 light_dir;
-uniform vec3 light_color;
-uniform float light_intensity;
-uniform float ambient;
-layout(triangles) in;
-layout(triangle_strip, max_vertices = 3) out;
-in VertexData { vec3 pos; vec3 next_h; vec3 color; vec3 normal; } gs_in[];
-out vec3 f_next_h;
-out vec3 f_color;
-out vec2 f_bary12;
-void main() {
-    vec3 ng = cross(gs_in[1].pos - gs_in[0].pos, gs_in[2].pos - gs_in[0].pos);
-    if (dot(ng, gs_in[0].pos) > 0.0) ng = -ng;
-    for (int i = 0; i < 3; ++i) {
-        vec3 n = gs_in[i].normal;
-        if (dot(n, n) < 1e-24) n = ng;
-        if (dot(n, ng) < 0.0) n = -n;
-        float diffuse = max(dot(normalize(n), -light_dir), 0.0);
-        gl_Position = gl_in[i].gl_Position;
-        gl_PrimitiveID = gl_PrimitiveIDIn;
-        f_next_h = gs_in[i].next_h;
-        f_color = gs_in[i].color * (ambient + light_intensity * diffuse * light_color);
-        f_bary12 = vec2(i == 1, i == 2);
-        EmitVertex();
-    }
-    EndPrimitive();
-}
-"""
+_GEOMETRY_SHADER = _shader("raster.geom.glsl")
 
 # gl_FragCoord: xy the pixel centre + 0.5 (see gl_projection), w = 1 / camera z.
-_FRAGMENT_SHADER = """
-#version 330 core
-uniform int instance_id;
-in vec3 f_next_h;
-in vec3 f_color;
-in vec2 f_bary12;
-layout(location = 0) out float o_depth;   // camera z, metres
-layout(location = 1) out vec2 o_flow;     // forward flow, pixels
-layout(location = 2) out vec4 o_bary;     // perspective-correct barycentrics
-layout(location = 3) out ivec2 o_ids;     // instance id (1..P), face index + 1
-layout(location = 4) out vec4 o_color;    // lit colour (stored as 8-bit unorm)
-void main() {
-    vec2 flow = f_next_h.xy / f_next_h.z - (gl_FragCoord.xy - 0.5);
-    if (!(f_next_h.z > 0.0)) flow = vec2(uintBitsToFloat(0x7fc00000u));
-    o_depth = 1.0 / gl_FragCoord.w;
-    o_flow = flow;
-    o_bary = vec4(1.0 - f_bary12.x - f_bary12.y, f_bary12, 0.0);
-    o_ids = ivec2(instance_id, gl_PrimitiveID + 1);
-    o_color = vec4(clamp(f_color, 0.0, 1.0), 1.0);
-}
-"""
+_FRAGMENT_SHADER = _shader("raster.frag.glsl")
 
 # Render targets, by fragment output location: (components, moderngl dtype, components read).
 # Colour goes through an 8-bit unorm target: OpenGL clamps and rounds it (to one of the two

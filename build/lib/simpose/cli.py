@@ -1,0 +1,302 @@
+"""The ``simpose`` command: one sub-command per pipeline stage, each a thin layer over the library."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import logging
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="simpose",
+    help="Monocular 3D human motion capture trained on synthetic humans.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+motion_app = typer.Typer(help="Motion library: BVH clips, retargeting, procedural motion.", no_args_is_help=True)
+app.add_typer(motion_app, name="motion")
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _not_yet(stage: str, issue: str) -> None:
+    _fail(f"'simpose {stage}' is not available yet: it arrives with the issue '{issue}'.", code=3)
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages.")) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def info() -> None:
+    """Versions, the body model, the joint sets, and which optional parts work here."""
+    from simpose.body.joints import JOINT_SETS
+
+    table = Table(title="simpose", show_header=False)
+    table.add_column("item", style="bold")
+    table.add_column("value")
+    for pkg in ("simpose", "torch", "numpy", "anny", "roma", "moderngl", "av", "mediapipe"):
+        try:
+            version = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            version = "[yellow]not installed[/]"
+        table.add_row(pkg, version)
+
+    try:
+        from simpose.body.model import POSE_BONES, BodyModel
+
+        body = BodyModel()
+        table.add_row(
+            "body model",
+            f"anny (default rig/topology): {body.num_vertices} vertices, {body.faces.shape[0]} faces, "
+            f"{len(body.bone_labels)} bones, {len(POSE_BONES)} posable",
+        )
+    except Exception as exc:  # noqa: BLE001 - report, don't crash, in a diagnostic command
+        table.add_row("body model", f"[red]unusable[/]: {exc}")
+    for name, js in JOINT_SETS.items():
+        table.add_row(f"joint set {name}", f"{len(js)} joints: {', '.join(js.names[:6])}, ...")
+    table.add_row("renderer (EGL)", _egl_status())
+    table.add_row("mediapipe extra", _mediapipe_status())
+    console.print(table)
+
+
+def _egl_status() -> str:
+    try:
+        import moderngl
+
+        ctx = moderngl.create_standalone_context(backend="egl")
+        renderer = ctx.info.get("GL_RENDERER", "?")
+        ctx.release()
+        return f"[green]usable[/] ({renderer})"
+    except Exception as exc:  # noqa: BLE001
+        return f"[red]unusable[/]: {exc} (Debian: apt-get install libegl1 libgl1-mesa-dri)"
+
+
+def _mediapipe_status() -> str:
+    try:
+        importlib.import_module("mediapipe")
+        return "[green]usable[/]"
+    except Exception as exc:  # noqa: BLE001
+        return f"[yellow]not usable[/] ({type(exc).__name__}); pip install 'simpose[mediapipe]'"
+
+
+@motion_app.command("preview")
+def motion_preview(
+    clip: Path = typer.Argument(..., help="A BVH file (CMU skeleton out of the box) or 'procedural:FAMILY'."),
+    out: Path = typer.Option(Path("preview.mp4"), "--out", "-o", help="Output .mp4 or .gif."),
+    fps: float = typer.Option(30.0, help="Frames per second of the preview."),
+    seconds: float = typer.Option(4.0, help="Longest stretch of the clip to show."),
+    size: int = typer.Option(384, help="Image side in pixels."),
+    seed: int = typer.Option(0, help="Seed of the random body shape."),
+    age: float | None = typer.Option(None, help="Force the body's age phenotype (0 baby .. 1 elder)."),
+    joint_map: Path | None = typer.Option(None, help="JSON joint-name map for a non-CMU BVH skeleton."),
+) -> None:
+    """Render the body model driven by a retargeted clip, so a person can check it."""
+    from simpose.viz.preview import PreviewError, render_preview
+
+    try:
+        path = render_preview(
+            clip, out, fps=fps, seconds=seconds, size=size, seed=seed, age=age, joint_map=joint_map, progress=True
+        )
+    except (PreviewError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    console.print(f"wrote [bold]{path}[/]")
+
+
+@motion_app.command("gallery")
+def motion_gallery(
+    clips: list[Path] = typer.Argument(..., help="BVH files, one column each."),
+    out: Path = typer.Option(Path("gallery.png"), "--out", "-o", help="Output PNG."),
+    bodies: int = typer.Option(8, help="Rows: random bodies from child to elder."),
+    seed: int = typer.Option(0, help="Seed of the bodies and frames."),
+) -> None:
+    """A picture of random bodies (child to elder, rows) in retargeted poses (columns)."""
+    from simpose.viz.preview import render_gallery
+
+    try:
+        path = render_gallery(clips, out, n_bodies=bodies, seed=seed)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    console.print(f"wrote [bold]{path}[/]")
+
+
+@app.command()
+def synth(
+    out: Path | None = typer.Option(None, "--out", help="Output folder of clip_XXXXXXX.npz files."),
+    clips: int = typer.Option(100, help="Total clips in the dataset."),
+    frames: int = typer.Option(16, help="Frames per clip."),
+    size: int = typer.Option(256, help="Image side in pixels."),
+    seed: int = typer.Option(0, help="Dataset seed (the same seed gives identical files)."),
+    people: int = typer.Option(1, help="At most this many people per clip."),
+    workers: int = typer.Option(1, help="Worker processes."),
+    motions: Path | None = typer.Option(None, help="Folder of BVH files (default: the shared CMU subset, else procedural)."),
+    backgrounds: Path | None = typer.Option(None, help="Folder of background images (default: procedural textures)."),
+    shard: str = typer.Option("0/1", help="i/n: this job renders clip indices i, i+n, ..."),
+    preview: Path | None = typer.Option(None, "--preview", help="Write contact sheets for the clips in this folder."),
+    truncated: float = typer.Option(0.1, help="Share of people cut by the left or right frame border (0..1)."),
+    occluders: float = typer.Option(0.3, help="Share of clips with synthetic occluders pasted in front (0..1)."),
+    max_occluders: int = typer.Option(2, help="At most this many occluders in such a clip."),
+    motion_blur: float = typer.Option(0.0, help="Motion blur exposure, fraction of a frame interval (0 = off)."),
+    noise: float = typer.Option(0.0, help="Sensor noise: Gaussian std up to this many 8-bit levels per clip (0 = off)."),
+    jpeg: int = typer.Option(0, help="JPEG compression at a quality drawn in [JPEG, 95] per clip (0 = off)."),
+) -> None:
+    """Render a synthetic dataset (resumable, sharded), or contact sheets of one (--preview)."""
+    from simpose.render.context import RenderError
+    from simpose.synth.writer import parse_shard, synthesize
+
+    try:
+        import cv2  # noqa: F401 - backgrounds, occluders, degradations and sheets use OpenCV
+    except ImportError:
+        _fail("simpose synth needs OpenCV: pip install 'simpose[mediapipe]' (or opencv-python-headless)")
+    try:
+        if preview is not None:
+            from simpose.synth.preview import preview_folder
+
+            for p in preview_folder(preview):
+                console.print(f"wrote [bold]{p}[/]")
+            return
+        if out is None:
+            _fail("--out DIR is required (or --preview DIR)")
+        options = {"truncated_share": truncated, "occluder_prob": occluders, "max_occluders": max_occluders,
+                   "motion_blur": motion_blur, "noise_std": noise, "jpeg_quality": jpeg}  # fmt: skip
+        synthesize(out, clips, frames, size, seed, people, workers, motions, backgrounds, parse_shard(shard), options=options)
+    except (ValueError, RenderError) as exc:
+        _fail(str(exc))
+
+
+train_app = typer.Typer(help="Train models on synthetic data only.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("lifter")
+def train_lifter(
+    out: Path = typer.Option(..., "--out", help="Run folder: checkpoints, config.json, lifter.pt + lifter.json."),
+    steps: int | None = typer.Option(None, help="Training steps of the --config run (without --config: the shipped recipe's two runs)."),
+    seed: int | None = typer.Option(None, help="Seed."),
+    cache: Path | None = typer.Option(None, help="Joint cache folder (built once, resumable)."),
+    config: Path | None = typer.Option(None, help="A TrainConfig JSON for one run; flags override it (default: the shipped recipe, simpose.train.lifter.SHIPPED_RECIPE)."),
+    resume: bool = typer.Option(False, help="Resume from the last checkpoint in --out."),
+) -> None:
+    """Train the 2D-to-3D lifter on synthetic humans (reproduces the shipped weights)."""
+    from simpose.train.lifter import main as lifter_main
+
+    opts = [("--steps", steps), ("--seed", seed), ("--cache", cache), ("--config", config)]
+    argv = ["--out", str(out)] + [a for k, v in opts if v is not None for a in (k, str(v))] + (["--resume"] if resume else [])
+    lifter_main(argv)
+
+
+eval_app = typer.Typer(help="Benchmarks: Human3.6M protocols, predictions against ground truth.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("h36m")
+def eval_h36m(
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json, results.md and plots."),
+    model: str = typer.Option("simpose-lifter", help="Model: 'simpose-lifter' (the shipped weights) or 'mean-pose' (model-free floor)."),
+    data: Path | None = typer.Option(None, help="Folder in the layout of shared/benchmarks/h36m (default: ../shared's)."),
+    keypoints2d: Path | None = typer.Option(None, help="2D detections in the positions_2d layout (default: GT projections)."),
+    joint_set: str = typer.Option("h36m17", help="Joint set of --keypoints2d (any set that maps to h36m17)."),
+    plot: bool = typer.Option(False, help="Also write per-joint and per-action bar charts."),
+    refine: bool = typer.Option(False, help="Score after the test-time refinement (one skeleton per sequence on its 2D rays; simpose.adapt.refine)."),
+    self_train: bool = typer.Option(False, help="Also adapt the lifter to each sequence on its own refined 3D, then refine again (simpose.adapt.selftrain; ~1 h)."),
+) -> None:
+    """Human3.6M S9+S11 protocol #1 (MPJPE) and #2 (PA-MPJPE), all cameras, every frame."""
+    from simpose.eval.runner import EvalError, run_h36m
+
+    try:
+        result, paths = run_h36m(out=out, model=model, data=data, keypoints2d=keypoints2d, joint_set=joint_set, plot=plot, refine=refine, self_train=self_train)
+    except (EvalError, FileNotFoundError, KeyError, ValueError) as exc:
+        _fail(str(exc))
+    table = Table(title=f"Human3.6M S9+S11 — {result.model} ({result.inputs})")
+    for col in ("action", "MPJPE (mm)", "PA-MPJPE (mm)", "poses"):
+        table.add_column(col, justify="right" if col != "action" else "left")
+    for action, v in result.per_action.items():
+        table.add_row(action, f"{v['mpjpe_mm']:.1f}", f"{v['pa_mpjpe_mm']:.1f}", str(v["n_poses"]))
+    table.add_row("[bold]average[/]", f"[bold]{result.protocol1_mpjpe_mm:.1f}[/]", f"[bold]{result.protocol2_pa_mpjpe_mm:.1f}[/]", str(result.n_poses))
+    console.print(table)
+    console.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+@eval_app.command("clips")
+def eval_clips(
+    pred: Path = typer.Option(..., help="Predictions in the poses.npz layout (joints3d, joint_set, valid)."),
+    gt: Path = typer.Option(..., help="Ground truth in the same layout."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json and results.md."),
+    plot: bool = typer.Option(False, help="Also write a per-joint bar chart."),
+) -> None:
+    """MPJPE, PA-MPJPE, N-MPJPE, PCK3D, AUC and acceleration error of predictions against ground truth."""
+    from simpose.eval.runner import EvalError, evaluate_clips
+
+    try:
+        results, paths = evaluate_clips(pred, gt, out, plot=plot)
+    except EvalError as exc:
+        _fail(str(exc))
+    table = Table(title=f"{pred.name} vs {gt.name}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in results.items():
+        if isinstance(v, float):
+            table.add_row(k, f"{v:.1f}")
+    table.add_row("poses (failed)", f"{results['n_poses']} ({results['n_failed']})")
+    console.print(table)
+    console.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+@app.command()
+def run(
+    input: Path = typer.Argument(..., help="A video file, a folder of images, or one image."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder: poses.npz/json, motion.bvh, overlay.mp4, skeleton3d.mp4, summary.png."),
+    focal: float | None = typer.Option(None, help="Focal length in pixels (wins over --fov)."),
+    fov: float | None = typer.Option(None, help="Field of view in degrees across the larger image side (default 60, with a warning)."),
+    start: int = typer.Option(0, help="First frame (0-based)."),
+    end: int | None = typer.Option(None, help="One past the last frame (default: to the end)."),
+    fps: float | None = typer.Option(None, help="Frame rate: overrides the video's own; an image folder's (default 30)."),
+    cache: Path | None = typer.Option(None, help="Cue cache folder (default ~/.cache/simpose/cues)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Always recompute the 2D keypoints."),
+    views: bool = typer.Option(True, help="Write overlay.mp4, skeleton3d.mp4 and summary.png."),
+    meshes_every: int = typer.Option(0, help="Also write DIR/meshes/mesh_XXXXXX.obj for every n-th valid frame (0: none)."),
+    refine: bool = typer.Option(True, help="Test-time refinement: one skeleton (constant bone lengths) on the 2D rays, near the lifter's pose."),
+    self_train: bool = typer.Option(False, help="Then fine-tune a copy of the lifter on the refined track and lift again (more accurate; ~8 ms/frame more on 2 cores)."),
+) -> None:
+    """Video to 3D motion of the main person (Ctrl-C once: stop and keep the frames done)."""
+    from simpose.cues.errors import CueError
+    from simpose.track.run import RunConfig, RunError, default_cache_dir, run_video
+
+    cache_dir = "" if no_cache else str(cache or default_cache_dir())
+    config = RunConfig(
+        focal=focal, fov=fov, start=start, end=end, fps=fps, cache_dir=cache_dir, views=views, mesh_every=meshes_every, refine=refine,
+        self_train=self_train, progress=True,
+    )
+    if self_train and not refine:
+        _fail("--self-train learns from the refined track: drop --no-refine")
+    try:
+        result = run_video(input, out, config)
+    except (CueError, RunError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail(f"interrupted; whatever was complete is in {out}", code=130)
+    state = "" if result.complete else " [yellow](interrupted: frames done so far)[/]"
+    console.print(f"{result.n_valid} of {result.n_frames} frames with a person{state}; stage seconds: "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
+    for name, path in result.paths.items():
+        console.print(f"wrote [bold]{path}[/]")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def adapt() -> None:
+    """Test-time adaptation on a video (not available yet)."""
+    _not_yet("adapt", "test-time adaptation")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""simpose.render"""

@@ -1,0 +1,264 @@
+"""The dataset writer behind ``simpose synth``: one ``clip_XXXXXXX.npz`` per clip, resumable, sharded.
+
+Clip ``i`` is drawn from ``numpy.random.SeedSequence([seed, i])`` alone, so the same seed gives the
+same files whatever the sharding, the number of workers or the order of work. Finished files
+(written atomically by :func:`simpose.data.synthetic.write_clip`) are skipped on a re-run.
+Each worker renders a chunk of clips and writes each file on a background thread while the next
+renders; retargeted BVH clips are cached in ``<out>/.motion_cache`` for every worker and re-run
+(:mod:`simpose.synth.motion_cache`). Both change timing only, never the bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from simpose.body.joints import JOINT_SETS
+from simpose.render.parts import PART_NAMES
+from simpose.synth.scene import SceneConfig
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["synthesize", "clip_path", "clip_seed", "ClipSynthesizer", "parse_shard"]
+
+
+def clip_path(out: str | Path, index: int) -> Path:
+    """The file of clip ``index`` (global index) in ``out``."""
+    return Path(out) / f"clip_{index:07d}.npz"
+
+
+def clip_seed(seed: int, index: int) -> np.random.SeedSequence:
+    """The seed sequence of clip ``index`` of a dataset with ``seed``."""
+    return np.random.SeedSequence([int(seed), int(index)])
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` -> ``(i, n)`` with 0 <= i < n."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
+    if not 0 <= i < n:
+        raise ValueError(f"--shard i/n needs 0 <= i < n, got {text!r}")
+    return i, n
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class ClipSynthesizer:
+    """Body model, motion library, backgrounds and rasterizer for one process.
+
+    Args:
+        config: :class:`SceneConfig`. motions: BVH folder or None (library default).
+        backgrounds: image folder or None (procedural).
+        motion_cache: folder of retargeted BVH clips shared with other workers
+            (:mod:`simpose.synth.motion_cache`); None = in memory only.
+    Raises:
+        ValueError: bad motions or backgrounds folder. RenderError: no EGL context.
+    """
+
+    def __init__(
+        self,
+        config: SceneConfig,
+        motions: str | Path | None = None,
+        backgrounds: str | Path | None = None,
+        motion_cache: str | Path | None = None,
+    ):
+        from simpose.body.skinning import FastBodyModel
+        from simpose.motion.library import LibraryConfig
+        from simpose.synth.motion_cache import CachedMotionLibrary
+        from simpose.render.appearance import BackgroundSource
+        from simpose.render.parts import body_part_labels
+        from simpose.render.raster import Rasterizer
+        from simpose.synth.clip import ClipRenderer
+
+        self.config = config
+        self.body = FastBodyModel()  # = BodyModel, faster for one shape at a time (motion library too)
+        self.skinner = self.body.skinner
+        # every retargeted BVH stays cached (a few hundred kB each): a worker retargets a file once
+        self.library = CachedMotionLibrary(self.body, LibraryConfig(motions_dir=motions, cache_size=4096), motion_cache)
+        self.backgrounds = BackgroundSource(backgrounds)
+        self.part_labels = body_part_labels(self.body)
+        self.rasterizer = Rasterizer(config.size, config.size)
+        self.renderer = ClipRenderer(self.body, self.rasterizer, self.part_labels, config=config)
+
+    def make(self, seed: int, index: int) -> dict:
+        """The full clip dict (with ``meta``) of clip ``index``."""
+        from simpose.synth.clip import OCCLUSION_CODES
+        from simpose.synth.scene import sample_scene
+
+        rng = np.random.default_rng(clip_seed(seed, index))
+        scene = sample_scene(self.config, rng, self.body, self.library, self.part_labels, self.backgrounds, self.skinner)
+        clip = self.renderer.render(scene)
+        clip.pop("occluder_pixels")
+        L = scene.lighting
+        clip["meta"] = {
+            "seed": int(seed),
+            "clip_index": int(index),
+            "motion_sources": [p.source for p in scene.people],
+            "versions": {k: _version(k) for k in ("simpose", "anny", "numpy", "torch", "moderngl")},
+            "config": dataclasses.asdict(self.config),
+            "fps": self.config.fps,
+            "focal_mm": scene.focal_mm,
+            "camera_R": clip.pop("camera_R").tolist(),
+            "camera_t": clip.pop("camera_t").tolist(),
+            "background": scene.background_source,
+            "background_plane_depth": scene.far_depth,
+            "lighting": dataclasses.asdict(L),
+            "truncated": [bool(p.truncated) for p in scene.people],
+            "occluders": [
+                {"kind": o.kind, "depth": o.depth, "velocity_px": o.velocity.tolist(), "outline_px": o.outline.tolist()}
+                for o in scene.occluders
+            ],
+            "degradations": clip.pop("degradations"),
+            "occlusion_codes": {str(k): v for k, v in OCCLUSION_CODES.items()},
+            "part_names": list(PART_NAMES),
+            "joint_sets": list(JOINT_SETS),
+            "world_frame": "y down, floor y=0; body params world frame; joints camera frame",
+        }
+        return clip
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(config, motions, backgrounds, pool: bool = False, motion_cache=None) -> None:
+    if pool:
+        import os
+
+        # one llvmpipe thread per pool worker: the workers already fill the cores, and extra
+        # render threads only add switching (no effect on a GPU; a value set by the user wins)
+        os.environ.setdefault("LP_NUM_THREADS", "1")
+    _single_threaded_math()
+    _WORKER["synth"] = ClipSynthesizer(config, motions, backgrounds, motion_cache)
+
+
+def _single_threaded_math() -> int:
+    """One torch thread (returns the previous count): a clip's tensors are small, so thread
+    hand-offs cost more CPU than they save; the processes are the parallelism. Every path
+    (in-process and pool workers) sets it, so the files do not depend on ``--workers``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return before
+
+
+def _work(jobs: list[tuple[int, int, str]]) -> list[int]:
+    """Render a chunk of clips ``(seed, index, out)`` with this process's synthesizer.
+
+    Each file is compressed and written on a background thread while the next clip renders
+    (zlib and file writes release the GIL); at most two clips are in memory. Returns the
+    indices once every file of the chunk is on disk, so a reported clip is a finished file.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from simpose.data.synthetic import write_clip
+
+    synth = _WORKER["synth"]
+    with ThreadPoolExecutor(1) as pool:
+        pending = None
+        for seed, index, out in jobs:
+            clip = synth.make(seed, index)
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(write_clip, clip_path(out, index), clip)
+        if pending is not None:
+            pending.result()
+    return [index for _, index, _ in jobs]
+
+
+def _chunks(jobs: list, workers: int, most: int = 4) -> list[list]:
+    """Jobs in chunks of up to ``most``, small enough that every worker gets several."""
+    size = max(1, min(most, len(jobs) // (4 * workers)))
+    return [jobs[k : k + size] for k in range(0, len(jobs), size)]
+
+
+def synthesize(
+    out: str | Path,
+    clips: int,
+    frames: int,
+    size: int,
+    seed: int = 0,
+    people: int = 1,
+    workers: int = 1,
+    motions: str | Path | None = None,
+    backgrounds: str | Path | None = None,
+    shard: tuple[int, int] = (0, 1),
+    fps: float = 30.0,
+    progress: bool = True,
+    options: dict | None = None,
+) -> list[Path]:
+    """Render clips ``shard[0], shard[0] + shard[1], ...`` below ``clips`` into ``out``, skipping finished ones.
+
+    Args:
+        out: output folder (created). clips: total clips of the dataset. frames: T per clip.
+        size: S pixels (square). seed: dataset seed. people: at most P people per clip.
+        workers: processes (each with its own BodyModel and Rasterizer). motions: BVH folder.
+        backgrounds: image folder. shard: (i, n). fps: frame rate. progress: show a rich bar.
+        options: further :class:`SceneConfig` fields (truncated_share, occluder_prob,
+            max_occluders, motion_blur, noise_std, jpeg_quality, ...).
+    Returns:
+        The files of this shard (finished before or now).
+    Raises:
+        ValueError: bad sizes, shard, motions or backgrounds folder. RenderError: no EGL context.
+    """
+    if size <= 0:
+        raise ValueError(f"--size must be a positive number of pixels, got {size}")
+    if clips < 0 or frames < 1 or people < 1 or workers < 1:
+        raise ValueError(f"need clips >= 0, frames >= 1, people >= 1, workers >= 1; got {clips}, {frames}, {people}, {workers}")
+    i, n = shard
+    if not 0 <= i < n:
+        raise ValueError(f"shard (i, n) needs 0 <= i < n, got {shard}")
+    unknown = set(options or {}) - {f.name for f in dataclasses.fields(SceneConfig)}
+    if unknown:
+        raise ValueError(f"unknown scene options {sorted(unknown)}")
+    config = SceneConfig(size=size, frames=frames, fps=fps, people=people, **(options or {}))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    indices = list(range(i, clips, n))
+    todo = [k for k in indices if not clip_path(out, k).is_file()]
+    (out / "synth_config.json").write_text(
+        json.dumps({"clips": clips, "seed": seed, "motions": str(motions) if motions else None,
+                    "backgrounds": str(backgrounds) if backgrounds else None, **dataclasses.asdict(config)}, indent=2)
+    )  # fmt: skip
+    logger.info("synth: %d clips in shard %d/%d, %d already done", len(indices), i, n, len(indices) - len(todo))
+    chunks = _chunks([(seed, k, str(out)) for k in todo], workers)
+    cache = out / ".motion_cache"  # retargeted BVH clips, shared by the workers and re-runs
+    if todo:
+        from rich.progress import Progress
+
+        with Progress(disable=not progress) as bar:
+            task = bar.add_task("synth", total=len(todo))
+            if workers == 1:
+                import torch
+
+                threads = torch.get_num_threads()
+                _init_worker(config, motions, backgrounds, False, cache)
+                try:
+                    for done in map(_work, chunks):
+                        bar.advance(task, len(done))
+                finally:
+                    _WORKER.pop("synth").rasterizer.close()
+                    torch.set_num_threads(threads)
+            else:
+                import multiprocessing as mp
+
+                ctx = mp.get_context("spawn")  # no forked EGL / torch state
+                # (BLAS threads stay as they are: a different count changes float sums in the
+                # last bit, and the files must not depend on --workers)
+                pool = ctx.Pool(workers, initializer=_init_worker, initargs=(config, motions, backgrounds, True, cache))
+                with pool:
+                    for done in pool.imap_unordered(_work, chunks):
+                        bar.advance(task, len(done))
+    return [clip_path(out, k) for k in indices]
