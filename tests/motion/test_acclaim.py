@@ -170,16 +170,13 @@ def test_hdm05_retargeted_like_bvh(body, cls):
     # first frame: the actor stands (every take starts upright) with a plausible height
     stand = y[0, idx("nose")][0] - feet[0]
     assert 1.3 < stand < 1.9, stand
-    # a foot on the floor in most frames. Known limit (lying down): the floor is fitted to the
-    # lowest 2 % of foot heights, which the lying part sets; standing, the body then floats up to
-    # ~15 cm (the root height is the source's scaled by leg length, right for standing, not for a
-    # body lying on its back), so there only a quarter of the frames are asked for.
-    assert np.mean(np.abs(feet) < 0.05) > (0.25 if cls == "lieDownFloor" else 0.5)
+    assert np.mean(np.abs(feet) < 0.05) > 0.5  # a foot on the floor in most frames
     assert feet.min() > -0.05  # never far through it
     head = y[:, idx("nose")[0]]
     wrists = y[:, idx("left_wrist", "right_wrist")].max(axis=1)
     if cls == "lieDownFloor":
         assert head.min() < 0.4
+        assert abs(feet[0]) < 0.05  # standing at the start on the floor the lying part set
     if cls == "grabHighR":  # to a shelf at head height (in the source too: wrist - head <= 5 cm)
         assert np.max(wrists - head) > -0.1 and wrists.max() - wrists[0] > 0.4
     if cls in ("squat1Reps", "depositFloorR"):
@@ -210,3 +207,22 @@ def test_motion_preview_reads_amc(body):
     f = sorted((_hdm05() / "squat1Reps").glob("*.amc"))[0]
     m = load_motion(f, body, fps=10.0, seconds=1.0, shape_params=np.full(6, 0.5), rng=np.random.default_rng(0))
     assert m.fps == pytest.approx(10.0) and m.n_frames == 10
+
+
+def test_align_hips_grounds_lying_takes(body):
+    """Without align_hips the Acclaim root (~10 cm above the hip joints) stands in for the body's
+    root: lying down, that offset turns horizontal and the floor fitted to the lying part leaves
+    the standing start floating; aligned, the start stands on the floor. BVH retargeting is
+    unchanged by default (the flag is off)."""
+    from simpose.body.joints import get_joint_set
+    from simpose.motion.bvh import resample_clip
+    from simpose.motion.retarget import body_joints, retarget
+
+    names = get_joint_set("blazepose33").names
+    feet = [names.index(x) for x in ("left_heel", "right_heel", "left_foot_index", "right_foot_index")]
+    clip = resample_clip(read_amc(sorted((_hdm05() / "lieDownFloor").glob("*.amc"))[0]), 30.0)
+    start = {}
+    for aligned in (False, True):
+        m = retarget(clip, body, skip_first_frame=False, align_hips=aligned)
+        start[aligned] = (-body_joints(m, body, "blazepose33")[0, feet, 1]).min()  # height, y down
+    assert start[True] < 0.05 < start[False], start

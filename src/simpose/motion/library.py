@@ -21,10 +21,10 @@ takes at 120 Hz: lying down on the floor and getting up, bending down to the flo
 reaching up high, crouched sneaking). A mocap sample picks one file uniformly from all of them.
 HDM05 is licensed CC BY-SA 3.0: M. Müller, T. Röder, M. Clausen, B. Eberhardt, B. Krüger,
 A. Weber, "Documentation Mocap Database HDM05", Technical Report CG-2007-2, Universität Bonn,
-2007; anything trained on it must say so in its card. Known limit: in a take that lies down on the
-floor, :func:`~simpose.motion.retarget.put_on_floor` fits the floor to the lying part, and the
-standing part then floats up to ~15 cm (the root height is the source's scaled by leg length,
-right while the legs carry the body, not for the depth of a back on the floor).
+2007; anything trained on it must say so in its card. AMC takes are retargeted with
+``align_hips`` (:func:`~simpose.motion.retarget.retarget`): the Acclaim root sits ~10 cm above the
+hip joints, which standing costs nothing but lying down would leave the standing part of a take
+floating ~10-15 cm over the floor fitted to the lying part.
 
 Without a motions folder (a user's clone has no ``shared/``) the library samples procedural motion
 only.
@@ -294,8 +294,10 @@ class MotionLibrary:
         fps = self.config.retarget_fps
         if fps is not None and clip.nominal_fps > fps:
             clip = resample_clip(clip, fps)
-        # the cgspeed BVH files start with a T-pose; AMC files start with the motion
-        motion = retarget(clip, self.body, skip_first_frame=path.suffix.lower() == ".bvh")
+        # the cgspeed BVH files start with a T-pose, AMC files with the motion; AMC: hips aligned
+        # (module docstring; BVH clips keep their earlier retargeting, bit for bit)
+        amc = path.suffix.lower() == ".amc"
+        motion = retarget(clip, self.body, skip_first_frame=not amc, align_hips=amc)
         motion = dataclasses.replace(motion, source=self.source_name(path))
         self._cache[path] = motion
         while len(self._cache) > max(self.config.cache_size, 1):

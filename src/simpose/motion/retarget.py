@@ -255,6 +255,7 @@ def retarget(
     shape_params: np.ndarray | None = None,
     joint_map: RetargetMap | None = None,
     skip_first_frame: bool = True,
+    align_hips: bool = False,
 ) -> MotionClip:
     """Drive the body model with a BVH clip.
 
@@ -264,6 +265,12 @@ def retarget(
         shape_params: (6,) body shape whose proportions set the root-path scale; None = average.
         joint_map: which BVH joint drives which body bone; guessed for the CMU skeletons.
         skip_first_frame: drop frame 0 (the cgspeed files start with a T-pose).
+        align_hips: place the body so that the middle of its hip joints follows the source's
+            (scaled); False: its root follows the source's root. The two roots need not be the
+            same point of the pelvis (an Acclaim root sits ~10 cm above the hip joints): standing,
+            the floor fit absorbs the difference, but once the body turns (lying down) it
+            becomes a height error (~10-15 cm on HDM05's lying takes). False keeps the BVH results
+            of earlier versions.
     Returns:
         MotionClip at the clip's frame rate, on the floor, in the simpose world frame.
     """
@@ -334,7 +341,12 @@ def retarget(
     # ground), so the stance foot stays planted as in the source; in flight the scaled hips rule.
     ankles = [skel.index(jm.legs[2]), skel.index(_mirror_joint(jm.legs[2], skel))]
     src_feet = (fk.positions[frames][:, ankles] * jm.units_to_m) @ P.T * scale  # (T, 2, 3)
-    rel_feet = body_joints(motion, body)[:, [native.index("foot.L"), native.index("foot.R")]]
+    at_origin = body_joints(motion, body)  # (T, J, 3) the body's joints with zero translation
+    rel_feet = at_origin[:, [native.index("foot.L"), native.index("foot.R")]]
+    if align_hips:
+        legs = [skel.index(jm.legs[0]), skel.index(_mirror_joint(jm.legs[0], skel))]
+        src_hips = (fk.positions[frames][:, legs].mean(1) * jm.units_to_m) @ P.T * scale
+        hips = src_hips - at_origin[:, [native.index("upperleg01.L"), native.index("upperleg01.R")]].mean(1)
     height = src_feet[..., 1].max() - src_feet[..., 1]  # y down: height above the lowest ankle
     w = np.exp(-height / 0.02)  # (T, 2)
     eps = 1e-3

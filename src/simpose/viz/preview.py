@@ -80,6 +80,7 @@ def load_motion(
     motion = retarget(
         bvh, body, shape_params=shape_params, joint_map=load_joint_map(joint_map) if joint_map else None,
         skip_first_frame=path.suffix.lower() != ".amc",  # the cgspeed BVH files start with a T-pose
+        align_hips=path.suffix.lower() == ".amc",  # as the motion library retargets AMC takes
     )  # fmt: skip
     step = max(1, int(round(motion.fps / fps)))  # the preview only needs to look right: subsample
     n = min(motion.n_frames, n_frames * step)
