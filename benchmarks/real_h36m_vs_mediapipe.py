@@ -30,7 +30,7 @@ from simpose.data.h36m import load_h36m_frames
 from simpose.data.paths import shared_dir
 from simpose.eval.metrics import pa_mpjpe
 from simpose.models.lifter import Lifter
-from simpose.track.detect import detect
+from simpose.cues.detect import detect
 from simpose.track.run import RunConfig, run_video
 
 LIMBS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",

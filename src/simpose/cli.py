@@ -146,8 +146,11 @@ def synth(
     motion_blur: float = typer.Option(0.0, help="Motion blur exposure, fraction of a frame interval (0 = off)."),
     noise: float = typer.Option(0.0, help="Sensor noise: Gaussian std up to this many 8-bit levels per clip (0 = off)."),
     jpeg: int = typer.Option(0, help="JPEG compression at a quality drawn in [JPEG, 95] per clip (0 = off)."),
+    detect: bool = typer.Option(
+        False, "--detect", help="Build a detector cache instead: run simpose run's 2D detector on each clip, keep its output and the ground truth, no images."
+    ),
 ) -> None:
-    """Render a synthetic dataset (resumable, sharded), or contact sheets of one (--preview)."""
+    """Render a synthetic dataset (resumable, sharded), or contact sheets of one (--preview), or a detector cache (--detect)."""
     from simpose.render.context import RenderError
     from simpose.synth.writer import parse_shard, synthesize
 
@@ -166,6 +169,17 @@ def synth(
             _fail("--out DIR is required (or --preview DIR)")
         options = {"truncated_share": truncated, "occluder_prob": occluders, "max_occluders": max_occluders,
                    "motion_blur": motion_blur, "noise_std": noise, "jpeg_quality": jpeg}  # fmt: skip
+        if detect:
+            from simpose.cues.errors import CueError
+            from simpose.synth.detcache import build_detector_cache
+
+            if workers != 1:
+                _fail("--detect runs one process; run several --shard i/n jobs for more")
+            try:
+                build_detector_cache(out, clips, frames, size, seed, people, motions, backgrounds, parse_shard(shard), options=options)
+            except CueError as exc:
+                _fail(str(exc))
+            return
         synthesize(out, clips, frames, size, seed, people, workers, motions, backgrounds, parse_shard(shard), options=options)
     except (ValueError, RenderError) as exc:
         _fail(str(exc))
@@ -344,7 +358,7 @@ def run(
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
     """SIGTERM (a scheduler's or ``docker stop``'s) takes the path of a Ctrl-C: the 2D stage
-    stops and keeps its frames (:func:`simpose.track.detect.graceful_interrupt`), later stages
+    stops and keeps its frames (:func:`simpose.cues.detect.graceful_interrupt`), later stages
     abort cleanly (exit 3) instead of dying without a word."""
     import signal
     import threading

@@ -55,7 +55,7 @@ def test_bad_options_fail_before_the_2d_stage(tmp_path, monkeypatch):
     def no_2d(*a, **k):
         raise AssertionError("the 2D stage ran")
 
-    from simpose.track import detect as detect_module
+    from simpose.cues import detect as detect_module
 
     monkeypatch.setattr(detect_module, "detect", no_2d)
     for opt in (["--fps", "nan"], ["--fps", "inf"], ["--fps", "0.001"], ["--focal", "inf"], ["--focal", "1e12"], ["--fov", "0.001"]):
@@ -152,7 +152,7 @@ def test_ctrl_c_after_the_2d_stage(mediapipe, person_clip, tmp_path, monkeypatch
 
 
 def test_an_incomplete_run_exits_3(mediapipe, person_clip, tmp_path, monkeypatch):
-    from simpose.track import detect as detect_module
+    from simpose.cues import detect as detect_module
 
     real = detect_module.detect
 

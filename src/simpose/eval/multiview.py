@@ -3,7 +3,7 @@
 ``simpose eval multiview DIR`` (:func:`evaluate_multiview`):
 
 1. **2D in every view**: MediaPipe BlazePose, the 2D stage of ``simpose run``
-   (:func:`simpose.track.detect.detect`, same settings, same cue cache), keypoints shifted by
+   (:func:`simpose.cues.detect.detect`, same settings, same cue cache), keypoints shifted by
    -0.5 px into the camera convention as ``simpose run`` does.
 2. **Reference** (:func:`build_reference`): per view and frame, left/right swaps of the arms and
    of the legs are detected against the other views and undone; each view's frame offset is
@@ -334,7 +334,7 @@ def _open_views(calib: dict[str, ViewCalibration], videos: dict[str, Path]):
 
 
 def _detect(sources, cache_dir: str, progress: bool):
-    from simpose.track.detect import detect
+    from simpose.cues.detect import detect
     from simpose.track.run import RunConfig, main_person
 
     out = {}

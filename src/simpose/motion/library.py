@@ -14,6 +14,18 @@ length to the average body's (as :func:`simpose.motion.retarget.retarget` scales
 body) and the clip is re-grounded with that body: local joint rotations do not depend on the shape.
 A clip shorter than the window is padded by holding its last frame (looping would jump).
 
+Mocap files are BVH (``*.bvh``) or Acclaim ASF/AMC (``*.amc``, read by :mod:`simpose.motion.acclaim`
+with the ``.asf`` skeleton beside or above them). By default the library holds the shared CMU
+subset (``shared/mocap/cmu/mb``, BVH) and the HDM05 subset (``shared/mocap/hdm05``, 148 ASF/AMC
+takes at 120 Hz: lying down on the floor and getting up, bending down to the floor, squats,
+reaching up high, crouched sneaking). A mocap sample picks one file uniformly from all of them.
+HDM05 is licensed CC BY-SA 3.0: M. Müller, T. Röder, M. Clausen, B. Eberhardt, B. Krüger,
+A. Weber, "Documentation Mocap Database HDM05", Technical Report CG-2007-2, Universität Bonn,
+2007; anything trained on it must say so in its card. AMC takes are retargeted with
+``align_hips`` (:func:`~simpose.motion.retarget.retarget`): the Acclaim root sits ~10 cm above the
+hip joints, which standing costs nothing but lying down would leave the standing part of a take
+floating ~10-15 cm over the floor fitted to the lying part.
+
 Without a motions folder (a user's clone has no ``shared/``) the library samples procedural motion
 only.
 """
@@ -25,7 +37,7 @@ import dataclasses
 import logging
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import roma
@@ -41,6 +53,9 @@ from simpose.motion.retarget import MotionClip, put_on_floor, retarget
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "MOCAP_SUFFIXES",
+    "default_motion_dirs",
+    "read_mocap",
     "LibraryConfig",
     "MotionLibrary",
     "SampledClip",
@@ -59,13 +74,37 @@ def default_motions_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
+def default_motion_dirs() -> list[Path]:
+    """The default mocap folders that exist: the CMU BVH subset (:func:`default_motions_dir`) and
+    the HDM05 ASF/AMC subset (``shared/mocap/hdm05``)."""
+    cmu = default_motions_dir()
+    env = os.environ.get("SIMPOSE_SHARED")
+    shared = Path(env) if env else Path(__file__).resolve().parents[3].parent / "shared"
+    hdm05 = shared / "mocap" / "hdm05"
+    return [d for d in (cmu, hdm05 if hdm05.is_dir() else None) if d is not None]
+
+
+MOCAP_SUFFIXES = (".bvh", ".amc")
+
+
+def read_mocap(path: str | Path):
+    """A BVH or Acclaim AMC file as a :class:`~simpose.motion.bvh.BvhClip` (AMC: metres, its
+    ASF found by :func:`simpose.motion.acclaim.find_asf`)."""
+    path = Path(path)
+    if path.suffix.lower() == ".amc":
+        from simpose.motion.acclaim import read_amc
+
+        return read_amc(path)
+    return read_bvh(path)
+
+
 @dataclasses.dataclass(frozen=True)
 class LibraryConfig:
     """How the library mixes and prepares its motions.
 
     Attributes:
-        motions_dir: folder searched recursively for ``*.bvh``; None = :func:`default_motions_dir`,
-            or procedural motion only when that is absent.
+        motions_dir: folder (or folders) searched recursively for ``*.bvh`` and ``*.amc``; None =
+            :func:`default_motion_dirs` (CMU and HDM05), or procedural motion only when those are absent.
         mocap_weight: probability of a mocap clip when there is mocap (the rest is procedural).
         family_weights: relative weight of each procedural family; None = all of ``FAMILIES`` equally.
         mirror_prob: probability of a left/right mirrored sample.
@@ -74,7 +113,7 @@ class LibraryConfig:
             Sampling at a higher rate interpolates.
     """
 
-    motions_dir: str | Path | None = None
+    motions_dir: str | Path | Sequence[str | Path] | None = None
     mocap_weight: float = 0.5
     family_weights: Mapping[str, float] | None = None
     mirror_prob: float = 0.5
@@ -186,30 +225,39 @@ def _leg_length(body: BodyModel, shape_params: np.ndarray | None) -> float:
 
 
 class MotionLibrary:
-    """Mocap clips from a BVH folder plus the procedural families, sampled as body motions.
+    """Mocap clips from BVH / ASF-AMC folders plus the procedural families, sampled as body motions.
 
     Args:
         body: the body model (retargeting, grounding).
         config: :class:`LibraryConfig`.
     Raises:
-        ValueError: a motions folder that does not exist or holds no ``.bvh`` file; unknown family
+        ValueError: a motions folder that does not exist or holds no ``.bvh`` or ``.amc`` file; unknown family
             names or weights that are not positive.
     """
 
     def __init__(self, body: BodyModel, config: LibraryConfig = LibraryConfig()) -> None:
         self.body = body
         self.config = config
-        folder = default_motions_dir() if config.motions_dir is None else Path(config.motions_dir)
+        if config.motions_dir is None:
+            folders = default_motion_dirs()
+        elif isinstance(config.motions_dir, (str, os.PathLike)):
+            folders = [Path(config.motions_dir)]
+        else:
+            folders = [Path(f) for f in config.motions_dir]
         self.files: list[Path] = []
-        if folder is not None:
+        self._folder_of: dict[Path, Path] = {}
+        for folder in folders:
             if not folder.is_dir():
                 raise ValueError(f"motions folder {folder} does not exist")
-            self.files = sorted(folder.rglob("*.bvh"))
-            if not self.files:
-                raise ValueError(f"motions folder {folder} holds no .bvh files (searched recursively)")
-        else:
+            found = sorted(f for f in folder.rglob("*") if f.suffix.lower() in MOCAP_SUFFIXES and f.is_file())
+            if not found:
+                raise ValueError(f"motions folder {folder} holds no .bvh or .amc files (searched recursively)")
+            self.files += found
+            self._folder_of.update({f: folder for f in found})
+        if not folders:
             logger.info("no mocap folder (shared/mocap/cmu/mb absent): sampling procedural motion only")
-        self.folder = folder
+        self.folders = folders
+        self.folder = folders[0] if folders else None
         weights = dict(config.family_weights) if config.family_weights is not None else {f: 1.0 for f in FAMILIES}
         unknown = set(weights) - set(FAMILIES)
         if unknown:
@@ -225,21 +273,33 @@ class MotionLibrary:
         self._avg_leg: float | None = None
 
     def __repr__(self) -> str:
-        return f"MotionLibrary({len(self.files)} BVH clips from {self.folder}, families {', '.join(self.families)})"
+        where = ", ".join(str(f) for f in self.folders) or None
+        return f"MotionLibrary({len(self.files)} mocap clips from {where}, families {', '.join(self.families)})"
+
+    def source_name(self, path: Path) -> str:
+        """A mocap file's name in sources: relative to its folder (prefixed with the folder's
+        name when the library has several)."""
+        folder = self._folder_of.get(path)
+        if folder is None:
+            return str(path)
+        rel = str(path.relative_to(folder))
+        return f"{folder.name}/{rel}" if len(self.folders) > 1 else rel
 
     def mocap_clip(self, index: int) -> MotionClip:
-        """The ``index``-th BVH file retargeted to the average body (cached, LRU)."""
+        """The ``index``-th mocap file retargeted to the average body (cached, LRU)."""
         path = self.files[index]
         if path in self._cache:
             self._cache.move_to_end(path)
             return self._cache[path]
-        clip = read_bvh(path)
+        clip = read_mocap(path)
         fps = self.config.retarget_fps
         if fps is not None and clip.nominal_fps > fps:
             clip = resample_clip(clip, fps)
-        motion = retarget(clip, self.body)
-        rel = path.relative_to(self.folder) if self.folder is not None else path
-        motion = dataclasses.replace(motion, source=str(rel))
+        # the cgspeed BVH files start with a T-pose, AMC files with the motion; AMC: hips aligned
+        # (module docstring; BVH clips keep their earlier retargeting, bit for bit)
+        amc = path.suffix.lower() == ".amc"
+        motion = retarget(clip, self.body, skip_first_frame=not amc, align_hips=amc)
+        motion = dataclasses.replace(motion, source=self.source_name(path))
         self._cache[path] = motion
         while len(self._cache) > max(self.config.cache_size, 1):
             self._cache.popitem(last=False)

@@ -28,7 +28,7 @@ from simpose.motion.bvh import BvhClip, forward_kinematics
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MotionClip", "RetargetMap", "CMU_MB", "CMU_DAZ", "retarget", "load_joint_map", "foot_sliding", "RetargetError"]
+__all__ = ["MotionClip", "RetargetMap", "CMU_MB", "CMU_DAZ", "ACCLAIM", "retarget", "load_joint_map", "foot_sliding", "RetargetError"]
 
 
 class RetargetError(ValueError):
@@ -156,6 +156,34 @@ CMU_DAZ = RetargetMap(
     units_to_m=0.01,
 )
 
+# Acclaim ASF/AMC skeletons (CMU's and HDM05's own files, read by simpose.motion.acclaim: one BVH
+# joint per bone at the bone's start, lengths already in metres). CMU's neck has two bones
+# (lowerneck, upperneck); the body's neck bone follows their sum.
+_ACCLAIM_LEFT = {
+    "clavicle.L": ("lclavicle", "lhumerus"),
+    "upperarm01.L": ("lhumerus", "lradius"),
+    "lowerarm01.L": ("lradius", "lwrist"),
+    "wrist.L": ("lhand", "lfingers"),
+    "upperleg01.L": ("lfemur", "ltibia"),
+    "lowerleg01.L": ("ltibia", "lfoot"),
+    "foot.L": ("lfoot", "ltoes"),
+}
+ACCLAIM = RetargetMap(
+    bones={
+        "spine05": ("lowerback", "upperback"),
+        "spine03": ("upperback", "thorax"),
+        "spine01": ("thorax", "lowerneck"),
+        "neck01": ("lowerneck", "head"),
+        "head": ("head", "head/end"),
+        **_ACCLAIM_LEFT,
+        # the right side: the leading "l" of each bone name becomes "r" (not every "l" in it)
+        **{k.replace(".L", ".R"): ("r" + d[1:], "r" + t[1:]) for k, (d, t) in _ACCLAIM_LEFT.items()},
+    },
+    root="root",
+    legs=("lfemur", "ltibia", "lfoot"),
+    units_to_m=1.0,
+)
+
 # The body model's bone tails (native joints) that match the maps' tails.
 _BODY_TAIL = {
     "spine05": "spine03", "spine03": "spine01", "spine01": "neck01", "neck01": "head", "head": "head_top",
@@ -212,7 +240,7 @@ def _mirror_joint(name: str, skel) -> str:
 def guess_map(clip: BvhClip) -> RetargetMap:
     """The built-in map whose joint names the clip has, or a clear error."""
     names = set(clip.skeleton.names)
-    for m in (CMU_MB, CMU_DAZ):
+    for m in (CMU_MB, CMU_DAZ, ACCLAIM):
         if m.root in names and all(d in names for d, _ in m.bones.values()):
             return m
     raise RetargetError(
@@ -227,6 +255,7 @@ def retarget(
     shape_params: np.ndarray | None = None,
     joint_map: RetargetMap | None = None,
     skip_first_frame: bool = True,
+    align_hips: bool = False,
 ) -> MotionClip:
     """Drive the body model with a BVH clip.
 
@@ -236,6 +265,12 @@ def retarget(
         shape_params: (6,) body shape whose proportions set the root-path scale; None = average.
         joint_map: which BVH joint drives which body bone; guessed for the CMU skeletons.
         skip_first_frame: drop frame 0 (the cgspeed files start with a T-pose).
+        align_hips: place the body so that the middle of its hip joints follows the source's
+            (scaled); False: its root follows the source's root. The two roots need not be the
+            same point of the pelvis (an Acclaim root sits ~10 cm above the hip joints): standing,
+            the floor fit absorbs the difference, but once the body turns (lying down) it
+            becomes a height error (~10-15 cm on HDM05's lying takes). False keeps the BVH results
+            of earlier versions.
     Returns:
         MotionClip at the clip's frame rate, on the floor, in the simpose world frame.
     """
@@ -306,7 +341,12 @@ def retarget(
     # ground), so the stance foot stays planted as in the source; in flight the scaled hips rule.
     ankles = [skel.index(jm.legs[2]), skel.index(_mirror_joint(jm.legs[2], skel))]
     src_feet = (fk.positions[frames][:, ankles] * jm.units_to_m) @ P.T * scale  # (T, 2, 3)
-    rel_feet = body_joints(motion, body)[:, [native.index("foot.L"), native.index("foot.R")]]
+    at_origin = body_joints(motion, body)  # (T, J, 3) the body's joints with zero translation
+    rel_feet = at_origin[:, [native.index("foot.L"), native.index("foot.R")]]
+    if align_hips:
+        legs = [skel.index(jm.legs[0]), skel.index(_mirror_joint(jm.legs[0], skel))]
+        src_hips = (fk.positions[frames][:, legs].mean(1) * jm.units_to_m) @ P.T * scale
+        hips = src_hips - at_origin[:, [native.index("upperleg01.L"), native.index("upperleg01.R")]].mean(1)
     height = src_feet[..., 1].max() - src_feet[..., 1]  # y down: height above the lowest ankle
     w = np.exp(-height / 0.02)  # (T, 2)
     eps = 1e-3

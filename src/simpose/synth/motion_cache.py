@@ -33,13 +33,14 @@ def _code_hash() -> str:
 
     import simpose.body.model
     import simpose.body.skinning
+    import simpose.motion.acclaim
     import simpose.motion.bvh
     import simpose.motion.library
     import simpose.motion.resample
     import simpose.motion.retarget
 
     h = hashlib.sha1()
-    for mod in (simpose.motion.bvh, simpose.motion.resample, simpose.motion.retarget, simpose.motion.library,
+    for mod in (simpose.motion.acclaim, simpose.motion.bvh, simpose.motion.resample, simpose.motion.retarget, simpose.motion.library,
                 simpose.body.model, simpose.body.skinning):  # fmt: skip
         h.update(Path(mod.__file__).read_bytes())
     try:
@@ -63,7 +64,7 @@ class CachedMotionLibrary(MotionLibrary):
 
     def _key(self, path: Path) -> str:
         st = path.stat()
-        rel = path.relative_to(self.folder) if self.folder is not None else path
+        rel = self.source_name(path)
         text = f"{rel}|{st.st_size}|{st.st_mtime_ns}|{self.config.retarget_fps}|{_code_hash()}"
         return hashlib.sha1(text.encode()).hexdigest()[:20]
 

@@ -6,7 +6,9 @@ only numbers and arrays; :mod:`simpose.synth.clip` renders it.
 Camera: focal length ``f_mm`` uniform in [35, 85] mm full-frame equivalent (``fx = f_mm / 36 * W``),
 height 0.5-2.5 m above the floor, random azimuth, distance chosen so that the box around every
 person over the whole clip fits in view with a margin, looking at the box centre (pitch and yaw
-follow), moving linearly at up to ``max_camera_speed`` m/s while keeping that target.
+follow), moving linearly at up to ``max_camera_speed`` m/s while keeping that target. Optionally
+(``distance_scale``, ``off_centre``; off by default) the distance is scaled and the look-at point
+moved, for people at the sizes, crops and image positions of real video.
 
 Truncation: each person is, with probability ``truncated_share``, left out of that framing and then
 shifted along camera 0's horizontal axis (so it stays on the floor) until a random 20-60 % of its
@@ -59,6 +61,11 @@ class SceneConfig:
             in [0, noise_std] 8-bit levels (0 = off).
         jpeg_quality: JPEG compression of every frame at a quality uniform in
             [jpeg_quality, 95] per clip (0 = off).
+        distance_scale: (min, max): the camera distance that fits everyone in view is multiplied
+            by a log-uniform factor in this range per clip: above 1 people are smaller (far
+            away), below 1 the frame crops them (close-ups, as in real video). (1, 1) = off.
+        off_centre: the look-at point moves sideways and up/down by up to this fraction of the
+            half field of view at the target's distance (people not always centred; 0 = off).
     """
 
     size: int = 256
@@ -76,6 +83,8 @@ class SceneConfig:
     motion_blur: float = 0.0
     noise_std: float = 0.0
     jpeg_quality: int = 0
+    distance_scale: tuple[float, float] = (1.0, 1.0)
+    off_centre: float = 0.0
 
     def __post_init__(self) -> None:
         if self.size <= 0 or self.frames < 1 or self.people < 1 or not self.fps > 0:
@@ -94,6 +103,11 @@ class SceneConfig:
             )
         if self.jpeg_quality != 0 and not 1 <= self.jpeg_quality <= 95:
             raise ValueError(f"jpeg_quality must be 0 (off) or a JPEG quality in 1..95, got {self.jpeg_quality}")
+        lo, hi = self.distance_scale
+        if not 0 < lo <= hi or not 0 <= self.off_centre <= 1:
+            raise ValueError(
+                f"need 0 < distance_scale[0] <= distance_scale[1] and 0 <= off_centre <= 1; got {self.distance_scale}, {self.off_centre}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,6 +241,12 @@ def sample_scene(
     tan_half = (S / 2) / fx
     radius = 0.5 * np.linalg.norm(hi - lo)
     dist = radius / tan_half * 1.05 + 0.3 * radius  # the bounding sphere in view, a little margin
+    # framing of real video (sizes, crops, off-centre people): a stream of its own, seeded from
+    # the truncation seed, so the default framing leaves every other draw as it was
+    frame_rng = np.random.default_rng([trunc_seed, 1])
+    lo_s, hi_s = config.distance_scale
+    if hi_s != 1.0 or lo_s != 1.0:
+        dist *= float(np.exp(frame_rng.uniform(np.log(lo_s), np.log(hi_s))))
     height = float(rng.uniform(*config.height_m))
     az = rng.uniform(0, 2 * np.pi)
     horiz = np.sqrt(max(dist**2 - (height + target[1]) ** 2, (0.3 * dist) ** 2))
@@ -235,6 +255,12 @@ def sample_scene(
     vel[1] *= 0.3
     vel *= rng.uniform(0, config.max_camera_speed) / max(np.linalg.norm(vel), 1e-9)
     eyes = eye0 + vel * (np.arange(T)[:, None] / config.fps)
+    if config.off_centre > 0:
+        view = (target - eye0) / np.linalg.norm(target - eye0)
+        right = np.cross(view, [0.0, 1.0, 0.0])
+        right /= max(np.linalg.norm(right), 1e-9)
+        a, b = frame_rng.uniform(-1, 1, size=2) * config.off_centre * np.linalg.norm(target - eye0) * tan_half
+        target = target + a * right + np.array([0.0, b, 0.0])
     background, bg_source = backgrounds.sample((S, S), rng)
     cam0 = camera_at(eyes[0], target, K, S)
     people = [

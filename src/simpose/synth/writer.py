@@ -30,7 +30,7 @@ from simpose.synth.scene import SceneConfig
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["synthesize", "clip_path", "clip_seed", "ClipSynthesizer", "parse_shard"]
+__all__ = ["synthesize", "clip_path", "clip_seed", "ClipSynthesizer", "parse_shard", "single_threaded_math"]
 
 
 def clip_path(out: str | Path, index: int) -> Path:
@@ -145,11 +145,11 @@ def _init_worker(config, motions, backgrounds, pool: bool = False, motion_cache=
         # one llvmpipe thread per pool worker: the workers already fill the cores, and extra
         # render threads only add switching (no effect on a GPU; a value set by the user wins)
         os.environ.setdefault("LP_NUM_THREADS", "1")
-    _single_threaded_math()
+    single_threaded_math()
     _WORKER["synth"] = ClipSynthesizer(config, motions, backgrounds, motion_cache)
 
 
-def _single_threaded_math() -> int:
+def single_threaded_math() -> int:
     """One torch thread (returns the previous count): a clip's tensors are small, so thread
     hand-offs cost more CPU than they save; the processes are the parallelism. Every path
     (in-process and pool workers) sets it, so the files do not depend on ``--workers``."""

@@ -10,7 +10,7 @@
 
 Stages (``PoseSequence.timings``; ``setup`` is paid once, in :meth:`Estimator.from_pretrained`):
 
-1. ``keypoints`` (video only): decode + MediaPipe BlazePose-33 (:mod:`simpose.track.detect`; cached).
+1. ``keypoints`` (video only): decode + MediaPipe BlazePose-33 (:mod:`simpose.cues.detect`; cached).
    The main person (:func:`main_person`) is kept: P = 1.
 2. ``lifter``: the 2D mapped to ``h36m17`` (BlazePose through :mod:`simpose.track.keypoint_map`),
    lifted to root-relative 3D in ``h36m17`` and the native ``anny`` set (:class:`~simpose.models.lifter.Lifter`).
@@ -223,7 +223,7 @@ class Estimator:
             EstimatorError: no person found; bad focal/fov/range.
         """
         from simpose.cues.video import open_video
-        from simpose.track.detect import detect, graceful_interrupt
+        from simpose.cues.detect import detect, graceful_interrupt
 
         validate_options(focal, fov, fps, start, end)
         tick = time.perf_counter()

@@ -58,14 +58,18 @@ def load_motion(
         if family not in FAMILIES:
             raise PreviewError(f"unknown procedural family {family!r}; known: {', '.join(FAMILIES)}")
         return generate(family, n_frames, fps, rng, body, shape_params=shape_params)
-    from simpose.motion.bvh_read import read_bvh
+    from simpose.motion.library import read_mocap
     from simpose.motion.retarget import load_joint_map, retarget
 
     path = Path(clip)
     if not path.is_file():
-        raise PreviewError(f"{path}: no such BVH file (or use procedural:FAMILY)")
-    bvh = read_bvh(path)
-    motion = retarget(bvh, body, shape_params=shape_params, joint_map=load_joint_map(joint_map) if joint_map else None)
+        raise PreviewError(f"{path}: no such BVH file (nor AMC; or use procedural:FAMILY)")
+    bvh = read_mocap(path)  # .bvh, or Acclaim .amc with its .asf beside or above it
+    motion = retarget(
+        bvh, body, shape_params=shape_params, joint_map=load_joint_map(joint_map) if joint_map else None,
+        skip_first_frame=path.suffix.lower() != ".amc",  # the cgspeed BVH files start with a T-pose
+        align_hips=path.suffix.lower() == ".amc",  # as the motion library retargets AMC takes
+    )  # fmt: skip
     step = max(1, int(round(motion.fps / fps)))  # the preview only needs to look right: subsample
     n = min(motion.n_frames, n_frames * step)
     motion = motion.slice(0, n)
@@ -160,7 +164,7 @@ def render_gallery(
     from PIL import Image
 
     from simpose.motion.bvh import BvhClip
-    from simpose.motion.bvh_read import read_bvh
+    from simpose.motion.library import read_mocap
     from simpose.motion.retarget import retarget
     from simpose.render.raster import Lighting, Rasterizer
 
@@ -172,7 +176,7 @@ def render_gallery(
     grid = np.full((n_bodies * tile, len(clips) * tile, 3), 255, np.uint8)
     with Rasterizer(tile, tile) as raster:
         for j, clip_path in enumerate(clips):
-            bvh = read_bvh(clip_path)
+            bvh = read_mocap(clip_path)
             frame = int(rng.integers(1, bvh.n_frames - 1))
             # frame 0 (the T-pose, dropped by retarget) and the chosen frame only: one pose is enough
             two = BvhClip(bvh.skeleton, bvh.motion[[0, frame]], bvh.frame_time, bvh.source)
