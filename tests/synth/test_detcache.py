@@ -31,19 +31,6 @@ OPTIONS = {"truncated_share": 0.0, "occluder_prob": 0.0, "distance_scale": (1.0,
            "motion_blur": 0.5, "noise_std": 3.0, "jpeg_quality": 60}  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def motions(tmp_path_factory) -> Path | None:
-    from simpose.data.paths import shared_dir
-
-    shared = shared_dir()
-    src = shared / "mocap/cmu/mb/09/09_07.bvh" if shared else None
-    if src is None or not src.is_file():
-        return None
-    d = tmp_path_factory.mktemp("motions")
-    shutil.copy(src, d / src.name)
-    return d
-
-
 def _build(out, motions, clips=2, shard=(0, 1)):
     return build_detector_cache(out, clips, T, S, seed=SEED, people=1, motions=motions, shard=shard, options=OPTIONS, progress=False)
 

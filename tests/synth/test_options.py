@@ -5,7 +5,6 @@ projection, PSNR bounds, byte equality)."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,23 +14,6 @@ from simpose.synth.scene import SceneConfig, sample_scene
 from simpose.synth.writer import ClipSynthesizer, clip_path, clip_seed, synthesize
 
 S, T = 96, 3
-
-
-def _shared() -> Path | None:
-    from simpose.data.paths import shared_dir
-
-    return shared_dir()
-
-
-@pytest.fixture(scope="module")
-def motions(tmp_path_factory) -> Path | None:
-    shared = _shared()
-    src = shared / "mocap/cmu/mb/09/09_07.bvh" if shared else None
-    if src is None or not src.is_file():
-        return None
-    d = tmp_path_factory.mktemp("motions")
-    shutil.copy(src, d / src.name)
-    return d
 
 
 @pytest.fixture(scope="module")
