@@ -157,6 +157,7 @@ def write_report(result: H36mResult, out: Path, plot: bool = False) -> list[Path
         "| --- | ---: | ---: | ---: |",
     ]
     lines += [f"| {a} | {fmt_mm(v['mpjpe_mm'])} | {fmt_mm(v['pa_mpjpe_mm'])} | {v['n_poses']} |" for a, v in result.per_action.items()]
+    lines += [f"| **average** | **{fmt_mm(result.protocol1_mpjpe_mm)}** | **{fmt_mm(result.protocol2_pa_mpjpe_mm)}** | {result.n_poses} |"]
     lines += ["", "| joint | MPJPE (mm) | PA-MPJPE (mm) |", "| --- | ---: | ---: |"]
     lines += [f"| {j} | {fmt_mm(v['mpjpe_mm'])} | {fmt_mm(v['pa_mpjpe_mm'])} |" for j, v in result.per_joint.items()]
     paths[1].write_text("\n".join(lines) + "\n")

@@ -123,6 +123,8 @@ def run_h36m(
     name = ALIASES.get(model, model)
     if name == "simpose":
         inputs += "; " + describe_settings(settings)
+    if every > 1:  # say so wherever the numbers go: they are not the whole protocol
+        inputs += f"; every {int(every)}th sequence only ({len(sequences)} sequences), not the whole protocol"
     pelvis = get_joint_set("h36m17").index("pelvis")
 
     def predict(seq):
