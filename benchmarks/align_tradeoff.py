@@ -47,8 +47,8 @@ from simpose.train.lifter_data import (  # noqa: E402
 NAMES = None  # h36m17 joint names, set on first use
 
 
-def settings() -> list[tuple[str, dict]]:
-    """(label, EstimatorConfig overrides) of the sweep."""
+def settings(pick: str | None = None) -> list[tuple[str, dict]]:
+    """(label, EstimatorConfig overrides) of the sweep; ``pick``: comma-separated row numbers (0-based) to keep."""
     base = AlignConfig()
     out = [("no 2D", {"align_2d": False})]
     for r in (0.02, 0.01, 0.005, 0.003, 0.002):
@@ -58,6 +58,11 @@ def settings() -> list[tuple[str, dict]]:
     for r in (0.003, 0.002):
         out.append((f"2D {r * 1000:g} mm, smoothed 0.04 s, Huber 1 cm", {"align": dataclasses.replace(base, reprojection_m=r, smooth_2d_s=0.04, robust_m=0.01)}))
     out.append((f"default ({base.reprojection_m * 1000:g} mm, smooth {base.smooth_2d_s:g} s, Huber {base.robust_m * 100:g} cm)", {}))
+    if pick:
+        rows = [int(i) for i in pick.split(",")]
+        if not all(0 <= i < len(out) for i in rows):
+            raise SystemExit(f"--settings: row numbers must lie in 0..{len(out) - 1}")
+        out = [out[i] for i in rows]
     return out
 
 
@@ -113,7 +118,7 @@ def px(a: np.ndarray, b: np.ndarray, use: np.ndarray) -> tuple[float, float]:
     return float(d[use].sum()), float(use.sum())
 
 
-def run_synthetic(base: Estimator, data: list[dict]) -> None:
+def run_synthetic(base: Estimator, data: list[dict], pick: str | None = None) -> None:
     names = list(base.estimate_keypoints(data[0]["uv"][:20], data[0]["conf"][:20], "h36m17", data[0]["K"], 50.0).joint_names)
     # the detector itself (joints snapped onto the detections): its distance to the truth
     noise = np.array([px(d["uv"], d["true"], d["conf"] > 0) for d in data]).sum(0)
@@ -123,7 +128,7 @@ def run_synthetic(base: Estimator, data: list[dict]) -> None:
     print("| setting | MPJPE mm | PA-MPJPE mm | accel err mm | reproj px vs noisy 2D | reproj px vs TRUE 2D | reproj px vs smoothed noisy 2D | worst limb CV |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(f"| detections (joints snapped onto them) | | | | 0.0 | {noise[0] / noise[1]:.1f} | | |")
-    for label, kw in settings():
+    for label, kw in settings(pick):
         est = Estimator(base.lifter, base.body, dataclasses.replace(base.config, **kw), base.weights)
         preds, acc, rn, rt, rs, cv = [], [], np.zeros(2), np.zeros(2), np.zeros(2), []
         for d in data:
@@ -131,8 +136,8 @@ def run_synthetic(base: Estimator, data: list[dict]) -> None:
             X = seq.joints3d[:, 0].astype(np.float64)
             v = seq.valid[:, 0]
             preds.append(np.where(v[:, None, None], X, np.nan))
-            a = accel(X) - 0.0
-            acc.append(np.abs(accel(X) - accel(d["X"]))[np.isfinite(a)])
+            err = np.abs(accel(X) - accel(d["X"]))
+            acc.append(err[np.isfinite(err)])
             uv = project(d["K"], X)
             use = v[:, None] & (d["conf"] > 0)
             rn += px(uv, d["uv"], use)
@@ -145,7 +150,7 @@ def run_synthetic(base: Estimator, data: list[dict]) -> None:
         print(f"| {label} | {p1:.1f} | {p2:.1f} | {acc_mm:.2f} | {rn[0] / rn[1]:.1f} | {rt[0] / rt[1]:.1f} | {rs[0] / rs[1]:.1f} | {max(cv):.3f} |", flush=True)
 
 
-def run_real(base: Estimator) -> None:
+def run_real(base: Estimator, pick: str | None = None) -> None:
     from simpose.data.paths import shared_dir
 
     shared = shared_dir()
@@ -157,7 +162,7 @@ def run_real(base: Estimator) -> None:
     print("real (reporting only): per input `reproj px / reproj smooth px / accel mm / worst limb CV`")
     print("| setting | " + " | ".join(seqs) + " |")
     print("| --- |" + " ---: |" * len(seqs))
-    for label, kw in settings():
+    for label, kw in settings(pick):
         est = Estimator(base.lifter, base.body, dataclasses.replace(base.config, **kw), base.weights)
         cells = []
         for s in seqs.values():
@@ -181,6 +186,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-synthetic", action="store_true")
     parser.add_argument("--no-real", action="store_true")
+    parser.add_argument("--settings", default=None, help="comma-separated rows of the sweep to run (0-based; default: all)")
     args = parser.parse_args()
     if args.max_sequences < 1 or args.max_frames < 10:
         parser.error("--max-sequences must be >= 1 and --max-frames >= 10")
@@ -191,9 +197,9 @@ def main() -> None:
         data = synthetic(args.cache, args.seed, args.max_frames)
         if len(data) > args.max_sequences:
             data = data[:: -(-len(data) // args.max_sequences)]
-        run_synthetic(base, data)
+        run_synthetic(base, data, args.settings)
     if not args.no_real:
-        run_real(base)
+        run_real(base, args.settings)
 
 
 if __name__ == "__main__":
