@@ -44,7 +44,6 @@ from simpose.train.lifter_data import (  # noqa: E402
     BONE_GROUPS, CameraConfig, bone_tree, build_joint_cache, draw_cameras, load_joint_cache, scale_bones, skeleton_size,
 )  # fmt: skip
 
-NAMES = None  # h36m17 joint names, set on first use
 
 
 def settings(pick: str | None = None) -> list[tuple[str, dict]]:
