@@ -1,6 +1,6 @@
 """One skeleton per person on real video: limb-length variation and 2D reprojection of the exported joints.
 
-    python benchmarks/skeleton_consistency.py [--before DIR] [--out DIR]
+    python benchmarks/skeleton_consistency.py [--before DIR] [--out DIR] [--results FILE]
 
 Inputs (real data, evaluation only): ``shared/real/videos/street_demo.mp4`` run as a new user
 would (no focal: the default field of view), and each of the 4 views of ``shared/real/pose2sim``
@@ -104,6 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, default=None, help="run folders of another version to compare against")
     parser.add_argument("--out", type=Path, default=None, help="write each estimate's poses.npz to OUT/NAME")
+    parser.add_argument("--results", type=Path, default=None, help="also write the table to this markdown file")
     args = parser.parse_args()
     shared = shared_dir()
     if shared is None:
@@ -121,11 +122,16 @@ def main() -> None:
         rows.append(row)
     sides = ["before", "after"] if args.before is not None else ["after"]
     cols = ["worst limb CV", "reproj px", "reproj smooth px", "accel mm"]
-    print("| input | valid frames | " + " | ".join(f"{c} {s}" if len(sides) > 1 else c for c in cols for s in sides) + " | worst limb | 3D ms/frame |")
-    print("| --- | ---: |" + " ---: |" * (len(cols) * len(sides)) + " --- | ---: |")
+    lines = ["| input | valid frames | " + " | ".join(f"{c} {s}" if len(sides) > 1 else c for c in cols for s in sides) + " | worst limb | 3D ms/frame |",
+             "| --- | ---: |" + " ---: |" * (len(cols) * len(sides)) + " --- | ---: |"]  # fmt: skip
     for r in rows:
         cells = " | ".join(f"{r[s][c]:.3f}" if c == "worst limb CV" else f"{r[s][c]:.1f}" for c in cols for s in sides)
-        print(f"| {r['name']} | {r['frames']} | {cells} | {r['after']['worst limb']} | {r['ms']:.1f} |")
+        lines.append(f"| {r['name']} | {r['frames']} | {cells} | {r['after']['worst limb']} | {r['ms']:.1f} |")
+    print("\n".join(lines))
+    if args.results is not None:
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        head = f"# One skeleton on real video: `python benchmarks/skeleton_consistency.py{' --before DIR' if args.before else ''}`\n\n"
+        args.results.write_text(head + "\n".join(lines) + "\n")
 
 
 def _scores(seq: PoseSequence) -> dict:
