@@ -243,7 +243,8 @@ def run_video(
         stop: set it to end the keypoint stage early (the first Ctrl-C does, in the main
             thread); the run then finishes with the frames done and ``complete`` False.
         estimator: an :class:`~simpose.track.estimator.Estimator` to reuse (its settings win
-            over ``config``'s estimator fields); None: one made from ``config``.
+            over ``config``'s estimator fields); None: one made from ``config``, loaded in a
+            thread beside the 2D stage (its errors are raised here after that stage).
     Returns:
         :class:`RunResult`.
     Raises:

@@ -9,7 +9,9 @@ Cost: the mesh is rasterized at a reduced size (``mesh_side``, 640 px by default
 person's box is scaled up and blended (premultiplied by the rasterized coverage, so its edges
 are soft rather than jagged); the skeleton is drawn with OpenCV's anti-aliased lines. At
 1280x720 this is a few ms a frame, where the full-size rasterization, a float blend of the
-whole frame and PIL drawing took about 130.
+whole frame and PIL drawing took about 130. The rasterizer's time follows the triangles, so
+``simpose run`` draws the body decimated (:func:`cluster_mesh`, in
+:func:`simpose.track.views.overlay_mesh`): 27k -> 10k faces, rasterizing 21 -> 15 ms/frame.
 """
 
 from __future__ import annotations
