@@ -1,7 +1,7 @@
 """Speed of ``simpose run``: its stages on a 640x480 video, or whole processes against MediaPipe alone.
 
     python benchmarks/run_speed.py [--frames 120] [--video PATH]
-    python benchmarks/run_speed.py --whole [--video PATH] [--repeats 2]
+    python benchmarks/run_speed.py --whole [--video PATH] [--repeats 2] [--baseline OTHER_CHECKOUT]
 
 ``--whole`` (issue 17, item 6): the wall time of whole processes, each started afresh, on a
 205-frame 1280x720 30 fps video (or ``--video``): the issue measured a real street video of
@@ -11,7 +11,8 @@ MediaPipe loop (PyAV decode + ``mp.solutions.pose`` in tracking mode, the run's 
 complexity, no segmentation: what the run's 2D stage computes), ``simpose run --no-cache`` and
 ``simpose run --no-cache --no-views``, interleaved, ``--repeats`` times. It prints each run's
 time over the MediaPipe loop's of the same repeat (the machine may be shared: ratios within a
-repeat are what to compare) and the load average. Targets: <= 1.5 with the views, <= 1.2
+repeat are what to compare) and the load average. ``--baseline DIR`` times another checkout's
+``simpose run`` (``DIR/src`` first on the path) in the same repeats, for a before/after. Targets: <= 1.5 with the views, <= 1.2
 without.
 
 The video: the real single-person demo (../shared/real/videos), letterboxed to 640x480 and
@@ -81,12 +82,15 @@ print(n)
 """
 
 
-def whole_process(argv: list[str]) -> float:
-    """Wall seconds of one fresh Python process (its imports, model loading and all)."""
+def whole_process(argv: list[str], src: Path | None = None) -> float:
+    """Wall seconds of one fresh Python process (its imports, model loading and all); ``src``:
+    another tree's ``src`` folder to import simpose from (``--baseline``)."""
     import subprocess
     import sys
 
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
@@ -95,22 +99,24 @@ def whole_process(argv: list[str]) -> float:
     return seconds
 
 
-def whole(video: Path, repeats: int) -> None:
-    """The whole-process table of ``--whole``."""
+def whole(video: Path, repeats: int, baseline: Path | None = None) -> None:
+    """The whole-process table of ``--whole`` (with ``baseline``: that tree's runs too, in the same repeats)."""
     rows = []
+    trees = [("this tree", None)] + ([(f"baseline {baseline}", baseline / "src")] if baseline else [])
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(repeats):
             load = os.getloadavg()[0]
             mp_s = whole_process(["-c", MEDIAPIPE_LOOP, str(video)])
             run = ["-m", "simpose.cli", "run", str(video), "--out", f"{tmp}/run", "--no-cache", "--fov", "60"]
-            views_s = whole_process(run)
-            bare_s = whole_process([*run, "--no-views"])
-            rows.append((r, load, mp_s, views_s, bare_s))
+            for name, src in trees:
+                views_s = whole_process(run, src)
+                bare_s = whole_process([*run, "--no-views"], src)
+                rows.append((r, name, load, mp_s, views_s, bare_s))
     print(f"whole processes on {video.name} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '1')}, {os.cpu_count()} CPUs)")
-    print("| repeat | load avg (1 min) at start | MediaPipe loop (s) | simpose run (s) | ratio | run --no-views (s) | ratio |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for r, load, mp_s, views_s, bare_s in rows:
-        print(f"| {r} | {load:.2f} | {mp_s:.1f} | {views_s:.1f} | **{views_s / mp_s:.2f}x** | {bare_s:.1f} | **{bare_s / mp_s:.2f}x** |")
+    print("| repeat | simpose | load avg (1 min) at start | MediaPipe loop (s) | simpose run (s) | ratio | run --no-views (s) | ratio |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for r, name, load, mp_s, views_s, bare_s in rows:
+        print(f"| {r} | {name} | {load:.2f} | {mp_s:.1f} | {views_s:.1f} | **{views_s / mp_s:.2f}x** | {bare_s:.1f} | **{bare_s / mp_s:.2f}x** |")
     print("targets: <= 1.5x with the views, <= 1.2x without")
 
 
@@ -158,12 +164,13 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=None)
     parser.add_argument("--whole", action="store_true", help="whole processes against a plain MediaPipe loop (1280x720 video)")
     parser.add_argument("--repeats", type=int, default=2, help="with --whole: interleaved repeats")
+    parser.add_argument("--baseline", type=Path, default=None, help="with --whole: another checkout (its src/) timed in the same repeats")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     if args.whole:
         with tempfile.TemporaryDirectory() as tmp:
             video = args.video or make_video(Path(tmp) / "bench_1280x720.mp4", 205, (1280, 720), fps=30.0)
-            return whole(video, args.repeats)
+            return whole(video, args.repeats, args.baseline)
     with tempfile.TemporaryDirectory() as tmp:
         video = args.video or make_video(Path(tmp) / "bench_640x480.mp4", args.frames)
         result = run_video(video, Path(tmp) / "run", RunConfig(fov=60.0, cache_dir=""))

@@ -191,6 +191,41 @@ def check_out_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike, cac
             raise RunError(f"--out {out_dir}: holds other files, not a simpose run (a run replaces its folder): choose a new or empty one")
 
 
+class _LoadingEstimator(Estimator):
+    """An :class:`Estimator` whose weights and body model load in a background thread, so that
+    :meth:`~Estimator.estimate_video`'s 2D stage (which needs only ``config``) overlaps the load.
+
+    Any other attribute (``lifter``, ``body``, ``weights``, ``setup_s``) waits for the load and
+    re-raises its error in the caller's thread. The settings are checked here, before the thread.
+    """
+
+    def __init__(self, weights, settings: dict) -> None:  # noqa: D107 (no Estimator.__init__: nothing is loaded yet)
+        from simpose.track.estimator import EstimatorConfig
+
+        known = {f.name for f in dataclasses.fields(EstimatorConfig)}
+        if set(settings) - known:
+            raise EstimatorError(f"unknown estimator settings {sorted(set(settings) - known)}; known: {sorted(known)}")
+        self.config = dataclasses.replace(EstimatorConfig(), **settings)
+        self._loaded: list = []  # [Estimator] or [BaseException], set by the thread
+        self._thread = threading.Thread(target=self._load, args=(weights, settings), name="simpose-load", daemon=True)
+        self._thread.start()
+
+    def _load(self, weights, settings: dict) -> None:
+        try:
+            self._loaded.append(Estimator.from_pretrained(weights, **settings))
+        except BaseException as e:  # noqa: BLE001 (handed to the caller's thread by __getattr__)
+            self._loaded.append(e)
+
+    def __getattr__(self, name: str):
+        if name in ("_thread", "_loaded"):  # not set yet (e.g. __init__ failed): no loop
+            raise AttributeError(name)
+        self._thread.join()
+        loaded = self._loaded[0]
+        if isinstance(loaded, BaseException):
+            raise loaded
+        return getattr(loaded, name)
+
+
 def run_video(
     path: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -208,7 +243,8 @@ def run_video(
         stop: set it to end the keypoint stage early (the first Ctrl-C does, in the main
             thread); the run then finishes with the frames done and ``complete`` False.
         estimator: an :class:`~simpose.track.estimator.Estimator` to reuse (its settings win
-            over ``config``'s estimator fields); None: one made from ``config``.
+            over ``config``'s estimator fields); None: one made from ``config``, loaded in a
+            thread beside the 2D stage (its errors are raised here after that stage).
     Returns:
         :class:`RunResult`.
     Raises:
@@ -221,8 +257,8 @@ def run_video(
     validate_run_config(config)
     check_out_dir(out_dir, path, config.cache_dir)
     out_dir = Path(out_dir)
-    if estimator is None:
-        estimator = Estimator.from_pretrained(config.lifter_weights, **config.estimator_settings())
+    if estimator is None:  # loads (lifter, body model) while the 2D stage runs
+        estimator = _LoadingEstimator(config.lifter_weights, config.estimator_settings())
     seq = estimator.estimate_video(path, config.focal, config.fov, config.start, config.end, config.fps, stop=stop, progress=config.progress)
     timings = dict(seq.timings)
     body, fit = estimator.body, seq.body_fit(0)
