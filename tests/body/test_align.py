@@ -106,3 +106,16 @@ def test_huber_2d_loss_resists_a_thrown_keypoint(body):
     plain = _reproj_px(rig, align_body(rig, start, bad, None, 50.0, target3d=X, config=cfg), xy, others)
     robust = _reproj_px(rig, align_body(rig, start, bad, None, 50.0, target3d=X, config=dataclasses.replace(cfg, robust_m=0.01)), xy, others)
     assert robust < 0.5 * plain, (plain, robust)
+
+
+def test_smoothing_a_track_shorter_than_its_kernel():
+    """One or two frames under a kernel of several frames: each frame is its own (weighted) mean."""
+    from simpose.body.align import smooth_track
+
+    for T in (1, 2, 3):
+        x = np.arange(T * 2 * 2, dtype=float).reshape(T, 2, 2)
+        mean, w = smooth_track(x, np.ones((T, 2)), np.ones(T, bool), sigma=2.0)
+        assert mean.shape == x.shape and np.isfinite(mean).all()
+        np.testing.assert_allclose(mean.mean(0), x.mean(0))  # a symmetric kernel keeps the mean of a short run
+        if T == 1:
+            np.testing.assert_allclose(mean, x)

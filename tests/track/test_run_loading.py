@@ -12,7 +12,7 @@ from simpose.track.sequence import EstimatorError
 
 
 def test_the_load_runs_beside_the_2d_stage_and_its_error_surfaces(mediapipe, person_clip, tmp_path, monkeypatch):
-    from simpose.track import detect as detect_module
+    from simpose.cues import detect as detect_module
     from simpose.track.estimator import Estimator
 
     seen = {}

@@ -105,6 +105,8 @@ def smooth_track(x: np.ndarray, weight: np.ndarray, valid: np.ndarray, sigma: fl
     for d in range(-int(np.ceil(3 * sigma)), int(np.ceil(3 * sigma)) + 1):
         k = np.exp(-0.5 * (d / sigma) ** 2)
         lo, hi = max(0, -d), min(T, T - d)  # t in [lo, hi): t + d in range
+        if hi <= lo:  # a kernel wider than the track (a negative bound would wrap around)
+            continue
         same = (run[lo:hi] == run[lo + d : hi + d]) & valid[lo + d : hi + d]
         num[lo:hi] += k * same[:, None, None] * xw[lo + d : hi + d]
         den[lo:hi] += k * same[:, None] * w[lo + d : hi + d]
