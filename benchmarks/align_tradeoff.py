@@ -34,16 +34,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from refine_synthetic import VAL, score  # noqa: E402
+from refine_synthetic import VAL, score, sequences  # noqa: E402
 from skeleton_consistency import LIMBS, inputs, smoothed  # noqa: E402
 
 from simpose.body.align import AlignConfig  # noqa: E402
-from simpose.models.noise import NoiseConfig, apply_detector_noise  # noqa: E402
 from simpose.track.estimator import Estimator  # noqa: E402
-from simpose.train.lifter_data import (  # noqa: E402
-    BONE_GROUPS, CameraConfig, bone_tree, build_joint_cache, draw_cameras, load_joint_cache, scale_bones, skeleton_size,
-)  # fmt: skip
-
+from simpose.train.lifter_data import build_joint_cache  # noqa: E402
 
 
 def settings(pick: str | None = None) -> list[tuple[str, dict]]:
@@ -66,28 +62,8 @@ def settings(pick: str | None = None) -> list[tuple[str, dict]]:
 
 
 def synthetic(folder: Path, seed: int, max_frames: int, bone_scale: float = 0.25, size_sigma: float = 0.06) -> list[dict]:
-    """As ``refine_synthetic.sequences`` (noisy), keeping the true 2D and camera-frame 3D."""
-    cache = load_joint_cache(folder)
-    tree, rng, cam = bone_tree(), np.random.default_rng(seed), CameraConfig()
-    median = float(np.median(skeleton_size(cache.joints[cache.segments[:, 0], :17])))
-    out = []
-    for s, e in cache.segments:
-        J = cache.joints[s : min(e, s + max_frames)].astype(np.float64)
-        J = scale_bones(J[None], np.exp(bone_scale * rng.uniform(-1, 1, (1, len(BONE_GROUPS)))), tree)[0]
-        mid = J[len(J) // 2, :1]
-        J = mid + median * np.exp(size_sigma * rng.normal()) / skeleton_size(J[len(J) // 2, :17]) * (J - mid)
-        X = J[:, :17]
-        eye, R = (a[0] for a in draw_cameras(rng, cam, X[:, 0].mean(0)[None]))
-        Xc = (X - eye) @ R.T
-        if Xc[..., 2].min() < 0.5:
-            continue
-        W, H = cam.image_sizes[rng.integers(len(cam.image_sizes))]
-        f = max(W, H) / 2 / np.tan(np.radians(rng.uniform(*cam.fov_deg)) / 2)
-        K = np.array([[f, 0, (W - 1) / 2], [0, f, (H - 1) / 2], [0, 0, 1.0]])
-        true = Xc[..., :2] / Xc[..., 2:] * f + K[:2, 2]
-        uv, conf = apply_detector_noise(true, "h36m17", rng, NoiseConfig(), image_size=(W, H))
-        out.append({"uv": uv, "conf": conf, "true": true, "K": K, "X": Xc, "gt": Xc - Xc[:, :1]})
-    return out
+    """``refine_synthetic.sequences`` through the detector-noise model (it keeps the true 2D and camera-frame 3D)."""
+    return sequences(folder, True, seed, bone_scale=bone_scale, size_sigma=size_sigma, max_frames=max_frames)
 
 
 def project(K: np.ndarray, X: np.ndarray) -> np.ndarray:

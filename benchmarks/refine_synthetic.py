@@ -52,7 +52,8 @@ def build(folder: Path) -> None:
 def sequences(
     folder: Path, noisy: bool, seed: int, bone_scale: float = 0.25, size_sigma: float = 0.06, max_frames: int = 500, median_proportions: bool = False
 ) -> list[dict]:
-    """One camera, proportions and size per cache segment; pixels, confidences, K, root-relative ground truth."""
+    """One camera, proportions and size per cache segment: pixels (``uv``, through the detector-noise
+    model if ``noisy``; ``true``: exact), confidences, K, camera-frame 3D ``X`` and root-relative ``gt``."""
     cache = load_joint_cache(folder)
     tree, rng, cam = bone_tree(), np.random.default_rng(seed), CameraConfig()
     median = float(np.median(skeleton_size(cache.joints[cache.segments[:, 0], :17])))
@@ -72,11 +73,11 @@ def sequences(
         W, H = cam.image_sizes[rng.integers(len(cam.image_sizes))]
         f = max(W, H) / 2 / np.tan(np.radians(rng.uniform(*cam.fov_deg)) / 2)
         K = np.array([[f, 0, (W - 1) / 2], [0, f, (H - 1) / 2], [0, 0, 1.0]])
-        uv = Xc[..., :2] / Xc[..., 2:] * f + K[:2, 2]
-        conf = None
+        true = Xc[..., :2] / Xc[..., 2:] * f + K[:2, 2]
+        uv, conf = true, None
         if noisy:
-            uv, conf = apply_detector_noise(uv, "h36m17", rng, NoiseConfig(), image_size=(W, H))
-        out.append({"uv": uv, "conf": conf, "K": K, "gt": Xc - Xc[:, :1]})
+            uv, conf = apply_detector_noise(true, "h36m17", rng, NoiseConfig(), image_size=(W, H))
+        out.append({"uv": uv, "conf": conf, "true": true, "K": K, "X": Xc, "gt": Xc - Xc[:, :1]})
     return out
 
 
