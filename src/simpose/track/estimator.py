@@ -112,6 +112,18 @@ class EstimatorConfig:
         if self.self_train and not self.refine:
             raise EstimatorError("self_train learns from the refined track: it needs refine=True")
 
+    def with_settings(self, **settings) -> EstimatorConfig:
+        """A copy with the named fields replaced.
+
+        Raises:
+            EstimatorError: a name that is not a field.
+        """
+        known = {f.name for f in dataclasses.fields(EstimatorConfig)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise EstimatorError(f"unknown estimator settings {unknown}; known: {sorted(known)}")
+        return dataclasses.replace(self, **settings)
+
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
@@ -169,11 +181,7 @@ class Estimator:
         from simpose.body.model import BodyModel
         from simpose.models.lifter import WEIGHTS_PATH, Lifter
 
-        known = {f.name for f in dataclasses.fields(EstimatorConfig)}
-        unknown = sorted(set(settings) - known)
-        if unknown:
-            raise EstimatorError(f"unknown estimator settings {unknown}; known: {sorted(known)}")
-        config = dataclasses.replace(config or EstimatorConfig(), **settings)
+        config = (config or EstimatorConfig()).with_settings(**settings)
         tick = time.perf_counter()
         path = Path(weights) if weights is not None else WEIGHTS_PATH
         try:

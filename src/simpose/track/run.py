@@ -202,10 +202,7 @@ class _LoadingEstimator(Estimator):
     def __init__(self, weights, settings: dict) -> None:  # noqa: D107 (no Estimator.__init__: nothing is loaded yet)
         from simpose.track.estimator import EstimatorConfig
 
-        known = {f.name for f in dataclasses.fields(EstimatorConfig)}
-        if set(settings) - known:
-            raise EstimatorError(f"unknown estimator settings {sorted(set(settings) - known)}; known: {sorted(known)}")
-        self.config = dataclasses.replace(EstimatorConfig(), **settings)
+        self.config = EstimatorConfig().with_settings(**settings)
         self._loaded: list = []  # [Estimator] or [BaseException], set by the thread
         self._thread = threading.Thread(target=self._load, args=(weights, settings), name="simpose-load", daemon=True)
         self._thread.start()
