@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     lifter = Lifter.from_pretrained(args.weights)
-    J = len(get_joint_set("h36m17"))
+    J = len(get_joint_set(lifter.input_set))  # the set its weights take (h36m17, or a detector lifter's blazepose33)
     rng = np.random.default_rng(0)
     T = args.frames
     x = rng.uniform(300, 700, (J, 2)) + np.cumsum(rng.normal(0, 1, (T, J, 2)), axis=0) * 0.1

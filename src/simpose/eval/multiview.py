@@ -245,11 +245,11 @@ def score_sequence(pred: np.ndarray, ref: np.ndarray, joint_set: str = EVAL_SET)
 
 
 @functools.cache
-def _estimator(cache_dir: str):
+def _estimator(cache_dir: str, detector_weights: str | None = None, detector_lifter: bool = True):
     """The product's :class:`simpose.Estimator` (shipped weights, default settings), once per process."""
     from simpose.track.estimator import Estimator
 
-    return Estimator.from_pretrained(cache_dir=cache_dir)
+    return Estimator.from_pretrained(cache_dir=cache_dir, detector_weights=detector_weights, detector_lifter=detector_lifter)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,12 +260,16 @@ class EstimatorEstimate:
 
     Attributes:
         cache_dir: cue cache folder ('' for none): the reference's detections are reused.
+        detector_weights: a detector lifter's weights (None: the shipped one, where there is one).
+        detector_lifter: False: BlazePose mapped to h36m17 for the h36m17 lifter (an ablation).
     """
 
     cache_dir: str = ""
+    detector_weights: str | None = None
+    detector_lifter: bool = True
 
     def __call__(self, video: Path, K: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
-        seq = _estimator(self.cache_dir).estimate_video(video, focal=float(K[0, 0]), fps=fps)
+        seq = _estimator(self.cache_dir, self.detector_weights, self.detector_lifter).estimate_video(video, focal=float(K[0, 0]), fps=fps)
         return seq.joints3d[:, 0].astype(np.float64), seq.valid[:, 0].copy()
 
 

@@ -7,7 +7,7 @@ key                  shape, dtype                 meaning
 ==================== ============================ =============================================
 joints3d             (T, P, J, 3) float32         camera frame, metres (x right, y down, z fwd)
 joints2d             (T, P, J, 2) float32         the detector's keypoints in ``joint_set``
-                                                  (BlazePose mapped by simpose.track.keypoint_map),
+                                                  (BlazePose mapped by simpose.models.keypoint_map),
                                                   pixels (centres at integers, K's convention)
 confidence           (T, P, J) float32            detector confidence in [0, 1] (0: invalid)
 valid                (T, P) bool                  person p found in frame t
@@ -22,6 +22,11 @@ image_size           (2,) int64                   width, height
 fps                  () float64                   frames per second of the video
 frame_index          (T,) int64                   index of each frame in the video
 complete             () bool                      False: an interrupted run (frames done so far)
+keypoints            (T, P, K, 2) float32         optional: the detector's own keypoints as they
+                                                  came (e.g. BlazePose-33; the detector lifter's
+                                                  input), pixels, K's convention; NaN: invalid
+keypoint_confidence  (T, P, K) float32            optional: their confidence
+keypoint_set         () str                       optional: their joint set
 ==================== ============================ =============================================
 
 ``poses.json`` holds the same keys, arrays as nested lists, NaN as ``null``.
@@ -37,12 +42,16 @@ import numpy as np
 
 from simpose._files import atomic_open
 
-__all__ = ["POSE_KEYS", "write_poses", "read_poses", "to_json_tree"]
+__all__ = ["POSE_KEYS", "OPTIONAL_POSE_KEYS", "write_poses", "read_poses", "to_json_tree"]
 
 POSE_KEYS = (
     "joints3d", "joints2d", "confidence", "valid", "joint_set", "joint_names", "body_pose_rotvecs",
     "body_global_rotvecs", "body_trans", "body_shape", "K", "image_size", "fps", "frame_index", "complete",
 )  # fmt: skip
+
+
+# Written where the run has them (``simpose adapt`` re-lifts them as the run did); older files lack them.
+OPTIONAL_POSE_KEYS = ("keypoints", "keypoint_confidence", "keypoint_set")
 
 
 def _atomic(path: Path, write) -> Path:
@@ -83,7 +92,7 @@ def write_poses(out_dir: str | os.PathLike, arrays: dict[str, np.ndarray], json_
     if missing:
         raise KeyError(f"poses need {missing}")
     out_dir = Path(out_dir)
-    arrays = {k: np.asarray(arrays[k]) for k in POSE_KEYS}
+    arrays = {k: np.asarray(arrays[k]) for k in POSE_KEYS + OPTIONAL_POSE_KEYS if k in arrays}
     paths = [_atomic(out_dir / "poses.npz", lambda f: np.savez_compressed(f, **arrays))]
     if json_too:
         text = json.dumps(to_json_tree(arrays), separators=(",", ":"), allow_nan=False).encode()

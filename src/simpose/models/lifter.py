@@ -64,7 +64,7 @@ from simpose.body.joints import convert, get_joint_set
 from simpose.camera import image_to_normalised
 from simpose.geometry import track_at
 from simpose.models.lifter_input import (
-    HEAD_CAUSAL, HEAD_CENTRE, INPUT_SET, OUTPUT_SETS, SCALE_FRAMES, TRAINING_FPS, clip_scale, frame_sizes, mirror_input,
+    HEAD_CAUSAL, HEAD_CENTRE, INPUT_SET, INPUT_SETS, OUTPUT_SETS, SCALE_FRAMES, TRAINING_FPS, clip_scale, frame_sizes, mirror_input,
     mirror_output, normalize_keypoints, output_roots, output_slices, pelvis_view_rotations, rate_positions,
     resample_to_frames, resample_track, sliding_scales, to_pelvis_view,
 )  # fmt: skip
@@ -72,10 +72,12 @@ from simpose.models.lifter_net import TemporalLifterNet
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["WEIGHTS_PATH", "CARD_PATH", "Lifter", "LifterStream", "InputContract", "LifterCardError"]
+__all__ = ["WEIGHTS_PATH", "CARD_PATH", "DETECTOR_WEIGHTS_PATH", "Lifter", "LifterStream", "InputContract", "LifterCardError"]
 
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "lifter.pt"
 CARD_PATH = WEIGHTS_PATH.with_suffix(".json")
+# The detector lifter: BlazePose-33 landmarks as MediaPipe gives them (the Estimator's default for video)
+DETECTOR_WEIGHTS_PATH = WEIGHTS_PATH.with_name("lifter_blazepose33.pt")
 
 
 def _check_output_set(name: str) -> None:
@@ -121,8 +123,8 @@ class InputContract:
         if missing:
             raise LifterCardError(f"{where}: the weights' card lacks {', '.join(missing)} (their input contract)")
         c = InputContract(str(inp["joint_set"]), int(inp["scale_frames"]), float(inp["fps"]), tuple(out["joint_sets"]))
-        if c.joint_set != INPUT_SET:
-            raise LifterCardError(f"{where}: input.joint_set {c.joint_set!r}, but this code lifts {INPUT_SET!r} 2D")
+        if c.joint_set not in INPUT_SETS:
+            raise LifterCardError(f"{where}: input.joint_set {c.joint_set!r}, but this code lifts 2D of {list(INPUT_SETS)} only")
         if c.output_sets != OUTPUT_SETS:
             raise LifterCardError(f"{where}: output.joint_sets {list(c.output_sets)}, but this code reads {list(OUTPUT_SETS)} (in that order)")
         if not (c.scale_frames >= 1 and c.fps > 0):
@@ -161,6 +163,7 @@ class Lifter:
         # the rate of the training windows: tracks at other rates are resampled to it
         self.fps = contract.fps
         self.scale_frames = contract.scale_frames
+        self.input_set = contract.joint_set  # the 2D set the network sees; other sets are converted by name
 
     @staticmethod
     def from_pretrained(path: str | Path | None = None) -> Lifter:
@@ -185,17 +188,18 @@ class Lifter:
         return Lifter(net, card, contract=contract)
 
     # -------------------------------------------------------------- inputs
-    def _inputs(self, joints2d, joint_set: str, confidence) -> tuple[np.ndarray, np.ndarray]:
+    def _inputs(self, joints2d, joint_set: str | None, confidence) -> tuple[np.ndarray, np.ndarray]:
+        joint_set = joint_set or self.input_set
         x = np.asarray(joints2d, dtype=np.float64)
         if x.ndim != 3 or x.shape[-1] != 2:
             raise ValueError(f"joints2d must be (T, J, 2) pixels, got {x.shape}")
         conf = np.ones(x.shape[:2]) if confidence is None else np.asarray(confidence, dtype=np.float64)
         if conf.shape != x.shape[:2]:
             raise ValueError(f"confidence must be (T, J) = {x.shape[:2]}, got {conf.shape}")
-        if joint_set != INPUT_SET:
+        if joint_set != self.input_set:
             conf = np.where(np.isfinite(x).all(-1), conf, 0.0)
-            x = convert(x, joint_set, INPUT_SET, strict=False)
-            conf = convert(conf[..., None], joint_set, INPUT_SET, strict=False)[..., 0]
+            x = convert(x, joint_set, self.input_set, strict=False)
+            conf = convert(conf[..., None], joint_set, self.input_set, strict=False)[..., 0]
             conf = np.nan_to_num(conf, nan=0.0)
         return x, conf
 
@@ -224,14 +228,13 @@ class Lifter:
         x, conf = resample_track(x, conf, fps, self.fps)
         return x, conf, camera, True
 
-    @staticmethod
-    def _view(x: np.ndarray, conf: np.ndarray, camera) -> tuple[np.ndarray, np.ndarray | None]:
+    def _view(self, x: np.ndarray, conf: np.ndarray, camera) -> tuple[np.ndarray, np.ndarray | None]:
         """Pixels -> (coordinates the network's normalisation takes, per-frame R or None): with a
         camera, the rays re-projected into the pelvis-view virtual cameras (module docstring)."""
         if camera is None:
             return x, None
         xy = image_to_normalised(x, camera)
-        R = pelvis_view_rotations(xy, np.where(np.isfinite(xy).all(-1), conf, 0.0))
+        R = pelvis_view_rotations(xy, np.where(np.isfinite(xy).all(-1), conf, 0.0), self.input_set)
         return to_pelvis_view(xy, R), R
 
     @staticmethod
@@ -248,7 +251,7 @@ class Lifter:
     def predict(
         self,
         joints2d: np.ndarray,
-        joint_set: str = INPUT_SET,
+        joint_set: str | None = None,
         confidence: np.ndarray | None = None,
         camera=None,
         output_set: str = "h36m17",
@@ -260,7 +263,7 @@ class Lifter:
 
         Args:
             joints2d: (T, J, 2) pixels in ``joint_set`` (NaN: missing).
-            joint_set: the input's joint set; converted to ``INPUT_SET`` by name.
+            joint_set: the input's joint set (None: :attr:`input_set`); converted by name to the set the weights take (:attr:`input_set`).
             confidence: (T, J) in [0, 1], or None (all 1).
             camera: None, a (3, 3) intrinsics matrix K, or a :class:`~simpose.camera.Camera`.
             output_set: ``"h36m17"`` or ``"anny"``.
@@ -279,7 +282,7 @@ class Lifter:
     def predict_sets(
         self,
         joints2d: np.ndarray,
-        joint_set: str = INPUT_SET,
+        joint_set: str | None = None,
         confidence: np.ndarray | None = None,
         camera=None,
         output_sets: tuple[str, ...] = OUTPUT_SETS,
@@ -304,8 +307,8 @@ class Lifter:
         """(T, J_in, 3) normalised features before the 2D scale, the (T,) per-frame 2D scales
         (:func:`sliding_scales`) and the view rotations (None without a camera)."""
         x, R = self._view(x, conf, camera)
-        feats, _ = normalize_keypoints(x, conf, None, scale=1.0)
-        scales = sliding_scales(frame_sizes(feats[..., :2], feats[..., 2]), self.scale_frames, causal=causal).astype(np.float32)
+        feats, _ = normalize_keypoints(x, conf, None, scale=1.0, joint_set=self.input_set)
+        scales = sliding_scales(frame_sizes(feats[..., :2], feats[..., 2], self.input_set), self.scale_frames, causal=causal).astype(np.float32)
         return feats, scales, R
 
     def offline_input(self, x: np.ndarray, conf: np.ndarray, camera) -> tuple[np.ndarray, np.ndarray | None]:
@@ -329,7 +332,7 @@ class Lifter:
     def _predict_all(self, x: np.ndarray, conf: np.ndarray, camera, causal: bool = False, chunk: int = 4096) -> np.ndarray:
         """Every output joint of :meth:`predict` before the set is chosen: (T, J_all, 3) camera axes.
 
-        ``x``/``conf`` as :meth:`_inputs` returns them (``INPUT_SET``, T >= 1); :meth:`_select`
+        ``x``/``conf`` as :meth:`_inputs` returns them (:attr:`input_set`, T >= 1); :meth:`_select`
         picks a set, so one network pass can give both sets.
         """
         T = x.shape[0]
@@ -366,11 +369,11 @@ class Lifter:
         if not self.flip:
             return y.numpy()
         P, L, _ = x.shape
-        xf = mirror_input(x.view(P, L, -1, 3)).view(P, L, -1)
+        xf = mirror_input(x.view(P, L, -1, 3), self.input_set).view(P, L, -1)
         yf = mirror_output(self.net(xf)[:, :, HEAD_CENTRE])
         return ((y + yf) / 2).numpy()
 
-    def stream(self, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17", fps: float | None = None) -> LifterStream:
+    def stream(self, joint_set: str | None = None, camera=None, output_set: str = "h36m17", fps: float | None = None) -> LifterStream:
         """A frame-by-frame (causal) predictor; gives the same numbers as ``predict(causal=True, fps=fps)``."""
         return LifterStream(self, joint_set, camera, output_set, fps)
 
@@ -385,7 +388,7 @@ class LifterStream:
     ``predict(causal=True, fps=fps)``.
     """
 
-    def __init__(self, lifter: Lifter, joint_set: str = INPUT_SET, camera=None, output_set: str = "h36m17", fps: float | None = None) -> None:
+    def __init__(self, lifter: Lifter, joint_set: str | None = None, camera=None, output_set: str = "h36m17", fps: float | None = None) -> None:
         _check_output_set(output_set)
         self.lifter, self.joint_set, self.camera, self.output_set = lifter, joint_set, camera, output_set
         self._window: np.ndarray | None = None  # (RF, J, 3) the last RF frames' features, oldest first
@@ -422,9 +425,9 @@ class LifterStream:
     def _lift(self, x: np.ndarray, c: np.ndarray, camera) -> np.ndarray:
         """One frame at the lifter's rate: (1, J_in, 2), (1, J_in) -> (J_out, 3)."""
         x, R = self.lifter._view(x, c, camera)
-        feats, _ = normalize_keypoints(x, c, None, scale=1.0)  # (1, J, 3)
+        feats, _ = normalize_keypoints(x, c, None, scale=1.0, joint_set=self.lifter.input_set)  # (1, J, 3)
         self._sizes[:-1] = self._sizes[1:]
-        self._sizes[-1] = frame_sizes(feats[..., :2], feats[..., 2])[0]
+        self._sizes[-1] = frame_sizes(feats[..., :2], feats[..., 2], self.lifter.input_set)[0]
         RF = self.lifter.receptive_field
         if self._window is None:  # the first frame stands in for the frames before it
             self._window = np.repeat(feats, RF, axis=0)

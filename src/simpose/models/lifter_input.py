@@ -26,10 +26,15 @@ from simpose.body.joints import get_joint_set
 from simpose.camera import image_to_normalised
 from simpose.geometry import frame_positions, interpolate_frames, track_at
 
-__all__ = ["INPUT_SET", "OUTPUT_SETS", "output_roots", "frame_sizes", "clip_scale", "sliding_scales", "normalize_keypoints", "pelvis_view_rotations", "to_pelvis_view", "output_flip_permutation", "mirror_input", "mirror_output", "output_slices", "TRAINING_FPS", "rate_positions", "resample_frames", "resample_track", "resample_to_frames"]
+__all__ = ["INPUT_SET", "INPUT_SETS", "centre_weights", "OUTPUT_SETS", "output_roots", "frame_sizes", "clip_scale", "sliding_scales", "normalize_keypoints", "pelvis_view_rotations", "to_pelvis_view", "output_flip_permutation", "mirror_input", "mirror_output", "output_slices", "TRAINING_FPS", "rate_positions", "resample_frames", "resample_track", "resample_to_frames"]
 
 
 INPUT_SET = "h36m17"
+
+# The 2D sets a lifter's weights may be trained on (their card's ``input.joint_set``): the
+# h36m17 set (ground-truth 2D, or any detector's keypoints converted by name) and BlazePose's own
+# 33 landmarks (MediaPipe's output as it is, learned from the detector cache).
+INPUT_SETS: tuple[str, ...] = ("h36m17", "blazepose33")
 
 
 OUTPUT_SETS: tuple[str, ...] = ("h36m17", "anny")
@@ -122,21 +127,46 @@ def resample_to_frames(values: np.ndarray, n_frames: int, fps: float, rate: floa
     return interpolate_frames(np.asarray(values), pos).astype(np.float32)
 
 
-def _pelvis() -> int:
-    return get_joint_set(INPUT_SET).index("pelvis")
+@functools.cache
+def centre_weights(joint_set: str = INPUT_SET) -> np.ndarray:
+    """(J,) the input's centre as a weighted sum of ``joint_set``'s joints (weights sum to 1):
+    its ``pelvis`` where the set has one, else the middle of its hips (BlazePose's definition of
+    its own centre). The lifter's 2D is centred on it, and its view camera looks at it."""
+    js = get_joint_set(joint_set)
+    w = np.zeros(len(js))
+    if "pelvis" in js.names:
+        w[js.index("pelvis")] = 1.0
+    else:
+        w[js.indices(["left_hip", "right_hip"])] = 0.5
+    w.setflags(write=False)
+    return w
 
 
-def frame_sizes(centred: np.ndarray, confidence: np.ndarray) -> np.ndarray:
-    """Per-frame 2D size: the confidence-weighted RMS distance of the joints to the pelvis.
+def _centre(x: np.ndarray, joint_set: str, keepdims: bool = True) -> np.ndarray:
+    """(..., J, D) -> (..., 1, D) (or (..., D)) the weighted centre of :func:`centre_weights`."""
+    w = centre_weights(joint_set)
+    idx = np.flatnonzero(w)  # only the centre's joints: a NaN elsewhere must not spread into it
+    c = np.einsum("...jd,j->...d", x[..., idx, :], w[idx])
+    return c[..., None, :] if keepdims else c
+
+
+def _centre_seen(conf: np.ndarray, joint_set: str) -> np.ndarray:
+    """(..., J) -> (...,) bool: every joint the centre is made of is seen."""
+    return (conf[..., centre_weights(joint_set) > 0] > 0).all(-1)
+
+
+def frame_sizes(centred: np.ndarray, confidence: np.ndarray, joint_set: str = INPUT_SET) -> np.ndarray:
+    """Per-frame 2D size: the confidence-weighted RMS distance of the joints to the centre.
 
     Args:
-        centred: (..., T, J, 2) pelvis-centred coordinates (any units).
+        centred: (..., T, J, 2) centred coordinates (any units; :func:`centre_weights`).
         confidence: (..., T, J) in [0, 1].
+        joint_set: the set of axis J (a joint that is the centre itself does not count).
     Returns:
         (..., T), same units; NaN for frames with less than 2 (summed) confidence.
     """
     w = confidence.astype(np.float64)
-    w = w * (np.arange(w.shape[-1]) != _pelvis())
+    w = w * (centre_weights(joint_set) < 1.0)
     total = w.sum(-1)
     ms = (w * (centred.astype(np.float64) ** 2).sum(-1)).sum(-1) / np.maximum(total, 1e-9)
     return np.where(total >= 2.0, np.sqrt(ms), np.nan)
@@ -171,24 +201,26 @@ def sliding_scales(sizes: np.ndarray, frames: int = SCALE_FRAMES, causal: bool =
     return clip_scale(np.lib.stride_tricks.sliding_window_view(padded, frames)[:T])
 
 
-def pelvis_view_rotations(xy: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+def pelvis_view_rotations(xy: np.ndarray, confidence: np.ndarray, joint_set: str = INPUT_SET) -> np.ndarray:
     """Per-frame rotation from the camera to a virtual camera looking along the pelvis ray.
 
     Args:
         xy: (..., T, J, 2) normalised image coordinates ``(u - c) / f`` (undistorted).
-        confidence: (..., T, J); the pelvis ray is the pelvis where it is seen, otherwise the
-            confidence-weighted mean of the seen joints, otherwise the optical axis.
+        confidence: (..., T, J); the pelvis ray is the centre (:func:`centre_weights`) where it
+            is seen, otherwise the confidence-weighted mean of the seen joints, otherwise the
+            optical axis.
+        joint_set: the set of axis J.
     Returns:
         (..., T, 3, 3) R with rows the virtual camera's axes in camera coordinates: a camera-frame
         vector v is ``R @ v`` in the virtual frame. Its z row is the unit pelvis ray, its x row is
         horizontal (orthogonal to the camera's y axis), so R is the identity on the optical axis.
     """
-    pel = _pelvis()
     seen = (confidence > 0) & np.isfinite(xy).all(-1)
     xy0 = np.where(seen[..., None], xy, 0.0)
     w = seen.astype(np.float64)
     mean = (w[..., None] * xy0).sum(-2) / np.maximum(w.sum(-1), 1e-9)[..., None]
-    centre = np.where(seen[..., pel, None], xy0[..., pel, :], np.where(w.sum(-1, keepdims=True) > 0, mean, 0.0))
+    centre_seen = _centre_seen(seen, joint_set)[..., None]
+    centre = np.where(centre_seen, _centre(xy0, joint_set, keepdims=False), np.where(w.sum(-1, keepdims=True) > 0, mean, 0.0))
     fwd = np.concatenate([centre, np.ones_like(centre[..., :1])], -1)
     fwd /= np.linalg.norm(fwd, axis=-1, keepdims=True)
     right = np.stack([fwd[..., 2], np.zeros_like(fwd[..., 0]), -fwd[..., 0]], -1)  # (0, 1, 0) x fwd
@@ -209,11 +241,13 @@ def normalize_keypoints(
     confidence: np.ndarray | None = None,
     camera=None,
     scale: np.ndarray | float | None = None,
+    joint_set: str = INPUT_SET,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The lifter's input normalisation (module docstring, steps 1-4).
 
     Args:
-        joints2d: (..., T, J, 2) pixels, ``INPUT_SET`` joints; NaN for missing joints.
+        joints2d: (..., T, J, 2) pixels, ``joint_set`` joints (one of :data:`INPUT_SETS`,
+            centred on :func:`centre_weights`); NaN for missing joints.
         confidence: (..., T, J) in [0, 1] or None (all 1).
         camera: None, a (3, 3) K (or (..., 3, 3)) or a :class:`~simpose.camera.Camera`.
         scale: the per-clip size to divide by, (...,) or scalar; None computes it from this clip
@@ -226,18 +260,18 @@ def normalize_keypoints(
     conf = np.ones(x.shape[:-1]) if confidence is None else np.asarray(confidence, dtype=np.float64)
     conf = np.where(np.isfinite(x).all(-1), np.nan_to_num(conf), 0.0)
     x = image_to_normalised(x, camera)
-    centred = x - x[..., _pelvis() : _pelvis() + 1, :]
+    centred = x - _centre(x, joint_set)
     centred = np.where(conf[..., None] > 0, np.nan_to_num(centred), 0.0)
     if scale is None:
-        scale = clip_scale(frame_sizes(centred, conf))
+        scale = clip_scale(frame_sizes(centred, conf, joint_set))
     scale = np.asarray(scale, dtype=np.float64)
     feats = np.concatenate([centred / scale[..., None, None, None], conf[..., None]], axis=-1)
     return feats.astype(np.float32), scale
 
 
 @functools.cache
-def _flip_in() -> np.ndarray:
-    return np.asarray(get_joint_set(INPUT_SET).flip_permutation)
+def _flip_in(joint_set: str) -> np.ndarray:
+    return np.asarray(get_joint_set(joint_set).flip_permutation)
 
 
 @functools.cache
@@ -251,10 +285,10 @@ def output_flip_permutation() -> np.ndarray:
     return np.concatenate(perms)
 
 
-def mirror_input(features: torch.Tensor) -> torch.Tensor:
-    """(..., J_in, 3) network input features -> those of the mirrored image (left and right
-    swapped, x negated; the confidence channel unchanged)."""
-    return features[..., _flip_in(), :] * features.new_tensor([-1.0, 1.0, 1.0])
+def mirror_input(features: torch.Tensor, joint_set: str = INPUT_SET) -> torch.Tensor:
+    """(..., J_in, 3) network input features of ``joint_set`` -> those of the mirrored image
+    (left and right swapped, x negated; the confidence channel unchanged)."""
+    return features[..., _flip_in(joint_set), :] * features.new_tensor([-1.0, 1.0, 1.0])
 
 
 def mirror_output(joints: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,6 @@
 
 - :mod:`~simpose.track.estimator`: ``Estimator`` (video or 2D in memory -> ``PoseSequence``), the path run, eval and benchmarks share.
 - :mod:`~simpose.track.run`: ``run_video(path, out_dir, RunConfig()) -> RunResult``.
-- :mod:`~simpose.track.keypoint_map`: BlazePose landmarks to H36M joints (fitted on synthetic bodies).
 - :mod:`~simpose.track.position`: closed-form camera-frame translation and its smoothing.
 - :mod:`~simpose.track.views`: overlay.mp4, skeleton3d.mp4, summary.png.
 """

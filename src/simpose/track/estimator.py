@@ -12,8 +12,13 @@ Stages (``PoseSequence.timings``; ``setup`` is paid once, in :meth:`Estimator.fr
 
 1. ``keypoints`` (video only): decode + MediaPipe BlazePose-33 (:mod:`simpose.cues.detect`; cached).
    The main person (:func:`main_person`) is kept: P = 1.
-2. ``lifter``: the 2D mapped to ``h36m17`` (BlazePose through :mod:`simpose.track.keypoint_map`),
-   lifted to root-relative 3D in ``h36m17`` and the native ``anny`` set (:class:`~simpose.models.lifter.Lifter`).
+2. ``lifter``: the 2D lifted to root-relative 3D in ``h36m17`` and the native ``anny`` set
+   (:class:`~simpose.models.lifter.Lifter`). BlazePose's own 33 landmarks go to the detector
+   lifter (``weights/lifter_blazepose33.pt``: trained on the detector's output on synthetic
+   people, :mod:`simpose.train.lifter_detcache`) where it is shipped and ``detector_lifter`` is
+   on; other 2D (and BlazePose otherwise) is mapped to ``h36m17`` (BlazePose through
+   :mod:`simpose.models.keypoint_map`) for the ``h36m17`` lifter. The later stages use the
+   ``h36m17`` points either way.
 3. ``position``: closed-form camera translation, smoothed (:mod:`simpose.track.position`); then
    (``refine``) one skeleton on the 2D rays (:mod:`simpose.adapt.refine`); then, if asked
    (``self_train``), a fine-tuned copy of the lifter lifts and refines again
@@ -81,7 +86,9 @@ class EstimatorConfig:
         keypoints: MediaPipe settings (video input).
         position: the closed-form translation and its smoothing.
         keypoint_map: BlazePose landmarks to H36M joints through the synthetic-trained map
-            (:mod:`simpose.track.keypoint_map`); False: renamed as they are.
+            (:mod:`simpose.models.keypoint_map`); False: renamed as they are.
+        detector_lifter: lift BlazePose's landmarks with the detector lifter (module docstring)
+            where its weights are there; False: map them to ``h36m17`` for the ``h36m17`` lifter.
         refine: the test-time refinement (:mod:`simpose.adapt.refine`); False: the lifter's pose.
         refine_config: its settings.
         self_train: then fine-tune a copy of the lifter on the refined track and lift and refine
@@ -99,6 +106,7 @@ class EstimatorConfig:
     keypoints: KeypointConfig = KeypointConfig()
     position: PositionConfig = PositionConfig()
     keypoint_map: bool = True
+    detector_lifter: bool = True
     refine: bool = True
     refine_config: RefineConfig = RefineConfig()
     self_train: bool = False
@@ -157,21 +165,43 @@ class Estimator:
         body: a :class:`~simpose.body.model.BodyModel`.
         config: settings.
         weights: which weights the lifter came from.
+        detector_lifter: a second :class:`~simpose.models.lifter.Lifter` for one detector's own
+            keypoints (its ``input_set``, e.g. ``blazepose33``), used for 2D of that set; None: none.
+        detector_weights: which weights that one came from.
     """
 
-    def __init__(self, lifter, body, config: EstimatorConfig = EstimatorConfig(), weights: WeightsInfo | None = None) -> None:
+    def __init__(
+        self, lifter, body, config: EstimatorConfig = EstimatorConfig(), weights: WeightsInfo | None = None,
+        detector_lifter=None, detector_weights: WeightsInfo | None = None,
+    ) -> None:  # fmt: skip
         self.lifter = lifter
         self.body = body
         self.config = config
         self.weights = weights
+        self.detector_lifter = detector_lifter
+        self.detector_weights = detector_weights
         self.setup_s = 0.0
 
+    def lifter_for(self, joint_set: str):
+        """The lifter that lifts 2D of ``joint_set``: the detector lifter for its own set (when
+        there is one and ``config.detector_lifter`` is on), else the ``h36m17`` lifter."""
+        d = self.detector_lifter
+        if d is not None and self.config.detector_lifter and joint_set == d.input_set:
+            return d
+        return self.lifter
+
     @classmethod
-    def from_pretrained(cls, weights: str | os.PathLike | None = None, config: EstimatorConfig | None = None, **settings) -> Estimator:
+    def from_pretrained(
+        cls, weights: str | os.PathLike | None = None, config: EstimatorConfig | None = None,
+        detector_weights: str | os.PathLike | None = None, **settings,
+    ) -> Estimator:  # fmt: skip
         """Load the lifter weights (None: the shipped ones) and the body model; warm them up.
 
         Args:
-            weights: a lifter ``.pt`` with its card ``.json`` beside it; None: the shipped weights.
+            weights: an ``h36m17`` lifter ``.pt`` with its card ``.json`` beside it; None: the shipped weights.
+            detector_weights: a detector lifter (``blazepose33`` input); None: the shipped one
+                (``weights/lifter_blazepose33.pt``) where it is there. Not loaded when
+                ``detector_lifter`` is off.
             config: settings (default: the product's).
             **settings: fields of :class:`EstimatorConfig` that override ``config``'s.
         Raises:
@@ -179,16 +209,25 @@ class Estimator:
             FileNotFoundError: no such weights.
         """
         from simpose.body.model import BodyModel
-        from simpose.models.lifter import WEIGHTS_PATH, Lifter
+        from simpose.models.lifter import DETECTOR_WEIGHTS_PATH, WEIGHTS_PATH, Lifter
 
         config = (config or EstimatorConfig()).with_settings(**settings)
         tick = time.perf_counter()
         path = Path(weights) if weights is not None else WEIGHTS_PATH
+        det_path = Path(detector_weights) if detector_weights is not None else DETECTOR_WEIGHTS_PATH
         try:
             lifter = Lifter.from_pretrained(path)
+            if lifter.input_set != JOINT_SET:
+                raise EstimatorError(f"{path}: the main lifter must take {JOINT_SET} 2D, its card says {lifter.input_set!r} (give it as detector_weights)")
+            det = None
+            if config.detector_lifter and (detector_weights is not None or det_path.exists()):
+                det = Lifter.from_pretrained(det_path)
+                if det.input_set == JOINT_SET:
+                    raise EstimatorError(f"{det_path}: a detector lifter takes a detector's own keypoints, its card says {JOINT_SET!r}")
         except ValueError as e:  # the card does not match the code
             raise EstimatorError(str(e)) from e
-        est = cls(lifter, BodyModel(), config, WeightsInfo(str(path.resolve()), _sha256(path)))
+        det_info = WeightsInfo(str(det_path.resolve()), _sha256(det_path)) if det is not None else None
+        est = cls(lifter, BodyModel(), config, WeightsInfo(str(path.resolve()), _sha256(path)), det, det_info)
         est.warm_up()
         est.setup_s = time.perf_counter() - tick
         return est
@@ -199,6 +238,11 @@ class Estimator:
 
         reference_joints(self.body)
         self.lifter.predict(np.zeros((1, 17, 2)), JOINT_SET, np.ones((1, 17)))
+        if self.detector_lifter is not None:
+            from simpose.body.joints import get_joint_set
+
+            n = len(get_joint_set(self.detector_lifter.input_set))
+            self.detector_lifter.predict(np.zeros((1, n, 2)), None, np.ones((1, n)))
 
     # -------------------------------------------------------------- video
     def estimate_video(
@@ -251,8 +295,10 @@ class Estimator:
             where = f"(frames {f[0]}-{f[-1]})" if len(f) else ""
             raise EstimatorError(f"{source.path}: no person found in {kp_all.num_frames} frames {where}")
         p = main_person(kp_all)
-        kp, conf = to_lifter_joints(kp_all.keypoints[:, p] - 0.5, kp_all.confidence[:, p], kp_all.joint_set, cfg.keypoint_map)
-        seq = self._estimate(kp[:, None], conf[:, None], kp_all.valid[:, p : p + 1].copy(), K, float(source.fps), tuple(source.size))
+        raw = (kp_all.keypoints[:, p] - 0.5, kp_all.confidence[:, p])
+        kp, conf = to_lifter_joints(*raw, kp_all.joint_set, cfg.keypoint_map)
+        own = (raw[0][:, None], raw[1][:, None], kp_all.joint_set)
+        seq = self._estimate(kp[:, None], conf[:, None], kp_all.valid[:, p : p + 1].copy(), K, float(source.fps), tuple(source.size), own)
         warn_if_far(seq.joints3d)
         return dataclasses.replace(
             seq, frame_index=det.frame_index.astype(np.int64), complete=bool(det.complete), fov_assumed=assumed,
@@ -331,14 +377,17 @@ class Estimator:
         Kmat = camera.K.double().numpy() if isinstance(camera, Camera) else camera
         if image_size is None:
             image_size = (int(round(2 * Kmat[0, 2] + 1)), int(round(2 * Kmat[1, 2] + 1)))
-        seq = self._estimate(kp, conf, valid, camera, float(fps), tuple(image_size))
+        seq = self._estimate(kp, conf, valid, camera, float(fps), tuple(image_size), (x, np.nan_to_num(c), joint_set))
         if frame_index is not None:
             seq = dataclasses.replace(seq, frame_index=np.asarray(frame_index, np.int64))
         return seq
 
     # -------------------------------------------------------------- the 3D stages
-    def _estimate(self, kp, conf, valid, camera, fps: float, image_size) -> PoseSequence:
-        """(T, P, 17, 2) h36m17 pixels, (T, P, 17), (T, P) valid -> PoseSequence, one track per person."""
+    def _estimate(self, kp, conf, valid, camera, fps: float, image_size, own=None) -> PoseSequence:
+        """(T, P, 17, 2) h36m17 pixels, (T, P, 17), (T, P) valid -> PoseSequence, one track per person.
+
+        ``own``: the 2D as it came, ``(x (T, P, J, 2), confidence (T, P, J), joint_set)``, for a
+        detector lifter of that set (:meth:`lifter_for`); None: the h36m17 points are lifted."""
         from simpose.body.joints import get_joint_set
         from simpose.camera import Camera
 
@@ -346,7 +395,8 @@ class Estimator:
         out = {k: [] for k in ("joints3d", "valid", "pose", "glob", "trans", "shape")}
         timings: dict[str, float] = {}
         for p in range(P):
-            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps)
+            lifter_2d = (own[0][:, p], own[1][:, p], own[2]) if own is not None else None
+            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps, lifter_2d)
             for k, s in t.items():
                 timings[k] = timings.get(k, 0.0) + s
             out["joints3d"].append(j3d)
@@ -360,20 +410,29 @@ class Estimator:
         kp, conf = kp.copy(), conf.copy()
         kp[~v], conf[~v] = np.nan, 0.0
         K = camera.K.double().numpy() if isinstance(camera, Camera) else np.asarray(camera, np.float64)
+        extra = {}
+        if own is not None and own[2] != JOINT_SET:  # the detector's own keypoints, kept for a re-estimate
+            x_own, c_own = np.array(own[0], np.float32), np.array(own[1], np.float32)
+            x_own[~v], c_own[~v] = np.nan, 0.0
+            extra = {"keypoints": x_own, "keypoint_confidence": c_own, "keypoint_set": own[2]}
         return PoseSequence(
             joints3d=st("joints3d").astype(np.float32), joints2d=kp.astype(np.float32), confidence=conf.astype(np.float32), valid=v,
             joint_set=JOINT_SET, joint_names=tuple(get_joint_set(JOINT_SET).names),
             body_pose_rotvecs=st("pose").astype(np.float32), body_global_rotvecs=st("glob").astype(np.float32),
             body_trans=st("trans").astype(np.float32), body_shape=st("shape").astype(np.float32),
             K=K, image_size=tuple(int(s) for s in image_size), fps=float(fps), frame_index=np.arange(T, dtype=np.int64), timings=timings,
+            **extra,
         )  # fmt: skip
 
-    def lift_and_fit(self, kp, conf, valid, camera, fps: float):
+    def lift_and_fit(self, kp, conf, valid, camera, fps: float, lifter_2d=None):
         """The 3D stages for one person (module docstring, steps 2-5).
 
         Args:
             kp, conf: (T, 17, 2) h36m17 pixels and (T, 17) confidences (:func:`to_lifter_joints`).
             valid: (T,) frames with the person. camera: (3, 3) K or a Camera. fps: frame rate.
+            lifter_2d: ``(x (T, J, 2), confidence (T, J), joint_set)``: the 2D as it came; the
+                lifter of :meth:`lifter_for` its set lifts it when that is a detector lifter;
+                None: the h36m17 points are lifted.
         Returns:
             joints3d (T, 17, 3) float64 camera-frame metres (NaN where not valid), valid (T,)
             (frames whose translation could not be solved dropped), the
@@ -385,7 +444,11 @@ class Estimator:
         cfg = self.config
         timings = {"refine": 0.0, "self_train": 0.0}
         tick = time.perf_counter()
-        h36m_rel, anny_rel = lift(self.lifter, kp, conf, valid, camera, fps)
+        lifter, x_in, c_in, set_in = self.lifter, kp, conf, JOINT_SET
+        if lifter_2d is not None and self.lifter_for(lifter_2d[2]) is not self.lifter:
+            lifter = self.lifter_for(lifter_2d[2])
+            x_in, c_in, set_in = lifter_2d
+        h36m_rel, anny_rel = lift(lifter, x_in, c_in, valid, camera, fps, set_in)
         timings["lifter"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
@@ -397,12 +460,11 @@ class Estimator:
         if cfg.self_train:
             tock = time.perf_counter()
             st = cfg.self_train_config
-            lifter = self.lifter
-            kp_in, conf_in = lifter_inputs(kp, conf, valid)
+            kp_in, conf_in = lifter_inputs(x_in, c_in, valid)
             for r in range(st.rounds):  # the refined track and its body teach the lifter, which lifts it again
                 targets = {"h36m17": placed, "anny": body_joints(self.body, fit, "anny")}  # NaN frames do not count
-                lifter = fine_tune(lifter, kp_in, targets, conf_in, camera, JOINT_SET, st.steps, st.lr, st.max_frames, seed=r, fps=fps)
-                h36m_rel, anny_rel = lift(lifter, kp, conf, valid, camera, fps)
+                lifter = fine_tune(lifter, kp_in, targets, conf_in, camera, set_in, st.steps, st.lr, st.max_frames, seed=r, fps=fps)
+                h36m_rel, anny_rel = lift(lifter, x_in, c_in, valid, camera, fps, set_in)
                 placed, valid = self._place(h36m_rel, kp, conf, valid, camera, fps, {"refine": 0.0})
                 fit, joints3d = self._fit_body(anny_rel, placed, kp, conf, valid, camera, fps)
             timings["self_train"] = time.perf_counter() - tock

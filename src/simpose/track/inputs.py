@@ -144,12 +144,12 @@ def _fill_gaps(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
 def to_lifter_joints(keypoints: np.ndarray, confidence: np.ndarray, joint_set: str, learned_map: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Detected keypoints (T, J, 2) of ``joint_set`` -> h36m17 points (T, 17, 2) and confidence (T, 17).
 
-    BlazePose goes through the synthetic-trained map of :mod:`simpose.track.keypoint_map` (its
+    BlazePose goes through the synthetic-trained map of :mod:`simpose.models.keypoint_map` (its
     landmarks are not H36M's joints); other sets, or ``learned_map=False``, are renamed
     (:func:`simpose.body.joints.convert`).
     """
     if joint_set == "blazepose33" and learned_map:
-        from simpose.track.keypoint_map import apply_map, load_map
+        from simpose.models.keypoint_map import apply_map, load_map
 
         return apply_map(keypoints, confidence, load_map())
     from simpose.body.joints import conversion_matrix
@@ -174,9 +174,9 @@ def lifter_inputs(kp: np.ndarray, conf: np.ndarray, valid: np.ndarray) -> tuple[
     their neighbours at confidence 0 (they must not disturb the windows around them).
 
     Args:
-        kp: (T, 17, 2) h36m17 pixels; conf: (T, 17); valid: (T,) bool.
+        kp: (T, J, 2) pixels (h36m17 or a detector's own set); conf: (T, J); valid: (T,) bool.
     Returns:
-        (T, 17, 2) pixels without NaN, (T, 17) confidences.
+        (T, J, 2) pixels without NaN, (T, J) confidences.
     """
     finite = np.isfinite(kp).all(-1)
     kp_in = kp.copy()
@@ -186,19 +186,19 @@ def lifter_inputs(kp: np.ndarray, conf: np.ndarray, valid: np.ndarray) -> tuple[
     return kp_in, np.where(valid[:, None] & finite, conf, 0.0)
 
 
-def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, camera, fps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def lift(lifter, kp: np.ndarray, conf: np.ndarray, valid: np.ndarray, camera, fps: float | None = None, joint_set: str = JOINT_SET) -> tuple[np.ndarray, np.ndarray]:
     """Root-relative 3D in ``h36m17`` and ``anny`` for one person; NaN on invalid frames.
 
     Args:
         lifter: a :class:`~simpose.models.lifter.Lifter`.
-        kp: (T, 17, 2) h36m17 pixels; conf: (T, 17); valid: (T,) bool.
+        kp: (T, J, 2) pixels of ``joint_set`` (h36m17, or the detector lifter's own set); conf: (T, J); valid: (T,) bool.
         camera: (3, 3) K or a :class:`~simpose.camera.Camera`.
         fps: the video's frame rate (the lifter resamples other rates to its own).
     Returns:
         (T, 17, 3) and (T, 25, 3) float64 metres, camera axes.
     """
     kp_in, conf_in = lifter_inputs(kp, conf, valid)
-    out = lifter.predict_sets(kp_in, JOINT_SET, conf_in, camera, ("h36m17", "anny"), fps=fps)
+    out = lifter.predict_sets(kp_in, joint_set, conf_in, camera, ("h36m17", "anny"), fps=fps)
     h36m, anny = out["h36m17"].astype(np.float64), out["anny"].astype(np.float64)
     h36m[~valid], anny[~valid] = np.nan, np.nan
     return h36m, anny

@@ -76,7 +76,9 @@ class RunConfig:
         keypoints: MediaPipe settings.
         position: absolute-position settings.
         keypoint_map: BlazePose landmarks to H36M joints through the synthetic-trained map
-            (:mod:`simpose.track.keypoint_map`); False: renamed as they are.
+            (:mod:`simpose.models.keypoint_map`); False: renamed as they are.
+        detector_lifter: lift BlazePose's own landmarks with the detector lifter
+            (``EstimatorConfig.detector_lifter``); False: the h36m17 lifter on mapped points.
         refine: the test-time refinement of :mod:`simpose.adapt.refine` (constant bone lengths,
             joints on their 2D rays); False: the lifter's pose as it is.
         self_train: after the refinement, fine-tune a copy of the lifter on the refined track
@@ -88,7 +90,8 @@ class RunConfig:
             (confidence-weighted), so the skeleton and the mesh, which are one, land on the person
             in the image (:mod:`simpose.body.align`).
         cache_dir: cue cache folder ('' for none).
-        lifter_weights: a lifter checkpoint; None: the shipped weights.
+        lifter_weights: an h36m17 lifter checkpoint; None: the shipped weights.
+        detector_weights: a detector (blazepose33) lifter checkpoint; None: the shipped one.
         views: also write overlay.mp4, skeleton3d.mp4 and summary.png.
         mesh_every: also write ``meshes/mesh_XXXXXX.obj`` for every n-th valid frame (0: none).
         json: also write poses.json.
@@ -104,12 +107,14 @@ class RunConfig:
     keypoints: KeypointConfig = KeypointConfig()
     position: PositionConfig = PositionConfig()
     keypoint_map: bool = True
+    detector_lifter: bool = True
     refine: bool = True
     self_train: bool = False
     self_train_config: SelfTrainConfig = SelfTrainConfig()
     align_2d: bool = True
     cache_dir: str = dataclasses.field(default_factory=lambda: str(default_cache_dir()))  # read when a config is made
     lifter_weights: str | None = None
+    detector_weights: str | None = None
     views: bool = True
     mesh_every: int = 0
     json: bool = True
@@ -199,17 +204,17 @@ class _LoadingEstimator(Estimator):
     re-raises its error in the caller's thread. The settings are checked here, before the thread.
     """
 
-    def __init__(self, weights, settings: dict) -> None:  # noqa: D107 (no Estimator.__init__: nothing is loaded yet)
+    def __init__(self, weights, settings: dict, detector_weights=None) -> None:  # noqa: D107 (no Estimator.__init__: nothing is loaded yet)
         from simpose.track.estimator import EstimatorConfig
 
         self.config = EstimatorConfig().with_settings(**settings)
         self._loaded: list = []  # [Estimator] or [BaseException], set by the thread
-        self._thread = threading.Thread(target=self._load, args=(weights, settings), name="simpose-load", daemon=True)
+        self._thread = threading.Thread(target=self._load, args=(weights, settings, detector_weights), name="simpose-load", daemon=True)
         self._thread.start()
 
-    def _load(self, weights, settings: dict) -> None:
+    def _load(self, weights, settings: dict, detector_weights) -> None:
         try:
-            self._loaded.append(Estimator.from_pretrained(weights, **settings))
+            self._loaded.append(Estimator.from_pretrained(weights, detector_weights=detector_weights, **settings))
         except BaseException as e:  # noqa: BLE001 (handed to the caller's thread by __getattr__)
             self._loaded.append(e)
 
@@ -255,7 +260,7 @@ def run_video(
     check_out_dir(out_dir, path, config.cache_dir)
     out_dir = Path(out_dir)
     if estimator is None:  # loads (lifter, body model) while the 2D stage runs
-        estimator = _LoadingEstimator(config.lifter_weights, config.estimator_settings())
+        estimator = _LoadingEstimator(config.lifter_weights, config.estimator_settings(), config.detector_weights)
     seq = estimator.estimate_video(path, config.focal, config.fov, config.start, config.end, config.fps, stop=stop, progress=config.progress)
     timings = dict(seq.timings)
     body, fit = estimator.body, seq.body_fit(0)
@@ -307,8 +312,11 @@ def adapt_run(
     src = PoseSequence.load(run_dir)
     check_out_dir(out_dir, Path(run_dir).parent if Path(run_dir).is_file() else run_dir)
     if estimator is None:
-        estimator = Estimator.from_pretrained(config.lifter_weights, **config.estimator_settings())
-    seq = estimator.estimate_keypoints(src.joints2d, src.confidence, src.joint_set, src.K, src.fps, src.image_size, src.frame_index)
+        estimator = Estimator.from_pretrained(config.lifter_weights, detector_weights=config.detector_weights, **config.estimator_settings())
+    if src.keypoints is not None:  # the detector's own keypoints: lifted as the run lifted them
+        seq = estimator.estimate_keypoints(src.keypoints, src.keypoint_confidence, src.keypoint_set, src.K, src.fps, src.image_size, src.frame_index)
+    else:
+        seq = estimator.estimate_keypoints(src.joints2d, src.confidence, src.joint_set, src.K, src.fps, src.image_size, src.frame_index)
     seq = dataclasses.replace(seq, complete=src.complete)
     timings = dict(seq.timings)
     tick = time.perf_counter()
@@ -338,6 +346,8 @@ def _write_outputs(out_dir: Path, seq: PoseSequence, body, fit, config: RunConfi
     record = config.to_dict()
     record["estimator"] = dataclasses.asdict(estimator.config)  # the settings the estimate used
     record["weights"] = dataclasses.asdict(estimator.weights) if estimator.weights else None
+    det = getattr(estimator, "detector_weights", None)
+    record["detector_weights"] = dataclasses.asdict(det) if det is not None and estimator.config.detector_lifter else None
     cfg.write_text(json.dumps(record, indent=2))
     paths[cfg.name] = cfg
     return paths

@@ -44,6 +44,9 @@ class PoseSequence:
         fps: frames per second. frame_index: (T,) int64 frame of the video of each row.
         complete: False if the keypoint stage was stopped early (rows cover the frames done).
         timings: stage -> seconds (not saved). fov_assumed: no focal or FOV was given (not saved).
+        keypoints, keypoint_confidence, keypoint_set: the detector's own keypoints as they came
+            ((T, P, K, 2) pixels, (T, P, K); NaN / 0 where not valid) and their set, when they
+            are another set than ``joint_set`` (the detector lifter's input); else None.
     """
 
     joints3d: np.ndarray
@@ -63,6 +66,9 @@ class PoseSequence:
     complete: bool = True
     timings: dict = dataclasses.field(default_factory=dict, compare=False)
     fov_assumed: bool = False
+    keypoints: np.ndarray | None = None
+    keypoint_confidence: np.ndarray | None = None
+    keypoint_set: str | None = None
 
     @property
     def num_frames(self) -> int:
@@ -82,6 +88,9 @@ class PoseSequence:
             "body_trans": f32(self.body_trans), "body_shape": f32(self.body_shape), "K": np.asarray(self.K, np.float64),
             "image_size": np.asarray(self.image_size, np.int64), "fps": np.array(float(self.fps)),
             "frame_index": np.asarray(self.frame_index, np.int64), "complete": np.array(bool(self.complete)),
+            **({} if self.keypoints is None else {
+                "keypoints": f32(self.keypoints), "keypoint_confidence": f32(self.keypoint_confidence), "keypoint_set": np.array(self.keypoint_set),
+            }),
         }  # fmt: skip
 
     @staticmethod
@@ -101,6 +110,10 @@ class PoseSequence:
             body_trans=np.asarray(a["body_trans"], np.float32), body_shape=np.asarray(a["body_shape"], np.float32),
             K=np.asarray(a["K"], np.float64), image_size=tuple(int(v) for v in np.asarray(a["image_size"])),
             fps=float(a["fps"]), frame_index=np.asarray(a["frame_index"], np.int64), complete=bool(a["complete"]),
+            **({} if "keypoints" not in a else {
+                "keypoints": np.asarray(a["keypoints"], np.float32), "keypoint_confidence": np.asarray(a["keypoint_confidence"], np.float32),
+                "keypoint_set": str(a["keypoint_set"]),
+            }),
         )  # fmt: skip
 
     def save(self, out_dir: str | os.PathLike, json: bool = True) -> list[Path]:

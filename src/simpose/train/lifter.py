@@ -1,6 +1,6 @@
 """Train the temporal 2D-to-3D lifter on synthetic humans only.
 
-    python -m simpose.train.lifter --out DIR [--steps N] [--seed K] [--cache DIR] [--resume] [--config FILE]
+    python -m simpose.train.lifter --out DIR [--steps N] [--seed K] [--cache DIR] [--resume] [--config FILE] [--detector-cache DIR]
 
 Without ``--config`` it runs :data:`SHIPPED_RECIPE`, the two runs that make the shipped weights
 (:func:`train_stages`); ``--config`` runs one :class:`TrainConfig`.
@@ -31,15 +31,17 @@ import numpy as np
 import torch
 
 from simpose._files import atomic_open
-from simpose.models.lifter_input import INPUT_SET, OUTPUT_SETS, SCALE_FRAMES, output_slices
+from simpose.models.lifter_input import OUTPUT_SETS, SCALE_FRAMES, output_slices
 from simpose.models.lifter_net import TemporalLifterNet
 from simpose.models.noise import NoiseConfig
 from simpose.train.lifter_data import (
+    Batch,
     CacheConfig,
     CameraConfig,
     SamplerConfig,
     WindowSampler,
     build_joint_cache,
+    cache_sets,
     load_joint_cache,
 )
 
@@ -71,7 +73,15 @@ class TrainConfig:
             measures motion the network never saw (empty: train on everything and validate on
             the training motions, as the shipped weights do).
         init: a weights file (:func:`save_weights`' ``lifter.pt``) whose network starts the run
-            (fine-tuning; its net config must equal this one's); None: random initial weights.
+            (fine-tuning; its net config must equal this one's, except that an ``h36m17`` lifter
+            may start a ``blazepose33`` one: :func:`map_input_layer`); None: random initial weights.
+        detector_cache: a detector cache folder (:mod:`simpose.synth.detcache`) whose windows
+            (:class:`~simpose.train.lifter_detcache.DetectorWindowSampler`) make up
+            ``detector_fraction`` of every batch; the rest comes from the joint cache. Only for a
+            ``blazepose33`` input set (the detector's own keypoints).
+        detector_fraction: share of detector-cache windows per batch (1: the joint cache is not used).
+        detector_hold_out: detector-cache clips whose index is a multiple of this are held out
+            (the validation windows come from them; 0: none held out).
         cache: the joint cache's config. sampler, camera, noise: how windows are drawn.
     """
 
@@ -92,6 +102,9 @@ class TrainConfig:
     workers: int = 1
     hold_out: tuple[str, ...] = ()
     init: str | None = None
+    detector_cache: str | None = None
+    detector_fraction: float = 0.0
+    detector_hold_out: int = 10
     cache: CacheConfig = CacheConfig()
     sampler: SamplerConfig = SamplerConfig()
     camera: CameraConfig = CameraConfig()
@@ -102,7 +115,7 @@ class TrainConfig:
         from simpose.body.joints import get_joint_set
 
         return dict(
-            in_joints=len(get_joint_set(INPUT_SET)),
+            in_joints=len(get_joint_set(self.sampler.input_set)),
             out_joints=n_out,
             filter_widths=tuple(self.filter_widths),
             channels=self.channels,
@@ -166,6 +179,59 @@ def _save_atomic(obj, path: Path) -> None:
         torch.save(obj, f)
 
 
+class _MixedSampler:
+    """Batches of joint-cache windows and detector-cache windows, a fixed number of each."""
+
+    def __init__(self, joints: WindowSampler | None, detector, n_detector: int) -> None:
+        self.joints, self.detector, self.n_detector = joints, detector, n_detector
+
+    def sample(self, rng: np.random.Generator) -> Batch:
+        parts = [] if self.joints is None else [self.joints.sample(rng)]
+        if self.n_detector:
+            x, y = self.detector.sample(rng, self.n_detector)
+            parts.append(Batch(x, y))
+        return Batch(np.concatenate([b.features for b in parts]), np.concatenate([b.targets for b in parts]))
+
+
+def map_input_layer(state: dict, input_set: str, size_ratio: float) -> dict:
+    """An ``h36m17`` lifter's weights made to read ``input_set`` (``blazepose33``) 2D: a start for fine-tuning.
+
+    The network's first layer reads x, y, confidence per h36m17 joint. BlazePose's landmarks map
+    onto the h36m17 points by the synthetic-trained affine map of
+    :mod:`simpose.models.keypoint_map` (rows sum to 1), so the centred h36m17 coordinates are
+    linear in the centred landmarks (``D = W - W[pelvis]``) and the first layer composes with it:
+    ``w_new[:, b] = size_ratio * sum_h w[:, h] D[h, b]`` for x and y, and the confidences through
+    the map's ``|W|`` rows normalised. ``size_ratio``: the landmarks' 2D size over the h36m17
+    points' (each set is divided by its own, :func:`~simpose.models.lifter_input.frame_sizes`).
+    The new network starts where the old one with the map was; training then learns the rest.
+    """
+    from simpose.body.joints import get_joint_set
+    from simpose.models.keypoint_map import load_map
+
+    if input_set != "blazepose33":
+        raise ValueError(f"map_input_layer maps h36m17 weights to blazepose33, not {input_set!r}")
+    W = load_map()  # (17, 33)
+    D = W - W[get_joint_set("h36m17").index("pelvis")][None]
+    A = np.abs(W) / np.abs(W).sum(1, keepdims=True)
+    w = state["expand.weight"].double()  # (C, 3 * 17, k)
+    C, _, k = w.shape
+    w = w.view(C, 17, 3, k)
+    new = torch.zeros(C, W.shape[1], 3, k, dtype=torch.float64)
+    Dt, At = torch.from_numpy(D), torch.from_numpy(A)
+    new[:, :, :2] = size_ratio * torch.einsum("chdk,hb->cbdk", w[:, :, :2], Dt)
+    new[:, :, 2] = torch.einsum("chk,hb->cbk", w[:, :, 2], At)
+    return {**state, "expand.weight": new.reshape(C, 3 * W.shape[1], k).float()}
+
+
+def _size_ratio(h: np.ndarray, b: np.ndarray, input_set: str) -> float:
+    """The median ratio of ``input_set``'s 2D size to h36m17's: (N, 17, 2) and (N, J, 2) points of the same bodies."""
+    from simpose.models.lifter_input import centre_weights, frame_sizes
+
+    sh = frame_sizes(h - np.einsum("sjd,j->sd", h, centre_weights("h36m17"))[:, None], np.ones(h.shape[:2]), "h36m17")
+    sb = frame_sizes(b - np.einsum("sjd,j->sd", b, centre_weights(input_set))[:, None], np.ones(b.shape[:2]), input_set)
+    return float(np.median(sb / sh))
+
+
 class _Stream(torch.utils.data.IterableDataset):
     def __init__(self, sampler: WindowSampler, seed: int, start_step: int) -> None:
         self.sampler, self.seed, self.start_step = sampler, seed, start_step
@@ -220,10 +286,23 @@ def _validation(sampler: WindowSampler, seed: int, n: int = 4) -> list[tuple[tor
     return out
 
 
+def _detector_validation(sampler, seed: int, batch_size: int, n: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    rng = np.random.default_rng([seed, 999_998])
+    return [tuple(torch.from_numpy(a) for a in sampler.sample(rng, batch_size)) for _ in range(n)]
+
+
+def _metrics(net, val, val_det) -> dict[str, float]:
+    """Validation on joint-cache windows (``val_*``) and held-out detector-cache windows (``detector_val_*``)."""
+    out = _evaluate(net, val) if val is not None else {}
+    if val_det is not None:
+        out.update({f"detector_{k}": v for k, v in _evaluate(net, val_det).items()})
+    return out
+
+
 @torch.no_grad()
 def _evaluate(net: TemporalLifterNet, batches) -> dict[str, float]:
     net.eval()
-    sl = output_slices()[INPUT_SET]
+    sl = output_slices()[OUTPUT_SETS[0]]
     errs = {"val_mpjpe_mm": [], "val_causal_mpjpe_mm": []}
     for x, y in batches:
         p = net.forward_windows(x)
@@ -262,26 +341,74 @@ def train(
     cache_dir = Path(cache_dir) if cache_dir is not None else out / "joint_cache"
     (out / "config.json").write_text(json.dumps({**dataclasses.asdict(cfg), "cache_dir": str(cache_dir)}, indent=1))
     t0 = time.time()
-    build_joint_cache(cache_dir, cfg.cache, progress=progress)
-    cache_s = time.time() - t0
-    cache = load_joint_cache(cache_dir, exclude=cfg.hold_out)
+    input_set = cfg.sampler.input_set
     sampler_cfg = dataclasses.replace(cfg.sampler, receptive_field=math.prod(cfg.filter_widths))
-    sampler = WindowSampler(cache, sampler_cfg, cfg.camera, cfg.noise)
-    val_sampler = sampler
-    if cfg.hold_out:
-        held_out = load_joint_cache(cache_dir, only=cfg.hold_out)
-        val_sampler = WindowSampler(held_out, sampler_cfg, cfg.camera, cfg.noise)
-        logger.info("held out for validation: %d frames, %d segments", len(held_out.joints), len(held_out.segments))
-    logger.info("joint cache: %d frames, %d segments (%.0f s)", len(cache.joints), len(cache.segments), cache_s)
+    B = sampler_cfg.batch_size
+    n_det = int(round(cfg.detector_fraction * B)) if cfg.detector_cache else 0
+    if cfg.detector_fraction > 0 and not cfg.detector_cache:
+        raise ValueError("detector_fraction > 0 needs a detector_cache")
+    if cfg.detector_cache and input_set != "blazepose33":
+        raise ValueError(f"the detector cache holds BlazePose-33 keypoints: train it with sampler.input_set 'blazepose33', not {input_set!r}")
+    cache = sampler = val_sampler = None
+    cache_s = 0.0
+    if n_det < B:  # the joint cache's windows
+        build_joint_cache(cache_dir, cfg.cache, progress=progress)
+        cache_s = time.time() - t0
+        sets = cache_sets(cfg.cache)
+        cache = load_joint_cache(cache_dir, exclude=cfg.hold_out, sets=sets)
+        logger.info("joint cache: %d frames, %d segments (%.0f s)", len(cache.joints), len(cache.segments), cache_s)
+    if n_det < B:
+        sampler = WindowSampler(cache, dataclasses.replace(sampler_cfg, batch_size=B - n_det), cfg.camera, cfg.noise)
+        val_sampler = WindowSampler(cache, sampler_cfg, cfg.camera, cfg.noise)
+        if cfg.hold_out:
+            held_out = load_joint_cache(cache_dir, only=cfg.hold_out, sets=sets)
+            val_sampler = WindowSampler(held_out, sampler_cfg, cfg.camera, cfg.noise)
+            logger.info("held out for validation: %d frames, %d segments", len(held_out.joints), len(held_out.segments))
+    det_sampler = det_val = None
+    det_info = {}
+    if cfg.detector_cache:
+        from simpose.synth.detcache import DetectorCache
+        from simpose.train.lifter_detcache import DetectorWindowSampler, load_detector_frames, split_clips
+
+        det = DetectorCache(cfg.detector_cache)
+        train_files, held_files = split_clips(det.files, cfg.detector_hold_out)
+        kw = dict(receptive_field=sampler_cfg.receptive_field, rate=cfg.cache.fps, speed=sampler_cfg.speed,
+                  mirror_prob=sampler_cfg.mirror_prob, scale_frames=sampler_cfg.scale_frames, pelvis_view=sampler_cfg.pelvis_view)  # fmt: skip
+        train_frames = load_detector_frames(det.folder, train_files)
+        det_sampler = DetectorWindowSampler(train_frames, **kw)
+        if held_files:
+            det_val = DetectorWindowSampler(load_detector_frames(det.folder, held_files), **kw)
+        det_info = {
+            "folder": str(cfg.detector_cache), "detector": det.manifest.get("detector_version"),
+            "training_clips": len(train_files), "training_frames": int(train_frames.num_frames),
+            "training_frames_with_person": int((train_frames.person >= 0).sum()), "held_out_clips": len(held_files),
+        }  # fmt: skip
+        logger.info("detector cache: %s", det_info)
+    batch_sampler = _MixedSampler(sampler, det_sampler, n_det)
 
     torch.manual_seed(cfg.seed)
     net = TemporalLifterNet(**cfg.net_config())
     if cfg.init is not None:
         blob = torch.load(cfg.init, map_location="cpu", weights_only=True)
         want = {**cfg.net_config(), "filter_widths": list(cfg.filter_widths)}
-        if blob["net_config"] != want:  # save_weights stores filter_widths as a list, as here
+        state = blob["state_dict"]
+        if blob["net_config"] != want and {**blob["net_config"], "in_joints": want["in_joints"]} == want and blob["net_config"]["in_joints"] == 17:
+            if cache is not None:  # front views of the joint cache's bodies
+                first = cache.joints[cache.segments[:, 0]][..., :2]
+                pair = first[:, cache.set_slice("h36m17")], first[:, cache.set_slice(input_set)]
+            else:  # the detector cache's true 2D of the people found
+                from simpose.synth.detcache import read_detector_clip
+
+                clips = [read_detector_clip(f) for f in train_files[:50]]
+                pair = tuple(np.concatenate([c.found_person(s)[0] for c in clips]) for s in ("h36m17", input_set))
+                seen = np.isfinite(pair[0]).all((1, 2)) & np.isfinite(pair[1]).all((1, 2))
+                pair = pair[0][seen], pair[1][seen]
+            ratio = _size_ratio(*pair, input_set)
+            logger.info("init %s: h36m17 input layer mapped to %s (2D size ratio %.3f)", cfg.init, input_set, ratio)
+            state = map_input_layer(state, input_set, ratio)
+        elif blob["net_config"] != want:  # save_weights stores filter_widths as a list, as here
             raise ValueError(f"init {cfg.init}: net config {blob['net_config']} differs from this run's {want}")
-        net.load_state_dict(blob["state_dict"])
+        net.load_state_dict(state)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step, elapsed = 0, 0.0
     ckpt = out / "checkpoint.pt"
@@ -291,7 +418,8 @@ def train(
         opt.load_state_dict(state["optimizer"])
         step, elapsed = int(state["step"]), float(state.get("elapsed_s", 0.0))
         logger.info("resumed from %s at step %d", ckpt, step)
-    val = _validation(val_sampler, cfg.seed)
+    val = _validation(val_sampler, cfg.seed) if val_sampler is not None else None
+    val_det = _detector_validation(det_val, cfg.seed, B) if det_val is not None else None
     net.train()
     log = (out / "log.jsonl").open("a")
     batches = None
@@ -312,7 +440,7 @@ def train(
             if batches is None or step % cfg.checkpoint_every == 0:
                 # Re-seed the data stream and dropout at every checkpoint step: a resumed run
                 # continues exactly as the uninterrupted one would.
-                batches = _batches(sampler, cfg.seed, step, cfg.workers)
+                batches = _batches(batch_sampler, cfg.seed, step, cfg.workers)
                 torch.manual_seed(cfg.seed * 1_000_003 + step)
             x, y = next(batches)
             for g in opt.param_groups:
@@ -325,12 +453,12 @@ def train(
             loss.backward()
             opt.step()
             step += 1
-            running.append(float(mpjpe_loss(pred[:, 0, slices[INPUT_SET]].detach(), y[:, 0, slices[INPUT_SET]])) * 1000)
+            running.append(float(mpjpe_loss(pred[:, 0, slices[OUTPUT_SETS[0]]].detach(), y[:, 0, slices[OUTPUT_SETS[0]]])) * 1000)
             if step % cfg.log_every == 0 or step == cfg.steps:
                 entry = {"step": step, "train_mpjpe_mm": float(np.mean(running)), "lr": _lr(cfg, step - 1), "elapsed_s": time.time() - t_start}
                 running = []
                 if step % (cfg.log_every * 4) == 0 or step == cfg.steps:
-                    entry.update(_evaluate(net, val))
+                    entry.update(_metrics(net, val, val_det))
                 log.write(json.dumps(entry) + "\n")
                 log.flush()
                 bar.update(task, info=f"train {entry['train_mpjpe_mm']:.1f} mm")
@@ -344,13 +472,13 @@ def train(
     log.close()
     train_s = time.time() - t_start
     net.eval()
-    metrics = _evaluate(net, val)
+    metrics = _metrics(net, val, val_det)
     card = {
         "model": "simpose-lifter",
         "input": {
-            "joint_set": INPUT_SET,
+            "joint_set": cfg.sampler.input_set,
             "features": "per joint: x, y, confidence",
-            "normalisation": "(u - c) / f with K when given (pixels as they are otherwise); minus the frame's pelvis; "
+            "normalisation": "(u - c) / f with K when given (pixels as they are otherwise); minus the frame's centre (its pelvis, or the middle of its hips); "
             "divided by the clip's 2D size = median of the confidence-weighted RMS joint distance to the pelvis over "
             f"the {SCALE_FRAMES} frames centred on each frame (causal mode: the last {SCALE_FRAMES}; training: spans of "
             f"{cfg.sampler.scale_span[0]}-{cfg.sampler.scale_span[1]} frames); joints with confidence 0 zeroed",
@@ -368,7 +496,8 @@ def train(
             f"+ {cfg.cache.n_procedural} procedural clips (simpose.motion.procedural)"
             + (f" + {cfg.cache.n_grafted} grafted clips (procedural legs, a mocap window's neck, head and arms)" if cfg.cache.n_grafted else "")
             + (f"; fine-tuned from {cfg.init}" if cfg.init else ""),
-            "cache_frames": int(len(cache.joints)),
+            "cache_frames": int(len(cache.joints)) if cache is not None else 0,
+            **({"detector_cache": {**det_info, "fraction_of_each_batch": n_det / B}} if det_info else {}),
             "config": dataclasses.asdict(cfg),
         },
         "time_s": {"joint_cache": round(cache_s, 1), "training": round(train_s, 1)},
@@ -428,6 +557,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, help="seed of the data stream and the weights")
     parser.add_argument("--cache", type=Path, help="joint cache folder (default OUT/joint_cache)")
     parser.add_argument("--config", type=Path, help="JSON file with TrainConfig fields for one run (flags override it); default: the shipped recipe's runs")
+    parser.add_argument("--detector-cache", type=Path, help="detector cache folder (TrainConfig.detector_cache) of a --config run")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -435,6 +565,8 @@ def main(argv: list[str] | None = None) -> None:
     command = " ".join(["python -m simpose.train.lifter"] + (sys.argv[1:] if argv is None else list(argv)))
     seed = {"seed": args.seed} if args.seed is not None else {}
     if args.config is None:
+        if args.detector_cache is not None:
+            parser.error("--detector-cache trains a blazepose33 lifter: give its run with --config (configs/lifter_blazepose33_*.json)")
         if args.steps is not None:
             parser.error("--steps sets one run's length: give it with --config (the shipped recipe is two runs)")
         stages = tuple(dataclasses.replace(cfg, **seed) for cfg in SHIPPED_RECIPE)
@@ -442,6 +574,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     cfg = _from_dict(TrainConfig, json.loads(args.config.read_text()))
     cfg = dataclasses.replace(cfg, **seed, **({"steps": args.steps} if args.steps is not None else {}))
+    if args.detector_cache is not None:
+        cfg = dataclasses.replace(cfg, detector_cache=str(args.detector_cache))
     train(args.out, cfg, cache_dir=args.cache, resume=args.resume, progress=not args.no_progress, command=command)
 
 

@@ -59,9 +59,11 @@ __all__ = [
     "SamplerConfig",
     "build_joint_cache",
     "load_joint_cache",
+    "cache_sets",
     "JointCache",
     "WindowSampler",
     "median_proportion_factors",
+    "set_anchors",
     "Batch",
     "GRAFT_WEIGHTS",
     "BONE_GROUPS",
@@ -105,6 +107,8 @@ class CacheConfig:
             adult-sized, which protocol #2's Procrustes alignment forgives).
         seed: the same seed gives the same cache.
         workers: processes.
+        extra_sets: joint sets stored besides ``OUTPUT_SETS`` (a lifter's 2D set that is not an
+            output set: ``"blazepose33"``, BlazePose's landmarks from the body's regressors).
     """
 
     mocap_dir: str | None = None
@@ -118,6 +122,12 @@ class CacheConfig:
     elders: float = 0.15
     seed: int = 0
     workers: int = 2
+    extra_sets: tuple[str, ...] = ()
+
+
+def cache_sets(cfg: CacheConfig) -> tuple[str, ...]:
+    """The joint sets a cache's parts hold, in the order of :attr:`JointCache.joints`' axis."""
+    return tuple(OUTPUT_SETS) + tuple(s for s in cfg.extra_sets if s not in OUTPUT_SETS)
 
 
 @functools.lru_cache(maxsize=8)  # every grafted part draws its donor from the same folder
@@ -172,13 +182,29 @@ def _body():
     return _BODY
 
 
-def _posed_joints(body, motion, shape_params: np.ndarray) -> dict[str, np.ndarray]:
+def _posed_joints(body, motion, shape_params: np.ndarray, sets: tuple[str, ...] = OUTPUT_SETS) -> dict[str, np.ndarray]:
     import torch
 
     sp = torch.as_tensor(shape_params, dtype=body.dtype).reshape(1, 6)
     args = [torch.as_tensor(a) for a in (motion.pose_rotvecs, motion.global_rotvecs, motion.trans)]
     with torch.no_grad():
-        return {js: body.forward_joints(js, args[0], sp, args[1], args[2]).numpy().astype(np.float32) for js in OUTPUT_SETS}
+        # the output sets exact; an extra (2D) set with its regressors cut to 64 vertices each
+        # (BodyModel.forward_joints: 0.3 mm on average, 12x faster for BlazePose's landmarks)
+        return {
+            js: body.forward_joints(js, args[0], sp, args[1], args[2], max_vertices=None if js in OUTPUT_SETS else 64).numpy().astype(np.float32)
+            for js in sets
+        }
+
+
+def _part_done(path: Path, sets: tuple[str, ...]) -> bool:
+    """A part exists and holds every set (a part of a cache built without an extra set is redone)."""
+    if not path.exists():
+        return False
+    try:
+        with np.load(path) as z:
+            return all(js in z.files for js in sets)
+    except (OSError, ValueError):
+        return False
 
 
 def _donor(cfg: CacheConfig, rng: np.random.Generator, body, n_frames: int):
@@ -203,13 +229,14 @@ def _donor(cfg: CacheConfig, rng: np.random.Generator, body, n_frames: int):
 def _build_part(cfg: CacheConfig, out: Path, job: tuple[str, str, int]) -> str:
     name, source, index = job
     path = out / f"{name}.npz"
-    if path.exists():
+    sets = cache_sets(cfg)
+    if _part_done(path, sets):
         return name
     from simpose.body.model import sample_shape
 
     body = _body()
     rng = np.random.default_rng([cfg.seed, index])
-    segments, shapes, joints = [], [], {js: [] for js in OUTPUT_SETS}
+    segments, shapes, joints = [], [], {js: [] for js in sets}
     if name.startswith("cmu_"):
         from simpose.motion.bvh import resample_clip
         from simpose.motion.bvh_read import read_bvh
@@ -232,8 +259,8 @@ def _build_part(cfg: CacheConfig, out: Path, job: tuple[str, str, int]) -> str:
         motions = [(motion, shape)]
     start = 0
     for motion, shape in motions:
-        posed = _posed_joints(body, motion, shape)
-        for js in OUTPUT_SETS:
+        posed = _posed_joints(body, motion, shape, sets)
+        for js in sets:
             joints[js].append(posed[js])
         segments.append((start, start + motion.n_frames))
         shapes.append(shape)
@@ -271,7 +298,8 @@ def build_joint_cache(out: str | Path, cfg: CacheConfig = CacheConfig(), progres
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "cache_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
-    jobs = [j for j in _jobs(cfg) if not (out / f"{j[0]}.npz").exists() and (only is None or j[0].startswith(tuple(only)))]
+    sets = cache_sets(cfg)
+    jobs = [j for j in _jobs(cfg) if (only is None or j[0].startswith(tuple(only))) and not _part_done(out / f"{j[0]}.npz", sets)]
     if not jobs:
         return out
     # Long jobs first so that the workers finish together.
@@ -301,8 +329,8 @@ class JointCache:
     """All parts of a joint cache, concatenated.
 
     Attributes:
-        joints: (N, J_h36m17 + J_anny, 3) float32 world frame metres, the sets of
-            ``OUTPUT_SETS`` side by side.
+        joints: (N, J_h36m17 + J_anny (+ J_extra), 3) float32 world frame metres, the sets of
+            ``OUTPUT_SETS`` (then ``sets[2:]``) side by side.
         segments: (S, 2) start, stop of each continuous piece (one body, one motion).
         procedural: (S,) bool, whether the segment is procedural motion.
     """
@@ -310,9 +338,22 @@ class JointCache:
     joints: np.ndarray
     segments: np.ndarray
     procedural: np.ndarray
+    sets: tuple[str, ...] = OUTPUT_SETS
+
+    def set_slice(self, name: str) -> slice:
+        """Where set ``name`` lies on the joint axis."""
+        start = 0
+        for s in self.sets:
+            n = len(get_joint_set(s))
+            if s == name:
+                return slice(start, start + n)
+            start += n
+        raise KeyError(f"joint set {name!r} not in this joint cache ({', '.join(self.sets)}): build it with CacheConfig(extra_sets=({name!r},))")
 
 
-def load_joint_cache(folder: str | Path, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None) -> JointCache:
+def load_joint_cache(
+    folder: str | Path, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None, sets: tuple[str, ...] = OUTPUT_SETS
+) -> JointCache:
     """Read the parts of a cache folder.
 
     Args:
@@ -320,6 +361,7 @@ def load_joint_cache(folder: str | Path, exclude: tuple[str, ...] = (), only: tu
         exclude: part-name prefixes to leave out (``"cmu_09_"``: CMU subject 9; ``"proc_0008_"``).
         only: part-name prefixes to keep (None: all); with ``exclude`` this splits a cache into a
             training and a held-out part by motion (subjects, procedural clips).
+        sets: the joint sets to read (``OUTPUT_SETS`` first: :func:`cache_sets`).
     """
     folder = Path(folder)
     parts = sorted(p for p in folder.glob("*.npz") if ".tmp" not in p.name)
@@ -329,11 +371,14 @@ def load_joint_cache(folder: str | Path, exclude: tuple[str, ...] = (), only: tu
     joints, segments, procedural, offset = [], [], [], 0
     for p in parts:
         with np.load(p) as z:
-            joints.append(np.concatenate([z[js] for js in OUTPUT_SETS], axis=1))
+            missing = [js for js in sets if js not in z.files]
+            if missing:
+                raise KeyError(f"{p}: no joints of {missing} (build the cache with CacheConfig(extra_sets={tuple(missing)}))")
+            joints.append(np.concatenate([z[js] for js in sets], axis=1))
             segments.append(z["segments"] + offset)
             procedural += [p.name.startswith("proc_")] * len(z["segments"])
             offset += len(joints[-1])
-    return JointCache(np.concatenate(joints), np.concatenate(segments), np.asarray(procedural))
+    return JointCache(np.concatenate(joints), np.concatenate(segments), np.asarray(procedural), tuple(sets))
 
 
 # ------------------------------------------------------------------------------ on the fly
@@ -357,6 +402,31 @@ _H36M_ANCHOR = {
     "spine": ("root", "torso"), "thorax": ("neck01", "torso"), "neck_nose": ("head", "neck"), "head": ("head", "head"),
     "shoulder": ("upperarm01", "shoulder"), "elbow": ("lowerarm01", "upper_arm"), "wrist": ("wrist", "forearm"),
 }  # fmt: skip
+
+
+# A 2D set that is not an output set (BlazePose's surface landmarks) follows the native joint
+# it sits on when :func:`scale_bones` changes the proportions: it is moved as that joint is.
+_BLAZEPOSE_ANCHOR = {
+    "nose": "head", "eye_inner": "head", "eye": "head", "eye_outer": "head", "ear": "head", "mouth": "head",
+    "shoulder": "upperarm01", "elbow": "lowerarm01", "wrist": "wrist", "pinky": "hand_tip", "index": "hand_tip",
+    "thumb": "wrist", "hip": "upperleg01", "knee": "lowerleg01", "ankle": "foot", "heel": "foot", "foot_index": "toe",
+}  # fmt: skip
+
+
+def set_anchors(joint_set: str) -> np.ndarray:
+    """(J,) for each joint of ``joint_set`` (``"blazepose33"``) the ``anny`` joint it moves with
+    under :func:`scale_bones` (index into the ``anny`` set)."""
+    if joint_set != "blazepose33":
+        raise ValueError(f"no anchors for joint set {joint_set!r}")
+    anny = get_joint_set("anny")
+    out = []
+    for name in get_joint_set(joint_set).names:
+        side = ".L" if name.startswith("left_") else ".R" if name.startswith("right_") else ""
+        base = name.replace("left_", "").replace("right_", "")
+        base = "mouth" if base.startswith("mouth") else base
+        anchor = _BLAZEPOSE_ANCHOR[base]
+        out.append(anny.index(anchor + ("" if anchor == "head" else side)))
+    return np.asarray(out)
 
 
 def bone_tree() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -417,7 +487,7 @@ def group_lengths(joints: np.ndarray, tree=None) -> np.ndarray:
     """(..., J, 3) union joints -> (..., G) the summed length of each ``BONE_GROUPS`` group's bones
     of the native skeleton (both sides), metres: the body's proportions as :func:`scale_bones` sees them."""
     parent, group, _ = bone_tree() if tree is None else tree
-    n_h = len(get_joint_set(INPUT_SET))
+    n_h = len(get_joint_set(OUTPUT_SETS[0]))
     j = np.flatnonzero((parent >= 0) & (np.arange(len(parent)) >= n_h))
     bones = np.linalg.norm(joints[..., j, :] - joints[..., parent[j], :], axis=-1)  # (..., N)
     onehot = (group[j][:, None] == np.arange(len(BONE_GROUPS))[None]).astype(bones.dtype)  # (N, G)
@@ -435,14 +505,14 @@ def median_proportion_factors(cache: JointCache, tree=None) -> np.ndarray:
         (S, G) factors for :func:`scale_bones` (S: segments, G: ``BONE_GROUPS``).
     """
     first = cache.joints[cache.segments[:, 0]]  # one frame per body
-    ratio = group_lengths(first, tree) / skeleton_size(first[:, : len(get_joint_set(INPUT_SET))])[:, None]
+    ratio = group_lengths(first, tree) / skeleton_size(first[:, : len(get_joint_set(OUTPUT_SETS[0]))])[:, None]
     return np.median(ratio, axis=0)[None] / ratio
 
 
 def skeleton_size(joints: np.ndarray) -> np.ndarray:
-    """(..., J_in, 3) ``INPUT_SET`` joints -> (...,) the sum of their bone lengths, metres (the
+    """(..., J_in, 3) ``h36m17`` joints -> (...,) the sum of their bone lengths, metres (the
     person's size as the size prior sees it: pose-independent, unlike the extent)."""
-    parents = np.asarray(get_joint_set(INPUT_SET).parents)
+    parents = np.asarray(get_joint_set(OUTPUT_SETS[0]).parents)
     return np.linalg.norm(joints[..., 1:, :] - joints[..., parents[1:], :], axis=-1).sum(-1)
 
 
@@ -479,6 +549,8 @@ class SamplerConfig:
     """How training windows are drawn.
 
     Attributes:
+        input_set: the 2D joint set the network sees (one of ``INPUT_SETS``; a set other than
+            the first output set must be in the cache: ``CacheConfig.extra_sets``).
         receptive_field: frames per window (the network's RF).
         batch_size: windows per batch.
         procedural_fraction: share of windows from procedural motion (the rest: mocap).
@@ -517,6 +589,7 @@ class SamplerConfig:
             to ``aim_jitter``, so without it the targets keep that small off-axis rotation).
     """
 
+    input_set: str = INPUT_SET
     receptive_field: int = 27
     batch_size: int = 512
     procedural_fraction: float = 0.35
@@ -594,17 +667,24 @@ class WindowSampler:
             if group.any():
                 p[group] = share * lengths[group] / lengths[group].sum()
         self.segment_p = p / p.sum()
+        if cache.sets[: len(OUTPUT_SETS)] != tuple(OUTPUT_SETS):
+            raise ValueError(f"the cache's sets {cache.sets} must start with the output sets {OUTPUT_SETS}")
+        self.n_h = len(get_joint_set(OUTPUT_SETS[0]))  # h36m17: the person's size and the targets' root
+        self.n_out = sum(len(get_joint_set(n)) for n in OUTPUT_SETS)
+        self.input = cache.set_slice(sampler.input_set)
+        self.input_set = sampler.input_set
         self.flip = output_flip_permutation()
-        if OUTPUT_SETS[0] != INPUT_SET:
-            raise ValueError("the input set must be the first output set (its joints lead the cache)")
-        self.n_in = len(get_joint_set(INPUT_SET))
+        self.anchors = None
+        if self.input.start >= self.n_out:  # an extra set: mirrored with its own permutation, moved with its anchors
+            self.flip = np.concatenate([self.flip, self.input.start + np.asarray(get_joint_set(self.input_set).flip_permutation)])
+            self.anchors = self.n_h + set_anchors(self.input_set)
         self.pelvis = get_joint_set(OUTPUT_SETS[0]).index("pelvis")
         self.tree = bone_tree()
         self.bone_centre = np.ones(len(BONE_GROUPS))
         for group, factor in sampler.bone_centre:
             self.bone_centre[BONE_GROUPS.index(group)] = factor
         first = cache.joints[cache.segments[:, 0]]  # one frame per body
-        self.median_size = float(np.median(skeleton_size(first[:, : self.n_in])))
+        self.median_size = float(np.median(skeleton_size(first[:, : self.n_h])))
         # Per segment: the factors that give its body the median proportions (1 when off).
         self.to_median = median_proportion_factors(cache, self.tree) if sampler.median_proportions else np.ones((len(cache.segments), len(BONE_GROUPS)))
 
@@ -637,19 +717,24 @@ class WindowSampler:
         factors = np.exp(cfg.bone_scale * rng.uniform(-1.0, 1.0, (B, len(BONE_GROUPS))))
         factors = np.where(rng.random((B, 1)) < cfg.bone_scale_prob, factors, 1.0) * self.bone_centre * self.to_median[seg_index]
         if cfg.bone_scale > 0 or cfg.bone_centre or cfg.median_proportions:
-            joints = scale_bones(joints, factors, self.tree)
+            scaled = scale_bones(joints[..., : self.n_out, :], factors, self.tree)
+            if self.anchors is not None:  # the extra set moves with its anchors
+                extra = joints[..., self.input, :] + (scaled[..., self.anchors, :] - joints[..., self.anchors, :])
+                joints = np.concatenate([scaled, extra], axis=-2)
+            else:
+                joints = scaled
         size = rng.normal(0.0, 1.0, B)  # drawn even when off (see above)
         if cfg.size_sigma is not None:
-            current = skeleton_size(joints[:, RF // 2, : self.n_in])
+            current = skeleton_size(joints[:, RF // 2, : self.n_h])
             k = (self.median_size * np.exp(cfg.size_sigma * size) / current).astype(np.float32)[:, None, None, None]
             p = joints[:, RF // 2 : RF // 2 + 1, self.pelvis : self.pelvis + 1]
             joints = p + k * (joints - p)
         joints = np.where(mirror[:, None, None, None], joints[:, :, self.flip], joints)
         joints[..., 0] *= np.where(mirror, -1.0, 1.0).astype(np.float32)[:, None, None]
-        X = joints[:, :, : self.n_in]  # (B, RF + S, J_in, 3)
-        Y = joints[:, [RF // 2, RF - 1]]  # (B, 2, J_out, 3)
+        X = joints[:, :, self.input]  # (B, RF + S, J_in, 3)
+        Y = joints[:, [RF // 2, RF - 1], : self.n_out]  # (B, 2, J_out, 3)
         # Camera around the pelvis of the window's centre frame.
-        eye, R = draw_cameras(rng, self.cam, X[:, RF // 2, self.pelvis].astype(np.float64))
+        eye, R = draw_cameras(rng, self.cam, joints[:, RF // 2, self.pelvis].astype(np.float64))
         Rt = R.transpose(0, 2, 1).astype(np.float32)
         eye32 = eye.astype(np.float32)[:, None]
         Xc = np.matmul(X.reshape(B, -1, 3) - eye32, Rt).reshape(X.shape)
@@ -679,19 +764,19 @@ class WindowSampler:
         z = np.maximum(Xc[..., 2:], 1e-3)
         uv = Xc[..., :2] / z * f[:, None, None, None] + pp[:, None, None]
         strength = np.where(rng.random(B) < cfg.clean_fraction, 0.0, rng.uniform(*cfg.noise_strength, B))
-        uv_win, conf_win = apply_detector_noise(uv[:, :RF], INPUT_SET, rng, self.noise, image_size=sizes, strength=strength)
+        uv_win, conf_win = apply_detector_noise(uv[:, :RF], self.input_set, rng, self.noise, image_size=sizes, strength=strength)
         inside = ((uv[:, RF:] >= 0) & (uv[:, RF:] < sizes[:, None, None])).all(-1)
         uv = np.concatenate([uv_win, uv[:, RF:]], axis=1)
         conf = np.concatenate([conf_win, inside.astype(np.float64)], axis=1)
         conf = np.where(Xc[..., 2] > 0.1, conf, 0.0)
         if cfg.pelvis_view:
             xy = (uv - pp[:, None, None]) / f[:, None, None, None]
-            R = pelvis_view_rotations(xy, conf)  # (B, RF + S, 3, 3)
-            feats, _ = normalize_keypoints(to_pelvis_view(xy, R), conf, None, scale=np.ones(B))
+            R = pelvis_view_rotations(xy, conf, self.input_set)  # (B, RF + S, 3, 3)
+            feats, _ = normalize_keypoints(to_pelvis_view(xy, R), conf, None, scale=np.ones(B), joint_set=self.input_set)
             Y = np.einsum("bhij,bhkj->bhki", R[:, [RF // 2, RF - 1]], Y)
         else:
-            feats, _ = normalize_keypoints(uv, conf, K, scale=np.ones(B))
-        scale = clip_scale(frame_sizes(feats[..., :2], feats[..., 2]))  # (B,) over window + span frames
+            feats, _ = normalize_keypoints(uv, conf, K, scale=np.ones(B), joint_set=self.input_set)
+        scale = clip_scale(frame_sizes(feats[..., :2], feats[..., 2], self.input_set))  # (B,) over window + span frames
         feats = feats[:, :RF].copy()
         feats[..., :2] /= scale[:, None, None, None].astype(np.float32)
         Y = Y - Y[:, :, self.pelvis : self.pelvis + 1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from simpose.body.joints import conversion_matrix, get_joint_set
-from simpose.track.keypoint_map import SOURCES, apply_map, fit_map, load_map, synthetic_pairs
+from simpose.models.keypoint_map import SOURCES, apply_map, fit_map, load_map, synthetic_pairs
 
 BP, H = get_joint_set("blazepose33"), get_joint_set("h36m17")
 

@@ -11,7 +11,7 @@ with image translation and scale) of a few nearby BlazePose landmarks (``SOURCES
 ridge-regularised least squares towards the renaming rule, on projections of synthetic bodies
 (procedural motion, random shapes and cameras): :func:`fit_map`. Points that both sets define
 the same way (elbows, wrists, knees, ankles: bone heads) stay identities. Synthetic data only;
-``python -m simpose.track.keypoint_map --out FILE`` rebuilds the shipped file.
+``python -m simpose.models.keypoint_map --out FILE`` rebuilds the shipped file.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ __all__ = ["SOURCES", "MAP_PATH", "fit_map", "load_map", "apply_map", "build_map
 
 log = logging.getLogger(__name__)
 
-MAP_PATH = Path(__file__).with_name("blazepose_to_h36m17.json")
+MAP_PATH = Path(__file__).parent / "data" / "blazepose_to_h36m17.json"
 _HIPS = ("left_hip", "right_hip", "left_shoulder", "right_shoulder", "left_knee", "right_knee")
 _TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip", "nose", "left_ear", "right_ear")
 _HEAD = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder")
@@ -182,8 +182,8 @@ def build_map(out: str | Path, n_clips: int = 120, frames: int = 40, seed: int =
     card = {
         "weights": np.round(W, 6).tolist(),
         "joint_sets": ["blazepose33", "h36m17"],
-        "recipe": f"python -m simpose.track.keypoint_map --out FILE --clips {n_clips} --frames {frames} --seed {seed} --ridge {ridge}",
-        "data": "synthetic only: procedural motion, random anny bodies and cameras (simpose.track.keypoint_map.synthetic_pairs)",
+        "recipe": f"python -m simpose.models.keypoint_map --out FILE --clips {n_clips} --frames {frames} --seed {seed} --ridge {ridge}",
+        "data": "synthetic only: procedural motion, random anny bodies and cameras (simpose.models.keypoint_map.synthetic_pairs)",
         "held_out_2d_error_px": {"renaming_rule": round(err(W0), 2), "this_map": round(err(W), 2), "image": "1000x1000"},
         "seconds": round(time.perf_counter() - t0, 1),
     }
