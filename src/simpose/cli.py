@@ -321,8 +321,10 @@ def run(
     refine: bool = typer.Option(True, help="Test-time refinement: one skeleton (constant bone lengths) on the 2D rays, near the lifter's pose."),
     self_train: bool = typer.Option(False, help="Then fine-tune a copy of the lifter on the refined track and lift again (more accurate; ~8 ms/frame more on 2 cores)."),
     detector_lifter: bool = typer.Option(True, help="Lift MediaPipe's own 33 landmarks with the lifter trained on its output (--no-detector-lifter: map them to h36m17 for the h36m17 lifter)."),
+    people: str = typer.Option("main", help="main: the main person (MediaPipe Pose); all: everyone, one track each (motion_<id>.bvh per track)."),
+    max_people: int = typer.Option(8, help="With --people all: the most-seen tracks kept (and tracked at once)."),
 ) -> None:
-    """Video to 3D motion of the main person (Ctrl-C once: stop and keep the frames done).
+    """Video to 3D motion of the main person, or of everyone with --people all (Ctrl-C once: stop and keep the frames done).
 
     Exit codes: 0 complete, 2 bad input, 3 incomplete (interrupted, or a video shorter than it
     declares) or aborted.
@@ -333,7 +335,7 @@ def run(
     cache_dir = "" if no_cache else str(cache or default_cache_dir())
     config = RunConfig(
         focal=focal, fov=fov, start=start, end=end, fps=fps, cache_dir=cache_dir, views=views, mesh_every=meshes_every, refine=refine,
-        self_train=self_train, detector_lifter=detector_lifter, progress=True,
+        self_train=self_train, detector_lifter=detector_lifter, progress=True, people=people, max_people=max_people,
     )
     if self_train and not refine:
         _fail("--self-train learns from the refined track: drop --no-refine")
@@ -349,7 +351,8 @@ def run(
                 if cache_dir else "with --no-cache the 2D keypoints were not kept")  # fmt: skip
         _fail(f"interrupted: {out} was left as it was before this run (nothing half-written); {kept}", code=3)
     state = "" if result.complete else " [yellow](incomplete: see the warning above; complete = False in poses.npz)[/]"
-    console.print(f"{result.n_valid} of {result.n_frames} frames with a person{state}; stage seconds: "
+    who = f"{result.n_people} people; " if people == "all" else ""
+    console.print(f"{who}{result.n_valid} of {result.n_frames} frames with a person{state}; stage seconds: "
                   + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
     for name, path in result.paths.items():
         console.print(f"wrote [bold]{path}[/]")

@@ -27,6 +27,8 @@ keypoints            (T, P, K, 2) float32         optional: the detector's own k
                                                   input), pixels, K's convention; NaN: invalid
 keypoint_confidence  (T, P, K) float32            optional: their confidence
 keypoint_set         () str                       optional: their joint set
+track_ids            (P,) int64                   optional: the 2D tracker's id of each person
+                                                  column (``simpose run --people all``)
 ==================== ============================ =============================================
 
 ``poses.json`` holds the same keys, arrays as nested lists, NaN as ``null``.
@@ -51,7 +53,7 @@ POSE_KEYS = (
 
 
 # Written where the run has them (``simpose adapt`` re-lifts them as the run did); older files lack them.
-OPTIONAL_POSE_KEYS = ("keypoints", "keypoint_confidence", "keypoint_set")
+OPTIONAL_POSE_KEYS = ("keypoints", "keypoint_confidence", "keypoint_set", "track_ids")
 
 
 def _atomic(path: Path, write) -> Path:
@@ -111,7 +113,7 @@ def read_poses(path: str | os.PathLike) -> dict[str, np.ndarray]:
                 out[k] = np.asarray(v)
             elif k in ("valid", "complete"):
                 out[k] = np.asarray(v, bool)
-            elif k in ("image_size", "frame_index"):
+            elif k in ("image_size", "frame_index", "track_ids"):
                 out[k] = np.asarray(v, np.int64)
             else:
                 out[k] = np.asarray(_nulls_to_nan(v), np.float64)

@@ -11,7 +11,9 @@
 Stages (``PoseSequence.timings``; ``setup`` is paid once, in :meth:`Estimator.from_pretrained`):
 
 1. ``keypoints`` (video only): decode + MediaPipe BlazePose-33 (:mod:`simpose.cues.detect`; cached).
-   The main person (:func:`main_person`) is kept: P = 1.
+   The main person (:func:`main_person`) is kept: P = 1. With ``people="all"``: everyone, with
+   track ids (:func:`simpose.cues.people.detect_people`; cached); the ``max_people`` most-seen
+   tracks are kept, each its own person column (P >= 1), each placed in the shared camera.
 2. ``lifter``: the 2D lifted to root-relative 3D in ``h36m17`` and the native ``anny`` set
    (:class:`~simpose.models.lifter.Lifter`). BlazePose's own 33 landmarks go to the detector
    lifter (``weights/lifter_blazepose33.pt``: trained on the detector's output on synthetic
@@ -35,7 +37,7 @@ Pixel convention: simpose's cameras put pixel centres at integers; MediaPipe's k
 the image edge) are shifted by -0.5 px once, in :meth:`Estimator.estimate_video`. Keypoints
 given to :meth:`Estimator.estimate_keypoints` must already use K's convention.
 
-Frames where the person is not found stay invalid (NaN). For the lifter only, the 2D of such
+Frames where a person is not found (not yet entered, left, occluded) stay invalid (NaN). For the lifter only, the 2D of such
 frames is interpolated from their neighbours at zero confidence so that they do not disturb the
 temporal windows of the valid frames around them.
 
@@ -65,9 +67,10 @@ from simpose.track.inputs import (
 from simpose.track.position import PositionConfig
 from simpose.track.sequence import JOINT_SET, EstimatorError, PoseSequence
 
-__all__ = ["Estimator", "EstimatorConfig", "WeightsInfo"]
+__all__ = ["Estimator", "EstimatorConfig", "WeightsInfo", "PEOPLE_MODES", "most_seen"]
 
 log = logging.getLogger(__name__)
+PEOPLE_MODES = ("main", "all")  # EstimatorConfig.people
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +104,11 @@ class EstimatorConfig:
             (:mod:`simpose.body.align`); False: against the 3D of the position stage only.
         align: the body alignment's settings.
         cache_dir: cue cache folder ('' for none).
+        people: video input: ``"main"`` follows the main person with MediaPipe's single-person
+            Pose (:mod:`simpose.cues.detect`); ``"all"`` follows everyone with the multi-person
+            stage (:mod:`simpose.cues.people`, its default settings), one track per person.
+        max_people: with ``people="all"``, at most this many people are tracked at once
+            (the tracker's cost grows with them) and the this many most-seen tracks are kept.
     """
 
     keypoints: KeypointConfig = KeypointConfig()
@@ -115,8 +123,14 @@ class EstimatorConfig:
     align_2d: bool = True
     align: AlignConfig = AlignConfig()
     cache_dir: str = dataclasses.field(default_factory=lambda: str(default_cache_dir()))  # read when a config is made
+    people: str = "main"
+    max_people: int = 8
 
     def __post_init__(self) -> None:
+        if self.people not in PEOPLE_MODES:
+            raise EstimatorError(f"people must be one of {PEOPLE_MODES}, got {self.people!r}")
+        if not (isinstance(self.max_people, int) and self.max_people >= 1):
+            raise EstimatorError(f"max_people must be an integer >= 1, got {self.max_people!r}")
         if self.self_train and not self.refine:
             raise EstimatorError("self_train learns from the refined track: it needs refine=True")
 
@@ -139,6 +153,20 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def most_seen(valid: np.ndarray, n: int) -> np.ndarray:
+    """Columns of the ``n`` people seen in the most frames, in their original (first-appearance) order.
+
+    Args:
+        valid: (T, P) bool. n: at most this many.
+    Returns:
+        (min(n, P'),) int64 column indices, P' the people seen in at least one frame.
+    """
+    frames = np.asarray(valid, bool).sum(0)
+    seen = np.flatnonzero(frames > 0)
+    keep = seen[np.argsort(-frames[seen], kind="stable")[:n]]  # ties: the earlier track
+    return np.sort(keep).astype(np.int64)
 
 
 def _check_camera(K):
@@ -257,7 +285,8 @@ class Estimator:
         stop: threading.Event | None = None,
         progress: bool = False,
     ) -> PoseSequence:
-        """The main person's 3D motion in a video (file, image folder or image).
+        """The main person's (``people="main"``) or everyone's (``"all"``) 3D motion in a video
+        (file, image folder or image).
 
         Args:
             path: the input.
@@ -269,9 +298,11 @@ class Estimator:
                 thread); the result then covers the frames done and ``complete`` is False.
             progress: rich progress bars.
         Returns:
-            :class:`PoseSequence` (P = 1, ``h36m17``).
+            :class:`PoseSequence` (``h36m17``): P = 1 (``"main"``); with ``"all"``, one column
+            per kept track (``track_ids``), NaN where that person is not seen.
         Raises:
-            VideoError: unreadable, corrupt, empty input. CueError: mediapipe missing.
+            VideoError: unreadable, corrupt, empty input. CueError: mediapipe (or, for
+                ``"all"``, ai-edge-litert) missing.
             EstimatorError: no person found; bad focal/fov/range.
         """
         from simpose.cues.video import open_video
@@ -285,7 +316,14 @@ class Estimator:
         stop = stop or threading.Event()
         cfg = self.config
         with graceful_interrupt(stop):
-            det = detect(source, cfg.keypoints, start, end, cfg.cache_dir or None, stop, progress)
+            if cfg.people == "all":
+                from simpose.cues.people import PeopleConfig, detect_people
+
+                # the tracker keeps at most max_people at once: its cost is one landmark run per person and frame
+                people_cfg = PeopleConfig(max_people=cfg.max_people)
+                det = detect_people(source, people_cfg, start, end, cfg.cache_dir or None, stop, progress)
+            else:
+                det = detect(source, cfg.keypoints, start, end, cfg.cache_dir or None, stop, progress)
         t_kp = time.perf_counter() - tick
         if not det.complete:
             log.warning("the 2D stage covers %d frames only (see above); the result covers those", len(det.frame_index))
@@ -294,16 +332,35 @@ class Estimator:
             f = det.frame_index
             where = f"(frames {f[0]}-{f[-1]})" if len(f) else ""
             raise EstimatorError(f"{source.path}: no person found in {kp_all.num_frames} frames {where}")
-        p = main_person(kp_all)
-        raw = (kp_all.keypoints[:, p] - 0.5, kp_all.confidence[:, p])
-        kp, conf = to_lifter_joints(*raw, kp_all.joint_set, cfg.keypoint_map)
-        own = (raw[0][:, None], raw[1][:, None], kp_all.joint_set)
-        seq = self._estimate(kp[:, None], conf[:, None], kp_all.valid[:, p : p + 1].copy(), K, float(source.fps), tuple(source.size), own)
+        track_ids = None
+        if cfg.people == "all":
+            cols = most_seen(self._usable(kp_all.keypoints, kp_all.confidence, kp_all.valid, kp_all.joint_set), cfg.max_people)
+            if not len(cols):
+                raise EstimatorError(f"{source.path}: no person with {cfg.position.min_joints} usable keypoints in any frame")
+            track_ids = det.track_ids[cols].astype(np.int64)
+        else:
+            cols = np.array([main_person(kp_all)])
+        raw = (kp_all.keypoints[:, cols] - 0.5, kp_all.confidence[:, cols])  # (T, P, 33, 2), (T, P, 33)
+        kp, conf = to_lifter_joints(*raw, kp_all.joint_set, cfg.keypoint_map)  # (T, P, 17, 2), (T, P, 17)
+        own = (raw[0], raw[1], kp_all.joint_set)
+        valid = kp_all.valid[:, cols].copy()
+        seq = self._estimate(kp, conf, valid, K, float(source.fps), tuple(source.size), own)
         warn_if_far(seq.joints3d)
         return dataclasses.replace(
             seq, frame_index=det.frame_index.astype(np.int64), complete=bool(det.complete), fov_assumed=assumed,
-            timings={"keypoints": t_kp, "setup": self.setup_s, **seq.timings},
+            timings={"keypoints": t_kp, "setup": self.setup_s, **seq.timings}, track_ids=track_ids,
         )  # fmt: skip
+
+    def _usable(self, keypoints, confidence, valid, joint_set: str) -> np.ndarray:
+        """(T, P) frames where a person has the ``position.min_joints`` usable h36m17 points
+        the later stages need (a track seen only as a few landmarks cannot be placed).
+
+        Args:
+            keypoints: (T, P, J, 2) pixels; confidence: (T, P, J); valid: (T, P) bool.
+        """
+        kp, conf = to_lifter_joints(keypoints, np.nan_to_num(confidence), joint_set, self.config.keypoint_map)
+        usable = np.isfinite(kp).all(-1) & (conf >= self.config.position.min_confidence)
+        return np.asarray(valid, bool) & (usable.sum(-1) >= self.config.position.min_joints)
 
     # -------------------------------------------------------------- keypoints
     def estimate_keypoints(

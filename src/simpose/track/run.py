@@ -1,4 +1,4 @@
-"""``run_video``: a video in, the main person's 3D motion out (the library behind ``simpose run``).
+"""``run_video``: a video in, the main person's (or everyone's) 3D motion out (the library behind ``simpose run``).
 
 :meth:`simpose.track.estimator.Estimator.estimate_video` does the work (its module docstring lists
 the stages, each timed in ``RunResult.timings``; ``setup``: loading the lifter and body model and
@@ -9,6 +9,11 @@ settings and the weights used: path and sha256), then the views: ``overlay.mp4``
 
 Frames where the person is not found stay invalid (NaN) in every output except the BVH (which
 needs a value per frame; see :mod:`simpose.export.bvh`).
+
+With ``people="all"`` (``--people all``) every tracked person is a column of ``poses.npz``
+(``track_ids`` names them); one person writes ``motion.bvh`` as the main-person run does, several
+write ``motion_<id>.bvh`` (and ``meshes_<id>/``) per track; the overlay and the 3D view draw every
+track in its own colour with its id; ``summary.png`` shows the first track.
 """
 
 from __future__ import annotations
@@ -97,6 +102,9 @@ class RunConfig:
         json: also write poses.json.
         max_side: the overlay video's larger side at most this many pixels.
         progress: rich progress bars.
+        people: ``"main"`` (the main person, MediaPipe's single-person Pose) or ``"all"``
+            (everyone, :mod:`simpose.cues.people`); ``EstimatorConfig.people``.
+        max_people: with ``"all"``, the most-seen tracks kept (``EstimatorConfig.max_people``).
     """
 
     focal: float | None = None
@@ -120,6 +128,8 @@ class RunConfig:
     json: bool = True
     max_side: int = 1280
     progress: bool = False
+    people: str = "main"
+    max_people: int = 8
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -139,12 +149,13 @@ class RunResult:
     Attributes:
         out_dir: the run folder.
         paths: output name -> path written.
-        n_frames: frames processed; n_valid: frames with the person found.
+        n_frames: frames processed; n_valid: frames with a person found (any track).
         complete: False if the run was interrupted (the outputs cover the frames done).
         K: (3, 3) intrinsics used; fov_assumed: True if no focal/fov was given.
         fps: frames per second.
         timings: stage -> seconds (see the module docstring).
         arrays: the ``poses.npz`` content.
+        n_people: person columns (tracks) in the result.
     """
 
     out_dir: Path
@@ -157,6 +168,7 @@ class RunResult:
     fps: float
     timings: dict[str, float]
     arrays: dict[str, np.ndarray]
+    n_people: int = 1
 
 
 def validate_run_config(config: RunConfig, image_size: tuple[int, int] | None = None) -> None:
@@ -172,6 +184,12 @@ def validate_run_config(config: RunConfig, image_size: tuple[int, int] | None = 
     validate_options(config.focal, config.fov, config.fps, config.start, config.end, image_size)
     if config.mesh_every < 0 or config.max_side < 16:
         raise RunError(f"need --meshes-every >= 0 and max_side >= 16, got {config.mesh_every}, {config.max_side}")
+    from simpose.track.estimator import PEOPLE_MODES
+
+    if config.people not in PEOPLE_MODES:
+        raise RunError(f"--people must be one of {', '.join(PEOPLE_MODES)}, got {config.people!r}")
+    if not (isinstance(config.max_people, int) and config.max_people >= 1):
+        raise RunError(f"--max-people must be an integer >= 1, got {config.max_people!r}")
 
 
 def check_out_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> None:
@@ -263,13 +281,13 @@ def run_video(
         estimator = _LoadingEstimator(config.lifter_weights, config.estimator_settings(), config.detector_weights)
     seq = estimator.estimate_video(path, config.focal, config.fov, config.start, config.end, config.fps, stop=stop, progress=config.progress)
     timings = dict(seq.timings)
-    body, fit = estimator.body, seq.body_fit(0)
+    body, fits = estimator.body, [seq.body_fit(p) for p in range(seq.num_people)]
 
     tick = time.perf_counter()
     arrays = seq.to_arrays()
     views_interrupted = False
     with staged_folder(out_dir) as work:  # one consistent set of files, swapped in when all are written
-        paths = _write_outputs(work, seq, body, fit, config, estimator)
+        paths = _write_outputs(work, seq, body, fits, config, estimator)
         timings["write_poses"] = time.perf_counter() - tick
         if config.views:
             from simpose.track.views import write_views
@@ -277,7 +295,7 @@ def run_video(
             tick = time.perf_counter()
             source = open_video(path, fps=config.fps)
             try:
-                paths.update(write_views(work, source, seq.frame_index, arrays, body, fit, config, timings=timings))
+                paths.update(write_views(work, source, seq.frame_index, arrays, body, fits, config, timings=timings))
             except KeyboardInterrupt:  # the poses are done: keep them (without any view), then stop
                 views_interrupted = True
                 for name in ("overlay.mp4", "skeleton3d.mp4", "summary.png"):
@@ -286,8 +304,8 @@ def run_video(
     if views_interrupted:
         raise RunInterrupted(out_dir)
     paths = {k: out_dir / Path(v).relative_to(work) for k, v in paths.items()}
-    valid = seq.valid[:, 0]
-    return RunResult(out_dir, paths, len(valid), int(valid.sum()), seq.complete, seq.K, seq.fov_assumed, seq.fps, timings, arrays)
+    valid = seq.valid.any(1)
+    return RunResult(out_dir, paths, len(valid), int(valid.sum()), seq.complete, seq.K, seq.fov_assumed, seq.fps, timings, arrays, seq.num_people)
 
 
 def adapt_run(
@@ -317,31 +335,46 @@ def adapt_run(
         seq = estimator.estimate_keypoints(src.keypoints, src.keypoint_confidence, src.keypoint_set, src.K, src.fps, src.image_size, src.frame_index)
     else:
         seq = estimator.estimate_keypoints(src.joints2d, src.confidence, src.joint_set, src.K, src.fps, src.image_size, src.frame_index)
-    seq = dataclasses.replace(seq, complete=src.complete)
+    seq = dataclasses.replace(seq, complete=src.complete, track_ids=src.track_ids)
     timings = dict(seq.timings)
     tick = time.perf_counter()
     out_dir = Path(out_dir)
     with staged_folder(out_dir) as work:
-        paths = _write_outputs(work, seq, estimator.body, seq.body_fit(0), config, estimator)
+        fits = [seq.body_fit(p) for p in range(seq.num_people)]
+        paths = _write_outputs(work, seq, estimator.body, fits, config, estimator)
     timings["write_poses"] = time.perf_counter() - tick
     paths = {k: out_dir / Path(v).relative_to(work) for k, v in paths.items()}
-    valid = seq.valid[:, 0]
-    return RunResult(out_dir, paths, len(valid), int(valid.sum()), seq.complete, seq.K, False, seq.fps, timings, seq.to_arrays())
+    valid = seq.valid.any(1)
+    return RunResult(out_dir, paths, len(valid), int(valid.sum()), seq.complete, seq.K, False, seq.fps, timings, seq.to_arrays(), seq.num_people)
 
 
-def _write_outputs(out_dir: Path, seq: PoseSequence, body, fit, config: RunConfig, estimator: Estimator) -> dict[str, Path]:
+def track_names(seq: PoseSequence) -> list[str]:
+    """Per person column, the suffix of its files: "" for one person (``motion.bvh``, as a
+    main-person run), else ``_<track id>`` (``motion_3.bvh``; the column index without ids)."""
+    if seq.num_people == 1:
+        return [""]
+    ids = seq.track_ids if seq.track_ids is not None else np.arange(seq.num_people)
+    return [f"_{int(i)}" for i in ids]
+
+
+def _write_outputs(out_dir: Path, seq: PoseSequence, body, fits: list, config: RunConfig, estimator: Estimator) -> dict[str, Path]:
+    """poses.npz/json, a BVH (and meshes) per person column (``fits``: one BodyFit each), run_config.json."""
     from simpose.export.bvh import write_body_bvh
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = seq.save(out_dir, json=config.json)
     paths = {p.name: p for p in written}
-    paths["motion.bvh"] = write_body_bvh(out_dir / "motion.bvh", body, fit, seq.fps)
-    if config.mesh_every > 0:
-        from simpose.export.mesh import write_meshes
+    for name, fit in zip(track_names(seq), fits):
+        if seq.num_people > 1 and not fit.valid.any():  # a BVH needs a pose in some frame (a track the later stages could not place)
+            log.warning("person%s: no frame placed, no motion%s.bvh", name, name)
+            continue
+        paths[f"motion{name}.bvh"] = write_body_bvh(out_dir / f"motion{name}.bvh", body, fit, seq.fps)
+        if config.mesh_every > 0:
+            from simpose.export.mesh import write_meshes
 
-        meshes = write_meshes(out_dir / "meshes", body, fit, every=config.mesh_every)
-        if meshes:
-            paths["meshes/"] = meshes[0].parent
+            meshes = write_meshes(out_dir / f"meshes{name}", body, fit, every=config.mesh_every)
+            if meshes:
+                paths[f"meshes{name}/"] = meshes[0].parent
     cfg = out_dir / "run_config.json"
     record = config.to_dict()
     record["estimator"] = dataclasses.asdict(estimator.config)  # the settings the estimate used

@@ -47,6 +47,9 @@ class PoseSequence:
         keypoints, keypoint_confidence, keypoint_set: the detector's own keypoints as they came
             ((T, P, K, 2) pixels, (T, P, K); NaN / 0 where not valid) and their set, when they
             are another set than ``joint_set`` (the detector lifter's input); else None.
+        track_ids: (P,) int64 the 2D tracker's id of each person column (``people="all"``);
+            None where the people are not tracks of a multi-person detector (one main person,
+            or 2D given as it is).
     """
 
     joints3d: np.ndarray
@@ -69,6 +72,7 @@ class PoseSequence:
     keypoints: np.ndarray | None = None
     keypoint_confidence: np.ndarray | None = None
     keypoint_set: str | None = None
+    track_ids: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -91,6 +95,7 @@ class PoseSequence:
             **({} if self.keypoints is None else {
                 "keypoints": f32(self.keypoints), "keypoint_confidence": f32(self.keypoint_confidence), "keypoint_set": np.array(self.keypoint_set),
             }),
+            **({} if self.track_ids is None else {"track_ids": np.asarray(self.track_ids, np.int64)}),
         }  # fmt: skip
 
     @staticmethod
@@ -114,6 +119,7 @@ class PoseSequence:
                 "keypoints": np.asarray(a["keypoints"], np.float32), "keypoint_confidence": np.asarray(a["keypoint_confidence"], np.float32),
                 "keypoint_set": str(a["keypoint_set"]),
             }),
+            **({} if "track_ids" not in a else {"track_ids": np.asarray(a["track_ids"], np.int64)}),
         )  # fmt: skip
 
     def save(self, out_dir: str | os.PathLike, json: bool = True) -> list[Path]:

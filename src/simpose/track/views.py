@@ -39,16 +39,17 @@ OVERLAY_CELL = 0.015
 
 
 def write_views(
-    out_dir: Path, source, frame_index: np.ndarray, arrays: dict, body: BodyModel, fit: BodyFit, config, timings: dict | None = None
+    out_dir: Path, source, frame_index: np.ndarray, arrays: dict, body: BodyModel, fits: list[BodyFit], config, timings: dict | None = None
 ) -> dict[str, Path]:
-    """Write the three views of one run (main person, P index 0).
+    """Write the three views of one run: every person column in the overlay and the 3D view
+    (several: each in its track colour with its id), the first in the summary.
 
     Args:
         out_dir: run folder.
         source: the opened video.
         frame_index: (T,) video frame of each result row.
         arrays: the ``poses.npz`` content.
-        body, fit: the body model and the fitted motion.
+        body, fits: the body model and the fitted motion of each person column.
         config: the :class:`~simpose.track.run.RunConfig` (``max_side``, ``progress``).
         timings: if given, gets the seconds of ``overlay`` (drawing and encoding), ``skeleton3d``
             (in a thread beside the overlay), ``summary``.
@@ -58,6 +59,7 @@ def write_views(
     T = len(frame_index)
     fps = float(arrays["fps"])
     valid = arrays["valid"][:, 0]
+    labels = _labels(arrays)
     joint_set = str(arrays["joint_set"])
     valid_rows = np.flatnonzero(valid)
     picks = set(valid_rows[np.linspace(0, len(valid_rows) - 1, min(4, len(valid_rows))).round().astype(int)].tolist())
@@ -68,11 +70,17 @@ def write_views(
 
     timings = {} if timings is None else timings
     tick = time.perf_counter()
-    skeleton = _Skeleton3DWriter(out_dir / "skeleton3d.mp4", arrays["joints3d"][:, 0], valid, joint_set, fps)
+    if labels is None:  # one person: drawn as a main-person run
+        skeleton = _Skeleton3DWriter(out_dir / "skeleton3d.mp4", arrays["joints3d"][:, 0], valid, joint_set, fps)
+    else:
+        skeleton = _Skeleton3DWriter(out_dir / "skeleton3d.mp4", arrays["joints3d"], arrays["valid"], joint_set, fps, labels)
     skeleton.start()  # beside the overlay
     try:
         try:
-            paths["overlay.mp4"] = _overlay(out_dir, source, frame_index, arrays, body, fit, config, picks, thumbs)
+            if labels is None:
+                paths["overlay.mp4"] = _overlay(out_dir, source, frame_index, arrays, body, fits[0], config, picks, thumbs)
+            else:
+                paths["overlay.mp4"] = _overlay_people(out_dir, source, frame_index, arrays, body, fits, labels, config, picks, thumbs)
         except RenderError as e:  # the poses are written already; say what is missing and go on
             log.error("overlay.mp4 not written: %s", e)
             thumbs = []
@@ -87,6 +95,8 @@ def write_views(
 
     tick = time.perf_counter()
     title = f"{Path(source.path).name}: {int(valid.sum())} of {T} frames with a person, {fps:g} fps"
+    if labels is not None:
+        title = f"{Path(source.path).name}: {len(labels)} people; {labels[0]} in {int(valid.sum())} of {T} frames, {fps:g} fps"
     paths["summary.png"] = write_summary(
         out_dir / "summary.png", arrays["joints3d"][:, 0], arrays["confidence"][:, 0], valid, joint_set, fps, thumbs, title
     )
@@ -143,20 +153,20 @@ class _Skeleton3DWriter(threading.Thread):
     its error. ``stop`` (set by ``join`` when the main thread was interrupted) ends it early, without
     a file."""
 
-    def __init__(self, path: Path, joints3d: np.ndarray, valid: np.ndarray, joint_set: str, fps: float) -> None:
+    def __init__(self, path: Path, joints3d: np.ndarray, valid: np.ndarray, joint_set: str, fps: float, labels=None) -> None:
         super().__init__(name="skeleton3d view", daemon=True)
-        self.args = (path, joints3d, valid, joint_set, fps)
+        self.args = (path, joints3d, valid, joint_set, fps, labels)
         self.stop = threading.Event()
         self.seconds = 0.0
         self._path: Path | None = None
         self._error: BaseException | None = None
 
     def run(self) -> None:
-        path, joints3d, valid, joint_set, fps = self.args
+        path, joints3d, valid, joint_set, fps, labels = self.args
         tick = time.perf_counter()
         try:
             with VideoWriter(path, fps) as writer:
-                for frame in render_skeleton3d(joints3d, valid, joint_set, fps):
+                for frame in render_skeleton3d(joints3d, valid, joint_set, fps, labels=labels):
                     if self.stop.is_set():
                         raise KeyboardInterrupt  # aborts the writer: no file
                     writer.write(frame)
@@ -221,6 +231,57 @@ def _overlay(out_dir: Path, source, frame_index, arrays, body, fit, config, pick
                         verts_cache = dict(zip(nxt.tolist(), body_vertices(body, fit, nxt)[:, keep]))
                     verts = verts_cache[i]
                 out = renderer.render(image, verts, arrays["joints2d"][i, 0], arrays["confidence"][i, 0], joint_set)
+                writer.write(out)
+                if i in picks:
+                    thumbs.append((int(index), out))
+    finally:
+        renderer.close()
+    return writer.path
+
+
+def _labels(arrays: dict) -> list[str] | None:
+    """Per person column its overlay label (``id <track id>``); None for one person (drawn as a
+    main-person run: no label, the usual colours)."""
+    P = arrays["joints3d"].shape[1]
+    if P == 1:
+        return None
+    ids = arrays["track_ids"] if "track_ids" in arrays else np.arange(P)
+    return [f"id {int(i)}" for i in ids]
+
+
+def _overlay_people(out_dir: Path, source, frame_index, arrays, body, fits, labels, config, picks: set, thumbs: list) -> Path:
+    """Write overlay.mp4 of several people (:meth:`OverlayRenderer.render_people`); appends
+    (frame, image) of the rows in ``picks`` to ``thumbs``."""
+    T, P = arrays["valid"].shape
+    valid = arrays["valid"]
+    joint_set = str(arrays["joint_set"])
+    row = {int(f): i for i, f in enumerate(frame_index)}
+    meshes = [overlay_mesh(body, fit) for fit in fits]  # per person (keep, faces): its own shape
+    renderer = OverlayRenderer(tuple(source.size), arrays["K"], meshes[0][1], max_side=config.max_side)
+    frames = _prefetch(source.frames(start=int(frame_index[0]), end=int(frame_index[-1]) + 1))
+    if config.progress:
+        from rich.progress import track
+
+        frames = track(frames, total=T, description="overlay", transient=True)
+    caches: list[dict[int, np.ndarray]] = [{} for _ in range(P)]
+    try:
+        with VideoWriter(out_dir / "overlay.mp4", float(arrays["fps"])) as writer:
+            for index, image in frames:
+                i = row.get(int(index))
+                if i is None:
+                    continue
+                verts: list[np.ndarray | None] = [None] * P
+                for p in range(P):
+                    if not valid[i, p]:
+                        continue
+                    if i not in caches[p]:  # batched mesh forward for this person's next valid frames
+                        rows = np.flatnonzero(valid[:, p])
+                        nxt = rows[rows >= i][:MESH_BATCH]
+                        caches[p] = dict(zip(nxt.tolist(), body_vertices(body, fits[p], nxt)[:, meshes[p][0]]))
+                    verts[p] = caches[p][i]
+                out = renderer.render_people(
+                    image, verts, [m[1] for m in meshes], arrays["joints2d"][i], arrays["confidence"][i], joint_set, labels
+                )
                 writer.write(out)
                 if i in picks:
                     thumbs.append((int(index), out))

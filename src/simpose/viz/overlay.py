@@ -20,13 +20,36 @@ import numpy as np
 
 from simpose.body.joints import get_joint_set
 
-__all__ = ["side_colors", "draw_skeleton", "scale_intrinsics", "cluster_mesh", "OverlayRenderer"]
+__all__ = ["side_colors", "track_color", "draw_label", "draw_skeleton", "scale_intrinsics", "cluster_mesh", "OverlayRenderer"]
 
 _SHIFT = 4  # OpenCV sub-pixel drawing: coordinates in 1/16 pixel
 
 LEFT, RIGHT, CENTRE = (60, 140, 255), (255, 140, 40), (80, 220, 120)
 MESH_ALPHA = 0.55
 MESH_COLOR = np.array([0.75, 0.8, 0.95])
+# one colour per track of a multi-person run (mesh tint and id label), cycled past the last
+TRACK_COLORS = ((230, 80, 80), (80, 200, 90), (70, 130, 240), (240, 190, 40), (200, 90, 220), (40, 210, 210), (250, 140, 60), (160, 160, 160))
+
+
+def track_color(index: int) -> tuple[int, int, int]:
+    """RGB colour of the person column ``index`` of a multi-person run."""
+    return TRACK_COLORS[index % len(TRACK_COLORS)]
+
+
+def draw_label(image: np.ndarray, text: str, anchor: np.ndarray, color: tuple[int, int, int], scale: float = 0.6) -> None:
+    """Write ``text`` in ``color`` (on a dark box, readable on any frame) just above pixel
+    ``anchor`` (2,), in place; nothing where the anchor is not finite."""
+    import cv2
+
+    if not np.isfinite(anchor).all():
+        return
+    font, thick = cv2.FONT_HERSHEY_SIMPLEX, max(1, int(round(2 * scale)))
+    (w, h), base = cv2.getTextSize(text, font, scale, thick)
+    H, W = image.shape[:2]
+    x = int(np.clip(anchor[0] - w / 2, 0, max(0, W - w - 4)))
+    y = int(np.clip(anchor[1] - 8, h + 4, H - base - 1))
+    cv2.rectangle(image, (x, y - h - 4), (x + w + 4, y + base), (20, 20, 20), -1)
+    cv2.putText(image, text, (x + 2, y - 2), font, scale, color, thick, cv2.LINE_AA)
 
 
 def side_colors(joint_set: str) -> list[tuple[int, int, int]]:
@@ -191,6 +214,50 @@ class OverlayRenderer:
         if joints2d is not None:
             pts = self.scale * (np.asarray(joints2d, np.float64) + 0.5) - 0.5
             image = draw_skeleton(image, pts, confidence, joint_set, width=max(2, int(round(3 * max(self.size) / 1000))))
+        return image
+
+    def render_people(
+        self,
+        frame: np.ndarray,
+        vertices_cam: list[np.ndarray | None],
+        faces: list[np.ndarray],
+        joints2d: np.ndarray,
+        confidence: np.ndarray,
+        joint_set: str,
+        labels: list[str],
+    ) -> np.ndarray:
+        """One overlay frame of several people: each mesh tinted in its :func:`track_color`
+        (one rasterization, so the people occlude each other), each skeleton, each label above
+        its head.
+
+        Args:
+            frame: (H, W, 3) uint8 input frame.
+            vertices_cam: per person (V_p, 3) camera-frame metres, or None (not in this frame).
+            faces: per person (F_p, 3) triangles into its vertices.
+            joints2d: (P, J, 2) input-frame pixels (NaN: not in this frame); confidence: (P, J).
+            joint_set: the set of ``joints2d``.
+            labels: per person its text (e.g. ``"id 3"``).
+        Returns:
+            (h, w, 3) uint8 at ``self.size``.
+        """
+        import cv2
+
+        image = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA) if self.scale != 1.0 else frame.copy()
+        shown = [p for p, v in enumerate(vertices_cam) if v is not None and np.isfinite(v).all()]
+        if shown:
+            out = self._rasterizer().rasterize(
+                [vertices_cam[p] for p in shown], [faces[p] for p in shown], self.camera,
+                colors=[0.5 * MESH_COLOR + 0.5 * np.asarray(track_color(p)) / 255.0 for p in shown], cull_back_faces=True, barycentric=False,
+            )  # fmt: skip
+            image = self._blend(image, out.rgb, out.mask > 0)
+        width = max(2, int(round(3 * max(self.size) / 1000)))
+        for p, label in enumerate(labels):
+            pts = self.scale * (np.asarray(joints2d[p], np.float64) + 0.5) - 0.5
+            if not np.isfinite(pts).any():
+                continue
+            image = draw_skeleton(image, pts, confidence[p], joint_set, width=width)
+            top = pts[np.nanargmin(np.where(np.isfinite(pts[:, 1]), pts[:, 1], np.inf))]  # the highest joint
+            draw_label(image, label, top - [0.0, 10.0 * width], track_color(p), scale=max(0.4, max(self.size) / 1600))
         return image
 
     def _blend(self, image: np.ndarray, rgb: np.ndarray, covered: np.ndarray) -> np.ndarray:

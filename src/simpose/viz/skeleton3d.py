@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from simpose.body.joints import get_joint_set
-from simpose.viz.overlay import side_colors
+from simpose.viz.overlay import draw_label, side_colors, track_color
 
 __all__ = ["orbit_view", "render_skeleton3d"]
 
@@ -41,6 +41,7 @@ def render_skeleton3d(
     fps: float,
     size: int = 640,
     degrees_per_second: float = 45.0,
+    labels: list[str] | None = None,
 ) -> Iterator[np.ndarray]:
     """Frames of the turning view.
 
@@ -48,12 +49,14 @@ def render_skeleton3d(
     replaces took several and had jagged edges).
 
     Args:
-        joints3d: (T, J, 3) metres, camera frame (NaN on invalid frames).
-        valid: (T,) bool.
+        joints3d: (T, J, 3) metres, camera frame (NaN on invalid frames), or (T, P, J, 3) for
+            several people (all drawn, the orbit around all of them).
+        valid: (T,) bool, or (T, P).
         joint_set: the set of ``joints3d``.
         fps: frames per second (sets the turning speed).
         size: image side in pixels.
         degrees_per_second: orbit speed (a full turn takes 8 s by default).
+        labels: per person a text drawn above its head in its :func:`track_color` (None: none).
     Yields:
         (size, size, 3) uint8 RGB per frame; invalid frames show the floor and "no person".
     """
@@ -61,7 +64,9 @@ def render_skeleton3d(
 
     js = get_joint_set(joint_set)
     X = np.asarray(joints3d, np.float64)
-    ok = np.asarray(valid, bool) & np.isfinite(X).all((-1, -2))
+    if X.ndim == 3:  # one person
+        X, valid = X[:, None], np.asarray(valid, bool)[:, None]
+    ok = np.asarray(valid, bool) & np.isfinite(X).all((-1, -2))  # (T, P)
     if not ok.any():
         raise ValueError("no valid frame to show in 3D")
     pts = X[ok].reshape(-1, 3)
@@ -102,13 +107,18 @@ def render_skeleton3d(
         for (pa, pb), (za, zb) in zip(uv, z):
             if za > 0.05 and zb > 0.05:
                 cv2.line(img, fixed(pa), fixed(pb), (70, 74, 86), 1, cv2.LINE_AA, shift)
-        if ok[i]:
-            uv, depth = project(X[i], R, t)
-            for e in np.argsort(-depth[edges].mean(1), kind="stable"):  # far bones first
+        if ok[i].any():
+            people = np.flatnonzero(ok[i])
+            uv, depth = project(X[i, people], R, t)  # (P', J, 2), (P', J)
+            bones = [(depth[k][edges].mean(1)[e], k, e) for k in range(len(people)) for e in range(len(edges))]
+            for _, k, e in sorted(bones, key=lambda b: -b[0]):  # far bones first, over all people
                 a, b = edges[e]
-                cv2.line(img, fixed(uv[a]), fixed(uv[b]), colors[e], bone_width, cv2.LINE_AA, shift)
-            for p in uv:
+                cv2.line(img, fixed(uv[k, a]), fixed(uv[k, b]), colors[e], bone_width, cv2.LINE_AA, shift)
+            for p in uv.reshape(-1, 2):
                 cv2.circle(img, fixed(p), 3 << shift, (240, 240, 240), -1, cv2.LINE_AA, shift)
+            for k, p in enumerate(people):
+                if labels is not None:
+                    draw_label(img, labels[p], uv[k][np.argmin(uv[k, :, 1])] - [0.0, 12.0], track_color(p), text_scale)
         else:
             cv2.putText(img, "no person", (10, 24), cv2.FONT_HERSHEY_SIMPLEX, text_scale, (230, 90, 90), 1, cv2.LINE_AA)
         cv2.putText(img, f"frame {i}", (10, size - 10), cv2.FONT_HERSHEY_SIMPLEX, text_scale, (180, 180, 180), 1, cv2.LINE_AA)
