@@ -109,7 +109,7 @@ def read_poses(path: str | os.PathLike) -> dict[str, np.ndarray]:
         tree = json.loads(path.read_text())
         out = {}
         for k, v in tree.items():
-            if k in ("joint_set", "joint_names"):
+            if k in ("joint_set", "joint_names", "keypoint_set"):
                 out[k] = np.asarray(v)
             elif k in ("valid", "complete"):
                 out[k] = np.asarray(v, bool)
