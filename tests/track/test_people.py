@@ -133,7 +133,7 @@ def test_people_all_on_the_multi_person_demo(shared, tmp_path):
     pytest.importorskip("ai_edge_litert", reason="ai-edge-litert not installed: pip install 'simpose[mediapipe]'")
     pytest.importorskip("mediapipe", reason="mediapipe not installed: pip install 'simpose[mediapipe]'")
     from simpose.export.poses import read_poses
-    from simpose.track.run import run_video
+    from simpose.track.run import adapt_run, run_video
 
     path = shared / "real" / "videos" / "multi_person_demo.mp4"
     if not path.is_file():
@@ -150,6 +150,10 @@ def test_people_all_on_the_multi_person_demo(shared, tmp_path):
     # two people, two places: their pelvises lie apart in every frame where both are seen
     both = a["valid"][:, 0] & a["valid"][:, 1]
     assert (np.linalg.norm(a["joints3d"][both, 0, 0] - a["joints3d"][both, 1, 0], axis=-1) > 0.5).all()
+    # simpose adapt re-estimates every track from the run's own 2D, ids kept: the same settings give the same 3D
+    again = adapt_run(result.out_dir, tmp_path / "adapted", cfg)
+    np.testing.assert_array_equal(again.arrays["track_ids"], a["track_ids"])
+    np.testing.assert_allclose(again.arrays["joints3d"], a["joints3d"], atol=1e-5)
 
 
 def test_people_all_with_nobody_is_a_clear_error(empty_scene, tmp_path):

@@ -254,7 +254,7 @@ def run_video(
     stop: threading.Event | None = None,
     estimator: Estimator | None = None,
 ) -> RunResult:
-    """Video (file, image folder or image) to the main person's 3D motion and its views.
+    """Video (file, image folder or image) to the main person's (``config.people="all"``: everyone's) 3D motion and its views.
 
     Args:
         path: the input.
