@@ -1,7 +1,7 @@
 """The lifter on the detector's own output: which training data crosses to real video (issue 19's ablation).
 
     python benchmarks/detector_lifter.py --detcache DIR --variant NAME=WEIGHTS [--variant ...] \\
-        [--out docs/results/detector_lifter] [--skip-real]
+        [--out docs/results/detector_lifter] [--work /tmp/detector_lifter] [--skip-real]
 
 Rows: the 2D-to-3D lifters compared on BlazePose input. ``map`` (always there) is the shipped
 ``h36m17`` lifter fed BlazePose through the synthetic-trained keypoint map (trained on projected
@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/results/detector_lifter"))
     parser.add_argument("--skip-real", action="store_true", help="only the held-out synthetic clips")
     parser.add_argument("--hold-out-every", type=int, default=10)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/detector_lifter"), help="the runs' own outputs and the cue cache")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     from simpose.models.lifter import Lifter
@@ -141,8 +142,8 @@ def main() -> None:
         lifter = Lifter.from_pretrained(weights) if own else Lifter.from_pretrained()
         r = {"weights": weights or "shipped h36m17 lifter + keypoint map", "synthetic_held_out": held_out_synthetic(lifter, held, not own)}
         if not args.skip_real:
-            r["real_multiview"] = real_multiview(shared / "real" / "pose2sim", args.out / f"multiview_{name}", weights, own)
-            r["real_h36m_frames"] = real_h36m_frames(shared / "real" / "h36m", weights, own, args.out / "cache")
+            r["real_multiview"] = real_multiview(shared / "real" / "pose2sim", args.work / f"multiview_{len(results['rows'])}", weights, own)
+            r["real_h36m_frames"] = real_h36m_frames(shared / "real" / "h36m", weights, own, args.work / "cache")
         results["rows"][name] = r
         print(name, json.dumps(r), flush=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1))

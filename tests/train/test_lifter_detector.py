@@ -197,3 +197,23 @@ def test_runs_keep_the_detectors_own_keypoints_and_adapt_relifts_them(tmp_path):
     np.testing.assert_allclose(new.joints3d, direct.joints3d, atol=1e-5)
     h36m = est.estimate_keypoints(back.joints2d[:, 0], back.confidence[:, 0], "h36m17", K, fps=30.0, image_size=(640, 480))
     assert h36m.keypoints is None
+
+
+def test_training_on_another_detectors_cache_is_a_clear_error(tmp_path):
+    import json
+
+    from simpose.synth.detcache import FORMAT, DetectorCacheError
+    from simpose.train.lifter import TrainConfig, train
+    from simpose.train.lifter_data import SamplerConfig
+
+    cache = tmp_path / "detcache"
+    cache.mkdir()
+    manifest = {"format": FORMAT, "detector_version": "mediapipe-0.10.9/blazepose33/complexity1/tracking/smooth",
+                "keypoint_set": "blazepose33", "joint_sets": ["h36m17", "anny", "blazepose33"]}  # fmt: skip
+    (cache / "detcache.json").write_text(json.dumps(manifest))
+    cfg = TrainConfig(steps=1, detector_cache=str(cache), detector_fraction=1.0, detector="mediapipe-0.10.14/blazepose33/complexity1/tracking/smooth",
+                      sampler=SamplerConfig(input_set="blazepose33", batch_size=8), channels=16)  # fmt: skip
+    with pytest.raises(DetectorCacheError, match="0.10.9"):
+        train(tmp_path / "run", cfg, progress=False)
+    with pytest.raises(ValueError, match="blazepose33"):  # the cache holds BlazePose keypoints: an h36m17 lifter cannot use it
+        train(tmp_path / "run2", TrainConfig(steps=1, detector_cache=str(cache), detector_fraction=1.0), progress=False)

@@ -184,6 +184,23 @@ def _check_camera(K):
     return K
 
 
+def _check_detector(card: dict, keypoints, path) -> None:
+    """Warn when the 2D detector that will run is not the one a detector lifter learned (its card's
+    ``input.detector``): another MediaPipe version or setting errs differently, and the lifter
+    learned those errors. A warning, not an error: the lifter still reads the same landmarks."""
+    trained = card.get("input", {}).get("detector")
+    if trained is None:
+        return
+    try:
+        from simpose.synth.detcache import detector_info, detector_version
+
+        running = detector_version(detector_info(dataclasses.replace(keypoints, segmentation=False)))
+    except Exception:  # noqa: BLE001 - mediapipe missing: keypoints come from elsewhere, nothing to compare
+        return
+    if running != trained:
+        log.warning("%s learned the output of %s; this run's detector is %s: its 3D may be less accurate", path, trained, running)
+
+
 # ------------------------------------------------------------------------------ the estimator
 class Estimator:
     """Video or 2D keypoints in, :class:`PoseSequence` out (the module docstring).
@@ -252,6 +269,7 @@ class Estimator:
                 det = Lifter.from_pretrained(det_path)
                 if det.input_set == JOINT_SET:
                     raise EstimatorError(f"{det_path}: a detector lifter takes a detector's own keypoints, its card says {JOINT_SET!r}")
+                _check_detector(det.card, config.keypoints, det_path)
         except ValueError as e:  # the card does not match the code
             raise EstimatorError(str(e)) from e
         det_info = WeightsInfo(str(det_path.resolve()), _sha256(det_path)) if det is not None else None

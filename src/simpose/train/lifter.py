@@ -80,6 +80,9 @@ class TrainConfig:
             ``detector_fraction`` of every batch; the rest comes from the joint cache. Only for a
             ``blazepose33`` input set (the detector's own keypoints).
         detector_fraction: share of detector-cache windows per batch (1: the joint cache is not used).
+        detector: the detector version the cache must come from (``detector_version``, e.g.
+            ``mediapipe-0.10.14/blazepose33/complexity1/tracking/smooth``; a cache from another
+            is an error); None: the cache's own. The card records it (``input.detector``).
         detector_hold_out: detector-cache clips whose index is a multiple of this are held out
             (the validation windows come from them; 0: none held out).
         cache: the joint cache's config. sampler, camera, noise: how windows are drawn.
@@ -104,6 +107,7 @@ class TrainConfig:
     init: str | None = None
     detector_cache: str | None = None
     detector_fraction: float = 0.0
+    detector: str | None = None
     detector_hold_out: int = 10
     cache: CacheConfig = CacheConfig()
     sampler: SamplerConfig = SamplerConfig()
@@ -370,7 +374,7 @@ def train(
         from simpose.synth.detcache import DetectorCache
         from simpose.train.lifter_detcache import DetectorWindowSampler, load_detector_frames, split_clips
 
-        det = DetectorCache(cfg.detector_cache)
+        det = DetectorCache(cfg.detector_cache, detector=cfg.detector)  # another detector's cache: DetectorCacheError
         train_files, held_files = split_clips(det.files, cfg.detector_hold_out)
         kw = dict(receptive_field=sampler_cfg.receptive_field, rate=cfg.cache.fps, speed=sampler_cfg.speed,
                   mirror_prob=sampler_cfg.mirror_prob, scale_frames=sampler_cfg.scale_frames, pelvis_view=sampler_cfg.pelvis_view)  # fmt: skip
@@ -484,6 +488,7 @@ def train(
             f"{cfg.sampler.scale_span[0]}-{cfg.sampler.scale_span[1]} frames); joints with confidence 0 zeroed",
             "fps": cfg.cache.fps,
             "scale_frames": SCALE_FRAMES,
+            **({"detector": det_info["detector"]} if det_info else {}),
         },
         "output": {"joint_sets": list(OUTPUT_SETS), "units": "metres, camera axes, root-relative", "heads": ["centre frame", "last frame (causal)"]},
         "receptive_field": math.prod(cfg.filter_widths),
