@@ -205,25 +205,15 @@ def overlay_mesh(body: BodyModel, fit: BodyFit, cell: float = OVERLAY_CELL) -> t
 
 def _overlay(out_dir: Path, source, frame_index, arrays, body, fit, config, picks: set, thumbs: list) -> Path:
     """Write overlay.mp4; appends (frame, image) of the rows in ``picks`` to ``thumbs``."""
-    T = len(frame_index)
     valid = arrays["valid"][:, 0]
     joint_set = str(arrays["joint_set"])
-    row = {int(f): i for i, f in enumerate(frame_index)}
     valid_rows = np.flatnonzero(valid)
     keep, faces = overlay_mesh(body, fit)
     renderer = OverlayRenderer(tuple(source.size), arrays["K"], faces, max_side=config.max_side)
-    frames = _prefetch(source.frames(start=int(frame_index[0]), end=int(frame_index[-1]) + 1))
-    if config.progress:
-        from rich.progress import track
-
-        frames = track(frames, total=T, description="overlay", transient=True)
     verts_cache: dict[int, np.ndarray] = {}
     try:
         with VideoWriter(out_dir / "overlay.mp4", float(arrays["fps"])) as writer:
-            for index, image in frames:
-                i = row.get(int(index))
-                if i is None:
-                    continue
+            for i, index, image in _result_frames(source, frame_index, config):
                 verts = None
                 if valid[i]:
                     if i not in verts_cache:  # batched mesh forward for the next valid frames
@@ -239,6 +229,21 @@ def _overlay(out_dir: Path, source, frame_index, arrays, body, fit, config, pick
     return writer.path
 
 
+def _result_frames(source, frame_index: np.ndarray, config):
+    """Yield ``(row, frame number, image)`` for the video frames the result has a row for
+    (decoded ahead in a thread; a progress bar with ``config.progress``)."""
+    row = {int(f): i for i, f in enumerate(frame_index)}
+    frames = _prefetch(source.frames(start=int(frame_index[0]), end=int(frame_index[-1]) + 1))
+    if config.progress:
+        from rich.progress import track
+
+        frames = track(frames, total=len(frame_index), description="overlay", transient=True)
+    for index, image in frames:
+        i = row.get(int(index))
+        if i is not None:
+            yield i, index, image
+
+
 def _labels(arrays: dict) -> list[str] | None:
     """Per person column its overlay label (``id <track id>``); None for one person (drawn as a
     main-person run: no label, the usual colours)."""
@@ -252,24 +257,15 @@ def _labels(arrays: dict) -> list[str] | None:
 def _overlay_people(out_dir: Path, source, frame_index, arrays, body, fits, labels, config, picks: set, thumbs: list) -> Path:
     """Write overlay.mp4 of several people (:meth:`OverlayRenderer.render_people`); appends
     (frame, image) of the rows in ``picks`` to ``thumbs``."""
-    T, P = arrays["valid"].shape
+    P = arrays["valid"].shape[1]
     valid = arrays["valid"]
     joint_set = str(arrays["joint_set"])
-    row = {int(f): i for i, f in enumerate(frame_index)}
     meshes = [overlay_mesh(body, fit) for fit in fits]  # per person (keep, faces): its own shape
     renderer = OverlayRenderer(tuple(source.size), arrays["K"], meshes[0][1], max_side=config.max_side)
-    frames = _prefetch(source.frames(start=int(frame_index[0]), end=int(frame_index[-1]) + 1))
-    if config.progress:
-        from rich.progress import track
-
-        frames = track(frames, total=T, description="overlay", transient=True)
     caches: list[dict[int, np.ndarray]] = [{} for _ in range(P)]
     try:
         with VideoWriter(out_dir / "overlay.mp4", float(arrays["fps"])) as writer:
-            for index, image in frames:
-                i = row.get(int(index))
-                if i is None:
-                    continue
+            for i, index, image in _result_frames(source, frame_index, config):
                 verts: list[np.ndarray | None] = [None] * P
                 for p in range(P):
                     if not valid[i, p]:
