@@ -154,3 +154,40 @@ def _bad_valid(tmp_path):
     path = tmp_path / "nan.npz"
     np.savez(path, joints3d=X, valid=np.ones((T, G), bool))
     return path
+
+
+def test_synth_clip_and_3dpw_pkl_as_ground_truth(tmp_path):
+    """A synth clip's h36m17 joints and a 3DPW file's smpl24 joints (mapped by name; no 'head') read as ground truth."""
+    import sys
+    from pathlib import Path
+
+    from simpose.body.joints import convert
+    from simpose.data.synthetic import write_clip
+
+    X = _people()
+    z = lambda *s: np.zeros(s)  # noqa: E731
+    clip = {"rgb": z(T, 4, 4, 3), "mask": z(T, 4, 4), "parts": z(T, 4, 4), "depth": z(T, 4, 4), "flow": z(T - 1, 4, 4, 2),
+            "K": np.broadcast_to(K, (T, 3, 3)), "joints3d": {"h36m17": X, "coco17": z(T, G, 17, 3)}, "joints2d": {"h36m17": _project(X)},
+            "visible": {}, "occlusion": {}, "body": {"shape": z(G, 6)}, "meta": {"seed": 0}}  # fmt: skip
+    write_clip(tmp_path / "clip.npz", clip)
+    gt = read_gt(tmp_path / "clip.npz")
+    np.testing.assert_allclose(gt.joints3d, X)
+    assert gt.valid.all() and gt.joints2d.shape == (T, G, J, 2)
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
+    from helpers_data import make_3dpw, write_pickle
+
+    data = make_3dpw(P=2, T=5)
+    pkl = write_pickle(tmp_path / "3DPW" / "sequenceFiles" / "test" / "courtyard_test_00.pkl", data)
+    gt = read_gt(pkl)
+    assert gt.joints3d.shape == (5, 2, J, 3) and gt.joints2d is None
+    assert gt.valid[:, 1].all() and not gt.valid[1, 0]  # campose_valid
+    assert list(np.flatnonzero(~gt.scored)) == [10]  # h36m17 'head' has no smpl24 source
+    # scoring its own (converted) joints gives 0 mm on the 16 scored joints
+    from simpose.data.pw3d import load_3dpw_sequence
+
+    pred = convert(load_3dpw_sequence(pkl).joints3d, "smpl24", "h36m17", strict=False)
+    pred[..., 10, :] = 0.0  # the unscored joint may hold anything
+    r = evaluate_tracks(pred, np.ones((5, 2), bool), gt)
+    assert r["joints"][10] == "left_shoulder" and len(r["joints"]) == 16
+    assert r["known"]["assignment"] == [0, 1] and r["known"]["overall"]["mpjpe_mm"] == pytest.approx(0, abs=1e-6)
