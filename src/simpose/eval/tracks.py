@@ -317,14 +317,14 @@ def evaluate_tracks(
     per_frame = associate_unknown(gt_x, gt_ok, pred_x, pred_ok)
     result = {"n_frames": T, "n_gt_people": G, "n_pred_tracks": P, "joints": names, "root": "pelvis", "association_space": space}
     for name, match in (("known", np.where(pred_ok[:, np.maximum(known, 0)] & (known >= 0), known, -1)), ("unknown", per_frame)):
-        people, total = [], None
+        people, total = [], dict.fromkeys(("n_gt", "n_matched", "mpjpe", "pa_mpjpe", "mpjpe_cam", "pck3d", "auc3d"), 0)
         for g in range(G):
             sums, summary = _score(gt3d[:, g], gt_ok[:, g], p3d, match[:, g], root)
             summary["id_switches"] = _id_switches(match[:, g])
             tracks = sorted({int(ids[p]) for p in match[gt_ok[:, g], g] if p >= 0})
             people.append({"gt_person": g, "tracks": tracks, **summary})
-            total = sums if total is None else {k: total[k] + sums[k] for k in sums}
-        overall = _summary(total) if total else _summary({k: 0 for k in ("n_gt", "n_matched", "mpjpe", "pa_mpjpe", "mpjpe_cam", "pck3d", "auc3d")})
+            total = {k: total[k] + sums[k] for k in total}
+        overall = _summary(total)
         overall["id_switches"] = sum(p["id_switches"] for p in people)
         entry = {"per_person": people, "overall": overall}
         if name == "known":
@@ -348,9 +348,10 @@ def format_markdown(result: dict, title: str = "Tracks vs ground truth") -> str:
         rows = [(str(p["gt_person"]), ",".join(map(str, p["tracks"])) or "—", p) for p in result[name]["per_person"]]
         rows.append(("**all**", "", result[name]["overall"]))
         for person, tracks, v in rows:
+            share = f(100 * v["matched_share"] if v["n_gt_frames"] else None, 0)
             lines.append(
                 f"| {name} | {person} | {tracks} | {f(v['mpjpe_mm'])} | {f(v['pa_mpjpe_mm'])} | {f(v['mpjpe_camera_mm'])} | "
-                f"{f(v['pck3d_150mm'])} | {f(v['auc3d'])} | {v['n_matched_frames']}/{v['n_gt_frames']} ({f(100 * v['matched_share'] if v['n_gt_frames'] else None, 0)}%) | {v['id_switches']} |"
+                f"{f(v['pck3d_150mm'])} | {f(v['auc3d'])} | {v['n_matched_frames']}/{v['n_gt_frames']} ({share}%) | {v['id_switches']} |"
             )
     lines += ["", "MPJAE is not reported (the ground truth holds joint positions, no rotations).", ""]
     return "\n".join(lines)
