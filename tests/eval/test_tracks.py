@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from simpose.body.joints import get_joint_set
-from simpose.eval.tracks import TracksError, TracksGT, evaluate_tracks, read_gt, write_gt
+from simpose.eval.tracks import TracksError, TracksGT, evaluate_tracks, evaluate_tracks_files, read_gt, write_gt
 from simpose.track.sequence import PoseSequence
 
 T, G, J = 12, 3, 17
@@ -134,16 +135,30 @@ def test_files_cli_and_errors(tmp_path):
     assert data["known"]["assignment"] == [12, 10, 11] and data["association_space"] == "2d"
     assert "| known | **all** |" in (tmp_path / "out" / "results.md").read_text()
 
+    # a run over frames 3..8 of the video is scored on those ground-truth rows
+    part = _sequence(X[3:9, perm], np.ones((6, G), bool))
+    part = dataclasses.replace(part, frame_index=np.arange(3, 9))
+    part.save(tmp_path / "part", json=False)
+    result, _ = evaluate_tracks_files(tmp_path / "part", gt_path, tmp_path / "o_part")
+    assert result["n_frames"] == 6 and result["known"]["overall"]["mpjpe_camera_mm"] == pytest.approx(0, abs=1e-3)
+
     bad = tmp_path / "bad.npz"
     np.savez(bad, joints3d=np.zeros((T, G, 14, 3)))
     other = tmp_path / "coco.npz"
     np.savez(other, joints3d=X, joint_set=np.array("coco17"))
     short = write_gt(tmp_path / "short.npz", X[:5])
-    for gt_arg, words in ((tmp_path / "nope.npz", "no such file"), (bad, "(T, G, 17, 3)"), (other, "coco17"), (short, "frames")):
+    for gt_arg, words in ((tmp_path / "nope.npz", "no such file"), (bad, "(T, G, 17, 3)"), (other, "coco17"), (short, "within the ground truth")):
         res = runner.invoke(app, ["eval", "tracks", "--pred", str(run), "--gt", str(gt_arg), "--out", str(tmp_path / "o2")])
         assert res.exit_code == 2 and words in res.output.replace("\n", ""), (gt_arg, res.output)
     res = runner.invoke(app, ["eval", "tracks", "--pred", str(tmp_path / "none"), "--gt", str(gt_path), "--out", str(tmp_path / "o3")])
     assert res.exit_code == 2 and "no such file" in res.output
+    _sequence(X, np.ones((T, G), bool), joint_set="coco17").save(tmp_path / "coco_run", json=False)
+    res = runner.invoke(app, ["eval", "tracks", "--pred", str(tmp_path / "coco_run"), "--gt", str(gt_path), "--out", str(tmp_path / "o4")])
+    assert res.exit_code == 2 and "'coco17'" in res.output
+    with pytest.raises(TracksError, match="frames"):
+        evaluate_tracks(X[:5], np.ones((5, G), bool), gt)
+    with pytest.raises(TracksError, match="valid has shape"):
+        evaluate_tracks(X, np.ones((T, 2), bool), gt)
     with pytest.raises(TracksError, match="non-finite where valid"):
         read_gt(_bad_valid(tmp_path))
 

@@ -357,6 +357,20 @@ def format_markdown(result: dict, title: str = "Tracks vs ground truth") -> str:
     return "\n".join(lines)
 
 
+def _frames_of_run(gt: TracksGT, frame_index: np.ndarray, pred_path: Path) -> TracksGT:
+    """The ground-truth rows of the run's frames (``simpose run --start/--end``, or a run stopped early):
+    row t of the run is frame ``frame_index[t]`` of the video, row ``frame_index[t]`` of the ground truth."""
+    T_gt = gt.joints3d.shape[0]
+    frame_index = np.asarray(frame_index, np.int64)
+    if np.array_equal(frame_index, np.arange(T_gt)):
+        return gt
+    if frame_index.size == 0 or frame_index.min() < 0 or frame_index.max() >= T_gt:
+        span = f"{frame_index.min()}..{frame_index.max()}" if frame_index.size else "none"
+        raise TracksError(f"{pred_path}: the run's frames ({span}, {frame_index.size} frames) are not all within the ground truth's {T_gt} frames")
+    pick = lambda a: None if a is None else a[frame_index]  # noqa: E731
+    return TracksGT(gt.joints3d[frame_index], gt.valid[frame_index], pick(gt.joints2d), gt.scored, gt.source)
+
+
 def _json_safe(x):
     """NaN -> None (strict JSON), recursively."""
     if isinstance(x, dict):
@@ -367,7 +381,11 @@ def _json_safe(x):
 
 
 def evaluate_tracks_files(pred_path: str | Path, gt_path: str | Path, out: str | Path) -> tuple[dict, list[Path]]:
-    """``simpose eval tracks``: read both, score, write ``out/results.json`` and ``out/results.md``."""
+    """``simpose eval tracks``: read both, score, write ``out/results.json`` and ``out/results.md``.
+
+    The run's rows are paired with the ground truth's by the run's ``frame_index`` (frame t of the
+    video is row t of the ground truth), so a run over part of the video is scored on its frames.
+    """
     from simpose.track.sequence import EstimatorError, PoseSequence
 
     pred_path, gt_path, out = Path(pred_path), Path(gt_path), Path(out)
@@ -379,7 +397,7 @@ def evaluate_tracks_files(pred_path: str | Path, gt_path: str | Path, out: str |
         raise TracksError(f"{pred_path}: not a readable poses.npz ({exc})") from exc
     if seq.joint_set != JOINT_SET:
         raise TracksError(f"{pred_path}: predictions are in joint set {seq.joint_set!r}; only {JOINT_SET!r} is scored")
-    gt = read_gt(gt_path)
+    gt = _frames_of_run(read_gt(gt_path), seq.frame_index, pred_path)
     pred2d = seq.joints2d if seq.joints2d.shape == seq.joints3d.shape[:3] + (2,) else None
     result = evaluate_tracks(seq.joints3d, seq.valid, gt, pred2d=pred2d, track_ids=seq.track_ids)
     result = {"pred": str(pred_path), "gt": str(gt_path), **result}
