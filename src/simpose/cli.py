@@ -273,6 +273,23 @@ def eval_clips(
     console.print("wrote " + ", ".join(str(p) for p in paths))
 
 
+@eval_app.command("tracks")
+def eval_tracks(
+    pred: Path = typer.Option(..., help="Predictions: a run folder or its poses.npz (h36m17, every person: run --people all)."),
+    gt: Path = typer.Option(..., help="Ground truth: a tracks .npz (joints3d (T,G,17,3), valid, joints2d), a simpose synth clip, or a 3DPW .pkl."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json and results.md."),
+) -> None:
+    """Multi-person tracks, 3DPW-challenge style: known and per-frame association; MPJPE, PA-MPJPE, PCK3D, AUC, matched share, ID switches."""
+    from simpose.eval.tracks import TracksError, evaluate_tracks_files
+
+    try:
+        _, paths = evaluate_tracks_files(pred, gt, out)
+    except TracksError as exc:
+        _fail(str(exc))
+    console.print(Path(paths[1]).read_text(), markup=False, soft_wrap=True)
+    console.print("wrote " + ", ".join(str(p) for p in paths))
+
+
 @eval_app.command("multiview")
 def eval_multiview(
     directory: Path = typer.Argument(..., help="Synchronised views: one video per camera (cam01.mp4, ...) and calib.json or a QTM .qca.txt."),
