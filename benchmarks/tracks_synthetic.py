@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simpose.body.model import POSE_BONES, BodyModel
+from simpose.body.model import BodyModel
+from simpose.motion.procedural import swinging_limbs
 from simpose.eval.tracks import evaluate_tracks_files, write_gt
 from simpose.track.estimator import Estimator
 
@@ -30,10 +31,7 @@ ORDER = np.array([2, 0, 1])
 def walker(body: BodyModel, x: float, depth: float, phase: float) -> tuple[np.ndarray, np.ndarray]:
     """(T, 17, 2) pixels and (T, 17, 3) metres of a body swinging its limbs, starting at (x, 0.1, depth)."""
     t = np.arange(T) / FPS
-    pose = np.zeros((T, len(POSE_BONES), 3))
-    swing = 0.5 * np.sin(2 * np.pi * t + phase)
-    for name, sign in (("upperleg01.L", 1), ("upperleg01.R", -1), ("upperarm01.L", -1), ("upperarm01.R", 1)):
-        pose[:, POSE_BONES.index(name), 0] = sign * swing
+    pose = swinging_limbs(T, FPS, phase)
     glob = np.zeros((T, 3))
     glob[:, 1] = 0.3
     trans = np.stack([np.full(T, x) + 0.3 * t, np.full(T, 0.1), np.full(T, depth)], -1)

@@ -27,12 +27,11 @@ def walk(body):
     """(T, 17, 2) pixels of a body swinging its arms and legs 4 m in front of the camera, and its (T, 17, 3)."""
     from simpose.body.model import POSE_BONES
 
+    from simpose.motion.procedural import swinging_limbs
+
     T = 60
     t = np.arange(T) / FPS
-    pose = np.zeros((T, len(POSE_BONES), 3))
-    swing = 0.5 * np.sin(2 * np.pi * 1.0 * t)
-    for name, sign in (("upperleg01.L", 1), ("upperleg01.R", -1), ("upperarm01.L", -1), ("upperarm01.R", 1)):
-        pose[:, POSE_BONES.index(name), 0] = sign * swing
+    pose = swinging_limbs(T, FPS)
     pose[:, POSE_BONES.index("lowerleg01.L"), 0] = 0.4 * (1 + np.sin(2 * np.pi * t))
     glob = np.zeros((T, 3))
     glob[:, 1] = 0.3  # turned a little

@@ -23,13 +23,9 @@ def estimator():
 
 def _walker(body, x: float, depth: float, phase: float) -> tuple[np.ndarray, np.ndarray]:
     """(T, 17, 2) exact pinhole projection through K of a body swinging its limbs at (x, 0.1, depth) m, and its (T, 17, 3)."""
-    from simpose.body.model import POSE_BONES
+    from simpose.motion.procedural import swinging_limbs
 
-    t = np.arange(T) / FPS
-    pose = np.zeros((T, len(POSE_BONES), 3))
-    swing = 0.5 * np.sin(2 * np.pi * t + phase)
-    for name, sign in (("upperleg01.L", 1), ("upperleg01.R", -1), ("upperarm01.L", -1), ("upperarm01.R", 1)):
-        pose[:, POSE_BONES.index(name), 0] = sign * swing
+    pose = swinging_limbs(T, FPS, phase)
     glob = np.zeros((T, 3))
     glob[:, 1] = 0.3
     trans = np.stack([np.full(T, x), np.full(T, 0.1), np.full(T, depth)], -1)

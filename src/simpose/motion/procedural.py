@@ -72,7 +72,7 @@ from simpose.motion.retarget import MotionClip
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FAMILIES", "generate", "random_motion", "GRAFT_BONES", "graft_upper_body"]
+__all__ = ["FAMILIES", "generate", "random_motion", "GRAFT_BONES", "graft_upper_body", "swinging_limbs"]
 
 # ------------------------------------------------------------------------------- families
 # A family builds a KeyTrack from the rng; ``ctx`` (body, shape) lets it put two supports on the
@@ -558,3 +558,19 @@ def generate(
     if n_frames < 1 or not np.isfinite(fps) or fps <= 0:
         raise ValueError(f"need n_frames >= 1 and fps > 0, got {n_frames}, {fps}")
     return FAMILIES[family](n_frames, float(fps), rng, body, shape_params)
+
+
+def swinging_limbs(n_frames: int, fps: float, phase: float = 0.0, swing: float = 0.5) -> np.ndarray:
+    """(T, 19, 3) pose rotation vectors of a walk in place reduced to its pendulum: thighs and
+    upper arms swinging about x at 1 Hz, opposite sides in antiphase (a known, smooth motion for
+    tests and benchmarks whose answer must be computable).
+
+    Args:
+        n_frames: T. fps: frame rate. phase: radians at frame 0. swing: amplitude, radians.
+    """
+    t = np.arange(n_frames) / fps
+    pose = np.zeros((n_frames, len(POSE_BONES), 3))
+    s = swing * np.sin(2 * np.pi * t + phase)
+    for name, sign in (("upperleg01.L", 1), ("upperleg01.R", -1), ("upperarm01.L", -1), ("upperarm01.R", 1)):
+        pose[:, POSE_BONES.index(name), 0] = sign * s
+    return pose
