@@ -4,6 +4,7 @@ constructed sequences (no model); a short real clip with two people."""
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -157,3 +158,37 @@ def test_nobody_in_the_video_gives_zero_people(tiny_video):
 def test_bad_config_is_refused(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         PeopleConfig(**bad)
+
+
+class _StopAfter(threading.Event):
+    """A stop event that reads as set from its (n+1)-th check on: the stage ends after n frames."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def is_set(self) -> bool:
+        self.n -= 1
+        return self.n < 0
+
+
+def test_a_stopped_people_stage_resumes_to_the_uninterrupted_result(shared, tmp_path):
+    pytest.importorskip("ai_edge_litert", reason="ai-edge-litert not installed: pip install 'simpose[mediapipe]'")
+    pytest.importorskip("mediapipe", reason="mediapipe not installed")
+    from simpose.cues.people import detect_people
+    from simpose.cues.video import open_video
+
+    source = open_video(shared / "real" / "videos" / "multi_person_demo.mp4")
+    config = PeopleConfig(detect_every=3)
+    whole = detect_people(source, config, end=6)
+    part = detect_people(source, config, end=6, cache_dir=tmp_path, stop=_StopAfter(4))
+    assert not part.complete and part.frame_index.tolist() == [0, 1, 2, 3]
+    rest = detect_people(source, config, end=6, cache_dir=tmp_path)  # resumes after frame 3
+    assert rest.complete and not rest.cached and rest.frame_index.tolist() == list(range(6))
+    np.testing.assert_array_equal(rest.detector_frames, whole.detector_frames)
+    np.testing.assert_array_equal(rest.track_ids, whole.track_ids)
+    for name in ("keypoints", "confidence", "valid", "world"):
+        np.testing.assert_array_equal(getattr(rest.keypoints, name), getattr(whole.keypoints, name))
+    again = detect_people(source, config, end=6, cache_dir=tmp_path)
+    assert again.cached and again.complete
+    np.testing.assert_array_equal(again.keypoints.keypoints, whole.keypoints.keypoints)

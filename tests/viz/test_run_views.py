@@ -131,3 +131,20 @@ def test_summary_is_written(tmp_path):
     from PIL import Image
 
     assert Image.open(path).size == (1400, 1000)
+
+
+def test_summary_of_several_people_draws_each_in_its_track_colour(tmp_path):
+    from PIL import Image
+
+    from simpose.viz.overlay import track_color
+
+    X = np.stack([_pose(10), _pose(10) + [1.0, 0.0, 2.0]], 1)  # (T, 2, 17, 3)
+    X[:, 1] *= np.linspace(1.0, 1.2, 10)[:, None, None]  # the second person's bones stretch: a taller "worst bone" bar
+    valid = np.ones((10, 2), bool)
+    valid[:3, 1] = False
+    path = write_summary(tmp_path / "s.png", X, np.full((10, 2, 17), 0.9), valid, "h36m17", 10.0,
+                         [(0, np.zeros((48, 32, 3), np.uint8))], "two", labels=["id 4", "id 7"])  # fmt: skip
+    image = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    assert image.shape == (1000, 1400, 3)
+    solid = [(np.abs(image - track_color(p)).sum(-1) <= 3).sum() for p in range(2)]  # the worst-bone bars, opaque
+    assert solid[0] > 0 and solid[1] > solid[0]

@@ -27,6 +27,7 @@ people axis (T, P, 33) whose column p is track ``track_ids[p]``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -45,7 +46,7 @@ from simpose.cues.video import VideoSource
 __all__ = ["PeopleConfig", "PeopleDetections", "PeopleTracker", "detect_people", "detect_people_image"]
 
 log = logging.getLogger(__name__)
-_FORMAT = 1
+_FORMAT = 2  # 2: cache entries hold the unsmoothed per-track arrays and the tracker's state (partial ones resume)
 J = len(get_joint_set(MEDIAPIPE_JOINT_SET))
 FACE = get_joint_set(MEDIAPIPE_JOINT_SET).indices(
     ["nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
@@ -188,6 +189,33 @@ class PeopleTracker:
         self._next_id = 0
         self._since_detection = config.detect_every  # detect in the first frame
         self._lost = False  # a track went unseen in the last frame: detect in this one
+
+    def state(self) -> dict:
+        """Everything the next :meth:`step` depends on, JSON-able (floats round-trip exactly), so
+        a stopped video resumes where it stopped with the same result (see :meth:`restore`)."""
+        def array(x) -> dict:  # with its dtype: float32 and float64 arithmetic differ in the last bits
+            x = np.asarray(x)
+            return {"values": x.tolist(), "dtype": x.dtype.str}
+
+        def roi(r: Roi | None) -> dict | None:
+            return None if r is None else {"center": array(r.center), "size": array(r.size), "rotation": array(r.rotation)}
+
+        tracks = [
+            {"track_id": t.track_id, "keypoints": array(t.keypoints), "visibility": array(t.visibility),
+             "velocity": array(t.velocity), "next_roi": roi(t.next_roi), "missed": t.missed}
+            for t in self.tracks
+        ]  # fmt: skip
+        return {"tracks": tracks, "next_id": self._next_id, "since_detection": self._since_detection, "lost": self._lost}
+
+    def restore(self, state: dict) -> None:
+        """Continue from a :meth:`state` (same config; the model is this tracker's own)."""
+        array = lambda d: np.asarray(d["values"], np.dtype(d["dtype"]))[()]  # noqa: E731  ([()]: 0-d -> scalar)
+        roi = lambda d: None if d is None else Roi(array(d["center"]), array(d["size"]), array(d["rotation"]))  # noqa: E731
+        self.tracks = [
+            _Track(t["track_id"], array(t["keypoints"]), array(t["visibility"]), array(t["velocity"]), roi(t["next_roi"]), t["missed"])
+            for t in state["tracks"]
+        ]
+        self._next_id, self._since_detection, self._lost = state["next_id"], state["since_detection"], state["lost"]
 
     def step(self, image: np.ndarray) -> tuple[dict[int, PoseCandidate], bool]:
         """Process the next frame.
@@ -356,8 +384,9 @@ def detect_people(
         source: an opened video (:func:`simpose.cues.video.open_video`).
         config: :class:`PeopleConfig`.
         start, end: the frame range (end None: to the end of the video).
-        cache_dir: cue cache folder (complete results are cached), or None.
-        stop: when set, the stage ends after the current frame (a partial, uncached result).
+        cache_dir: cue cache folder, or None.
+        stop: when set, the stage ends after the current frame (a partial result, cached as
+            such with the tracker's state: the next call resumes after it).
         progress: show a rich progress bar.
         model: a loaded :class:`BlazePose` to reuse.
     Returns:
@@ -368,25 +397,30 @@ def detect_people(
     """
     from simpose.cues.cache import cache_key, cache_path, load_arrays, save_arrays
 
-    entry = None
+    entry, done, tracker = None, None, PeopleTracker(config, model)
     if cache_dir is not None:
         settings = {"stage": "people-keypoints", "format": _FORMAT, "people": dataclasses.asdict(config), "start": start, "end": end}
         entry = cache_path(cache_dir, source, cache_key(source, settings))
         a = load_arrays(entry)
-        if a is not None and {"keypoints", "confidence", "valid", "world", "track_ids", "scores", "frame_index", "detector_frames"} <= a.keys():
+        if a is not None and not (set(_RAW_KEYS) | {"complete", "tracker"}) <= a.keys():
+            log.warning("people cache entry %s is incomplete: recomputing it", entry)
+        elif a is not None and bool(a["complete"]):
             log.info("people keypoints of %s from cache %s", source.path, entry)
-            kp = Keypoints2D(a["keypoints"], a["confidence"], a["valid"], tuple(source.size), MEDIAPIPE_JOINT_SET, a["world"])
-            return PeopleDetections(kp, a["track_ids"], a["scores"], a["frame_index"], a["detector_frames"], True, True)
+            return _finish({k: a[k] for k in _RAW_KEYS}, source.size, True, config, cached=True)
+        elif a is not None:
+            done = {k: a[k] for k in _RAW_KEYS}
+            tracker.restore(json.loads(str(a["tracker"])))
+            log.warning("resuming the people keypoints of %s after frame %d (cue cache %s)", source.path, int(done["frame_index"][-1]), entry)
 
-    tracker = PeopleTracker(config, model)
     stop = stop or threading.Event()
+    first = start if done is None else int(done["frame_index"][-1]) + 1
     per_frame: list[dict[int, PoseCandidate]] = []
     indices, detector_frames = [], []
-    stream: Iterator = source.frames(start=start, end=end)
+    stream: Iterator = source.frames(start=first, end=end)
     if progress:
         from rich.progress import track
 
-        total = max(0, (source.n_frames if end is None else min(end, source.n_frames)) - start)
+        total = max(0, (source.n_frames if end is None else min(end, source.n_frames)) - first)
         stream = track(stream, total=total, description=f"people 2D {Path(source.path).name}", transient=True)
     complete = True
     for index, image in stream:
@@ -397,45 +431,67 @@ def detect_people(
         per_frame.append(found)
         indices.append(index)
         detector_frames.append(detected)
-    if not per_frame:
+    if not per_frame and done is None:
         raise CueError(f"{source.path}: no frames in the range [{start}, {end if end is not None else 'end'})")
-    out = _assemble(per_frame, source.size, np.asarray(indices, np.int64), np.asarray(detector_frames, bool), complete, config)
-    if entry is not None and complete:
-        kp = out.keypoints
-        save_arrays(entry, {"keypoints": kp.keypoints, "confidence": kp.confidence, "valid": kp.valid, "world": kp.world,
-                            "track_ids": out.track_ids, "scores": out.scores, "frame_index": out.frame_index,
-                            "detector_frames": out.detector_frames})  # fmt: skip
-    return out
+    raw = _raw(per_frame, np.asarray(indices, np.int64), np.asarray(detector_frames, bool))
+    raw = raw if done is None else _concat_raw(done, raw)
+    if entry is not None:  # partial results too, with the tracker's state: the next call resumes after them
+        save_arrays(entry, {**raw, "complete": np.array(complete), "tracker": np.array(json.dumps(tracker.state()))})
+    return _finish(raw, source.size, complete, config)
 
 
-def _assemble(
-    per_frame: list[dict[int, PoseCandidate]], size: tuple[int, int], frame_index: np.ndarray, detector_frames: np.ndarray,
-    complete: bool, config: PeopleConfig,
-) -> PeopleDetections:
-    """Per-frame {track id: candidate} dicts -> (T, P, ...) arrays, P in order of first
-    appearance; smoothed per track as MediaPipe's video mode does if ``config.smooth_landmarks``."""
-    ids: list[int] = []
-    for found in per_frame:
-        ids += [i for i in sorted(found) if i not in ids]
+# unsmoothed per-track arrays of a run of frames, P in order of first appearance (= track id order)
+_RAW_KEYS = ("track_ids", "keypoints", "world", "visibility", "scores", "roi_size", "valid", "frame_index", "detector_frames")
+
+
+def _raw(per_frame: list[dict[int, PoseCandidate]], frame_index: np.ndarray, detector_frames: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-frame {track id: candidate} dicts -> the :data:`_RAW_KEYS` arrays: keypoints (T, P, J, 2)
+    and world (T, P, J, 3) NaN where unseen, visibility and scores (T, P[, J]) 0 there,
+    roi_size (T, P) 1 there, valid (T, P)."""
+    ids = sorted({i for found in per_frame for i in found})  # ids grow with first appearance
     T, P = len(per_frame), len(ids)
     col = {i: p for p, i in enumerate(ids)}
-    kps = np.full((T, P, J, 2), np.nan, np.float32)
-    world = np.full((T, P, J, 3), np.nan, np.float32)
-    conf = np.zeros((T, P, J), np.float32)
-    valid = np.zeros((T, P), bool)
-    scores = np.zeros((T, P), np.float32)
-    roi_size = np.ones((T, P))
+    raw = {
+        "track_ids": np.asarray(ids, np.int64), "keypoints": np.full((T, P, J, 2), np.nan, np.float32),
+        "world": np.full((T, P, J, 3), np.nan, np.float32), "visibility": np.zeros((T, P, J), np.float32),
+        "scores": np.zeros((T, P), np.float32), "roi_size": np.ones((T, P)), "valid": np.zeros((T, P), bool),
+        "frame_index": frame_index, "detector_frames": detector_frames,
+    }  # fmt: skip
     for t, found in enumerate(per_frame):
         for i, c in found.items():
             p = col[i]
-            kps[t, p], world[t, p], conf[t, p], valid[t, p], scores[t, p] = c.keypoints, c.world, c.visibility, True, c.score
-            roi_size[t, p] = c.roi.size
+            raw["keypoints"][t, p], raw["world"][t, p], raw["visibility"][t, p] = c.keypoints, c.world, c.visibility
+            raw["valid"][t, p], raw["scores"][t, p], raw["roi_size"][t, p] = True, c.score, c.roi.size
+    return raw
+
+
+def _concat_raw(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Two consecutive runs of frames as one: time concatenated, people columns united by id."""
+    ids = np.union1d(a["track_ids"], b["track_ids"]).astype(np.int64)
+    out = {"track_ids": ids, "frame_index": np.concatenate([a["frame_index"], b["frame_index"]]),
+           "detector_frames": np.concatenate([a["detector_frames"], b["detector_frames"]])}  # fmt: skip
+    empty = {"keypoints": np.nan, "world": np.nan, "visibility": 0, "scores": 0, "roi_size": 1, "valid": False}
+    for key, fill in empty.items():
+        parts = []
+        for part in (a, b):
+            x = np.full((len(part["frame_index"]), len(ids)) + part[key].shape[2:], fill, part[key].dtype)
+            x[:, np.searchsorted(ids, part["track_ids"])] = part[key]
+            parts.append(x)
+        out[key] = np.concatenate(parts)
+    return out
+
+
+def _finish(raw: dict[str, np.ndarray], size: tuple[int, int], complete: bool, config: PeopleConfig, cached: bool = False) -> PeopleDetections:
+    """:class:`PeopleDetections` of :func:`_raw` arrays, each track smoothed as MediaPipe's video
+    mode does if ``config.smooth_landmarks``."""
+    kps, world, conf = raw["keypoints"].copy(), raw["world"].copy(), raw["visibility"].copy()
+    valid = raw["valid"]
     if config.smooth_landmarks:
         rate = config.smoothing_rate
-        for p in range(P):
+        for p in range(valid.shape[1]):
             v = valid[:, p]
-            kps[:, p] = one_euro(kps[:, p], v, roi_size[:, p], rate, **LANDMARK_FILTER)
+            kps[:, p] = one_euro(kps[:, p], v, raw["roi_size"][:, p], rate, **LANDMARK_FILTER)
             world[:, p] = one_euro(world[:, p], v, None, rate, **WORLD_FILTER)
             conf[:, p] = low_pass(conf[:, p], v, VISIBILITY_ALPHA)
     kp = Keypoints2D(kps, conf, valid, tuple(size), MEDIAPIPE_JOINT_SET, world)
-    return PeopleDetections(kp, np.asarray(ids, np.int64), scores, frame_index, detector_frames, complete)
+    return PeopleDetections(kp, raw["track_ids"], raw["scores"], raw["frame_index"], raw["detector_frames"], complete, cached)

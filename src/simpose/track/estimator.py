@@ -595,7 +595,10 @@ class Estimator:
             with torch.no_grad():
                 rel[ok] = rig(torch.as_tensor(fit.pose_rotvecs[ok]), torch.as_tensor(fit.global_rotvecs[ok])).numpy()
         # the translation that puts the body's own h36m17 joints best on the placed ones
-        trans = np.nanmean(placed - rel, axis=1)
+        diff = placed - rel
+        seen = np.isfinite(diff).all(-1).any(-1)  # frames without a person have no joint to average
+        trans = np.full((T, 3), np.nan)
+        trans[seen] = np.nanmean(diff[seen], axis=1)
         ok = ok & np.isfinite(trans).all(-1)
         trans[~ok] = np.nan
         pose, glob = fit.pose_rotvecs.copy(), fit.global_rotvecs.copy()

@@ -13,7 +13,7 @@ needs a value per frame; see :mod:`simpose.export.bvh`).
 With ``people="all"`` (``--people all``) every tracked person is a column of ``poses.npz``
 (``track_ids`` names them); one person writes ``motion.bvh`` as the main-person run does, several
 write ``motion_<id>.bvh`` (and ``meshes_<id>/``) per track; the overlay and the 3D view draw every
-track in its own colour with its id; ``summary.png`` shows the first track.
+track in its own colour with its id; ``summary.png`` shows every track.
 """
 
 from __future__ import annotations

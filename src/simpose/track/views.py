@@ -42,7 +42,7 @@ def write_views(
     out_dir: Path, source, frame_index: np.ndarray, arrays: dict, body: BodyModel, fits: list[BodyFit], config, timings: dict | None = None
 ) -> dict[str, Path]:
     """Write the three views of one run: every person column in the overlay and the 3D view
-    (several: each in its track colour with its id), the first in the summary.
+    and the summary (several: each in its track colour with its id).
 
     Args:
         out_dir: run folder.
@@ -61,7 +61,7 @@ def write_views(
     valid = arrays["valid"][:, 0]
     labels = _labels(arrays)
     joint_set = str(arrays["joint_set"])
-    valid_rows = np.flatnonzero(valid)
+    valid_rows = np.flatnonzero(arrays["valid"].any(1))  # thumbnails where anyone is seen
     picks = set(valid_rows[np.linspace(0, len(valid_rows) - 1, min(4, len(valid_rows))).round().astype(int)].tolist())
     thumbs: list[tuple[int, np.ndarray]] = []
     paths: dict[str, Path] = {}
@@ -96,10 +96,15 @@ def write_views(
     tick = time.perf_counter()
     title = f"{Path(source.path).name}: {int(valid.sum())} of {T} frames with a person, {fps:g} fps"
     if labels is not None:
-        title = f"{Path(source.path).name}: {len(labels)} people; {labels[0]} in {int(valid.sum())} of {T} frames, {fps:g} fps"
-    paths["summary.png"] = write_summary(
-        out_dir / "summary.png", arrays["joints3d"][:, 0], arrays["confidence"][:, 0], valid, joint_set, fps, thumbs, title
-    )
+        title = f"{Path(source.path).name}: {len(labels)} people, someone in {len(valid_rows)} of {T} frames, {fps:g} fps"
+    if labels is None:
+        paths["summary.png"] = write_summary(
+            out_dir / "summary.png", arrays["joints3d"][:, 0], arrays["confidence"][:, 0], valid, joint_set, fps, thumbs, title
+        )
+    else:
+        paths["summary.png"] = write_summary(
+            out_dir / "summary.png", arrays["joints3d"], arrays["confidence"], arrays["valid"], joint_set, fps, thumbs, title, labels
+        )
     timings["summary"] = time.perf_counter() - tick
     log.debug("views: %s", ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
     return paths
@@ -207,7 +212,7 @@ def _overlay(out_dir: Path, source, frame_index, arrays, body, fit, config, pick
     """Write overlay.mp4; appends (frame, image) of the rows in ``picks`` to ``thumbs``."""
     valid = arrays["valid"][:, 0]
     joint_set = str(arrays["joint_set"])
-    valid_rows = np.flatnonzero(valid)
+    valid_rows = np.flatnonzero(arrays["valid"].any(1))  # thumbnails where anyone is seen
     keep, faces = overlay_mesh(body, fit)
     renderer = OverlayRenderer(tuple(source.size), arrays["K"], faces, max_side=config.max_side)
     verts_cache: dict[int, np.ndarray] = {}

@@ -41,21 +41,26 @@ def write_summary(
     fps: float,
     thumbnails: list[tuple[int, np.ndarray]],
     title: str = "",
+    labels: list[str] | None = None,
 ) -> Path:
     """Write the summary page.
 
     Args:
         path: output ``.png``.
-        joints3d: (T, J, 3) metres, camera frame (NaN where invalid), one person.
-        confidence: (T, J) detector confidence.
-        valid: (T,) bool.
+        joints3d: (T, J, 3) metres, camera frame (NaN where invalid), one person; or
+            (T, P, J, 3) several people, each drawn in its :func:`~simpose.viz.overlay.track_color`.
+        confidence: (T, J) detector confidence; (T, P, J) with several people.
+        valid: (T,) bool; (T, P) with several people.
         joint_set: the set of ``joints3d``.
         fps: frames per second (time axis in seconds).
         thumbnails: (frame number, (H, W, 3) uint8 image) pairs to show on top (up to 4).
         title: page title.
+        labels: with several people, the legend name of each column (default ``id <p>``).
     Returns:
         ``path``.
     """
+    if np.ndim(joints3d) == 4:
+        return _write_people_summary(path, joints3d, confidence, valid, joint_set, fps, thumbnails, title, labels)
     import matplotlib
 
     matplotlib.use("Agg", force=False)  # headless; only if no backend was chosen yet
@@ -67,15 +72,7 @@ def write_summary(
     T = len(valid)
     t = np.arange(T) / fps
     X = np.asarray(joints3d, np.float64)
-    thumbs = thumbnails[:4]
-    fig = plt.figure(figsize=(14, 10), dpi=100)
-    gs = fig.add_gridspec(2, max(1, len(thumbs)), height_ratios=[1.1, 1.0])
-    for k, (i, img) in enumerate(thumbs):
-        ax = fig.add_subplot(gs[0, k])
-        ax.imshow(_shrink(img, THUMB_SIDE))
-        ax.set_title(f"frame {i} ({i / fps:.2f} s)", fontsize=9)
-        ax.axis("off")
-    sub = gs[1, :].subgridspec(1, 3, wspace=0.3)
+    fig, sub = _page(plt, thumbnails, fps)
 
     ax = fig.add_subplot(sub[0])
     root = X[:, js.root]
@@ -110,6 +107,80 @@ def write_summary(
     worst = js.names[child[int(np.nanargmax(cv))]] if np.isfinite(cv).any() else "-"
     ax.set_title(f"bone length constancy (3D)\nstd {np.nanmean(cv) * 100:.1f}% mean, {np.nanmax(cv) * 100:.1f}% worst ({worst})", fontsize=10)
     ax.set_ylim(0.5, 1.5)
+    return _save(plt, fig, path, title)
+
+
+def _write_people_summary(path, joints3d, confidence, valid, joint_set, fps, thumbnails, title, labels) -> Path:
+    """:func:`write_summary` of P people: one line per person in its track colour (depth and
+    sideways position of the root, mean confidence), and each person's bone-length variation."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from simpose.body.fit import bone_lengths
+    from simpose.viz.overlay import track_color
+
+    js = get_joint_set(joint_set)
+    X = np.asarray(joints3d, np.float64)
+    valid = np.asarray(valid, bool)
+    T, P = valid.shape
+    labels = labels or [f"id {p}" for p in range(P)]
+    colors = [np.asarray(track_color(p)) / 255.0 for p in range(P)]
+    t = np.arange(T) / fps
+    fig, sub = _page(plt, thumbnails, fps)
+
+    ax = fig.add_subplot(sub[0])
+    for p in range(P):
+        root = np.where(valid[:, p, None], X[:, p, js.root], np.nan)
+        ax.plot(t, root[:, 2], color=colors[p], label=f"{labels[p]} z (depth)")
+        ax.plot(t, root[:, 0], color=colors[p], ls="--", lw=0.8, label=f"{labels[p]} x (right)")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("root position, camera frame (m)")
+    ax.legend(fontsize=7, ncol=1 + P // 4)
+    ax.set_title("root trajectories (3D, one camera frame)", fontsize=10)
+
+    ax = fig.add_subplot(sub[1])
+    conf = np.asarray(confidence, np.float64).mean(-1)
+    for p in range(P):
+        ax.plot(t, np.where(valid[:, p], conf[:, p], np.nan), color=colors[p], label=labels[p])
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("time (s)")
+    seen = ", ".join(f"{labels[p]} {int(valid[:, p].sum())}" for p in range(P))
+    ax.set_title(f"detector confidence (mean over joints)\nframes seen of {T}: {seen}", fontsize=10)
+    ax.legend(fontsize=7)
+
+    ax = fig.add_subplot(sub[2])
+    mean_cv, worst_cv = np.full(P, np.nan), np.full(P, np.nan)
+    for p in range(P):
+        if valid[:, p].any():
+            lengths = bone_lengths(X[valid[:, p], p], joint_set)
+            cv = np.nanstd(lengths / np.nanmedian(lengths, axis=0), axis=0)
+            mean_cv[p], worst_cv[p] = np.nanmean(cv), np.nanmax(cv)
+    x = np.arange(P)
+    ax.bar(x - 0.2, 100 * mean_cv, 0.4, color=colors, alpha=0.5, label="mean bone")
+    ax.bar(x + 0.2, 100 * worst_cv, 0.4, color=colors, label="worst bone")
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_ylabel("bone length std / median (%)")
+    ax.set_title("bone length constancy per person (3D)\n(a rigid body: 0)", fontsize=10)
+    ax.legend(fontsize=8)
+    return _save(plt, fig, path, title)
+
+
+def _page(plt, thumbnails: list[tuple[int, np.ndarray]], fps: float):
+    """The figure with up to 4 thumbnails on top; returns it and the 3 plot cells below."""
+    thumbs = thumbnails[:4]
+    fig = plt.figure(figsize=(14, 10), dpi=100)
+    gs = fig.add_gridspec(2, max(1, len(thumbs)), height_ratios=[1.1, 1.0])
+    for k, (i, img) in enumerate(thumbs):
+        ax = fig.add_subplot(gs[0, k])
+        ax.imshow(_shrink(img, THUMB_SIDE))
+        ax.set_title(f"frame {i} ({i / fps:.2f} s)", fontsize=9)
+        ax.axis("off")
+    return fig, gs[1, :].subgridspec(1, 3, wspace=0.3)
+
+
+def _save(plt, fig, path: str | os.PathLike, title: str) -> Path:
     if title:
         fig.suptitle(title)
     path = Path(path)
