@@ -56,7 +56,9 @@ FACE = get_joint_set(MEDIAPIPE_JOINT_SET).indices(
 
 @dataclasses.dataclass(frozen=True)
 class PeopleConfig:
-    """Settings of the multi-person 2D stage.
+    """Settings of the multi-person 2D stage (the thresholds' defaults are compared against their
+    neighbours on rendered people by ``benchmarks/people_settings_synthetic.py``; real frames only
+    evaluate them).
 
     Attributes:
         detect_every: run the detector every this many frames (also whenever a track is lost
