@@ -179,3 +179,35 @@ def test_splat_visibility_agrees_with_the_rendered_depth(body, track):
     assert (splat & hidden).mean() < 0.05, (splat & hidden).mean()
     assert (clear & ~splat).mean() < 0.06, (clear & ~splat).mean()
     assert 0.3 < splat.mean() < 0.8  # about the front half of the body
+
+
+def test_flow_on_a_crop_equals_flow_on_the_image():
+    """A flow cut to a box (stride 1) or subsampled (stride 2, on the grid) gives the full image's
+    value; points outside the crop drop out, the rest are scored as before."""
+    D = torch.float64
+    H, W = 40, 50
+    flow = _rand(1, H, W, 2, scale=2.0, seed=3)
+    p0 = torch.tensor([[[20.0, 14.0], [24.0, 18.0], [30.0, 22.0]]], dtype=D)
+    p1 = p0 + _rand(1, 3, 2, seed=4)
+    w = torch.ones(1, 3, dtype=D)
+    full = L.flow_loss(p0, p1, flow, w, 1.0)
+    crop = flow[:, 10:30, 16:36]
+    got = L.flow_loss(p0, p1, crop, w, 1.0, torch.tensor([[16.0, 10.0]], dtype=D), torch.tensor([1.0], dtype=D))
+    torch.testing.assert_close(got, full, atol=1e-12, rtol=0)
+    sub = flow[:, 10:30:2, 16:36:2]  # the points sit on even pixels of the crop: bilinear = exact
+    got2 = L.flow_loss(p0, p1, sub, w, 1.0, torch.tensor([[16.0, 10.0]], dtype=D), torch.tensor([2.0], dtype=D))
+    torch.testing.assert_close(got2, full, atol=1e-12, rtol=0)
+    # a point outside the crop does not count: the loss is the other two's
+    only2 = L.flow_loss(p0[:, :2], p1[:, :2], flow, w[:, :2], 1.0)
+    got3 = L.flow_loss(p0, p1, flow[:, 0:20, 0:28], w, 1.0, torch.tensor([[0.0, 0.0]], dtype=D), torch.tensor([1.0], dtype=D))
+    torch.testing.assert_close(got3, only2, atol=1e-12, rtol=0)
+
+
+def test_silhouette_matches_given_equal_matches_found():
+    pts, msk = _rand(3, 40, 2, scale=20.0, seed=5), _rand(3, 30, 2, scale=20.0, seed=6)
+    pw, mw = (torch.rand(3, 40, dtype=torch.float64) > 0.3).double(), torch.ones(3, 30, dtype=torch.float64)
+    matches = L.silhouette_matches(pts, pw, msk, mw, chunk=2)
+    torch.testing.assert_close(L.silhouette_chamfer_loss(pts, pw, msk, mw, 3.0, matches), L.silhouette_chamfer_loss(pts, pw, msk, mw, 3.0))
+    d = torch.cdist(pts, msk)  # an independent nearest neighbour
+    assert torch.equal(matches[0][pw > 0], d.argmin(2)[pw > 0])
+    assert torch.equal(matches[1], torch.where(pw[..., None] > 0, d, torch.inf).argmin(1))
