@@ -77,6 +77,52 @@ def scores(body: BodyModel, fit: BodyFit, truth: BodyFit) -> dict:
     }
 
 
+def estimator_rows(args, syn: ClipSynthesizer, body: BodyModel) -> None:
+    """``--estimator``: the whole Estimator on each clip's COCO-17 2D (+ noise) with adapt off /
+    params / weights (the rasterizer's masks and flow as the cues), and weights with a lifter whose
+    weights were re-initialised (no synthetic pretraining)."""
+    import copy
+
+    import torch
+
+    from simpose.track.estimator import Estimator
+
+    est = Estimator.from_pretrained(cache_dir="")
+    untrained = copy.deepcopy(est.lifter)
+    torch.manual_seed(0)
+    for m in untrained.net.modules():
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    variants = {
+        "off (keypoint-only refinement)": (est.lifter, "off"),
+        "params (all three)": (est.lifter, "params"),
+        "weights (all three)": (est.lifter, "weights"),
+        "untrained lifter, off": (untrained, "off"),
+        "untrained lifter, weights": (untrained, "weights"),
+    }
+    rng = np.random.default_rng(args.seed)
+    results: dict[str, list[dict]] = {v: [] for v in variants}
+    secs: dict[str, list[float]] = {v: [] for v in variants}
+    for c in range(args.clips):
+        track = synthetic_track(syn, args.seed, c)
+        kp = track.joints2d["coco17"] + rng.normal(0, args.kp_noise, track.joints2d["coco17"].shape)
+        conf = track.visible["coco17"].astype(np.float64)
+        for name, (lifter, adapt) in variants.items():
+            est.lifter, est.config = lifter, est.config.with_settings(adapt=adapt)
+            cpu = time.process_time()
+            seq = est.estimate_keypoints(kp, conf, "coco17", track.K, syn.config.fps, track.image_size, masks=list(track.masks), flows=list(track.flows))
+            secs[name].append((time.process_time() - cpu) / args.frames)
+            results[name].append(scores(body, seq.body_fit(0), track.fit))
+            print(f"clip {c} {name:32s} " + " ".join(f"{k} {np.nanmean(v):6.1f}" for k, v in results[name][-1].items()) + f"  CPU {secs[name][-1]:.3f} s/frame", flush=True)
+    cols = ["MPJPE", "PA-MPJPE", "PVE", "root"]
+    print(f"\n{args.clips} clips x {args.frames} frames, {args.size} px, the Estimator on COCO-17 2D + {args.kp_noise} px; mm, mean over frames")
+    print("| row | " + " | ".join(cols) + " | CPU s/frame (whole Estimator) |")
+    print("|---|" + "---:|" * (len(cols) + 1))
+    for name, lst in results.items():
+        vals = [np.nanmean(np.concatenate([d[k] for d in lst])) for k in cols]
+        print(f"| {name} | " + " | ".join(f"{v:.1f}" for v in vals) + f" | {np.mean(secs[name]):.3f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clips", type=int, default=3)
@@ -90,6 +136,7 @@ def main() -> None:
     ap.add_argument("--kp-noise", type=float, default=2.0)
     ap.add_argument("--start", choices=("aligned", "fit"), default="aligned",
                     help="aligned: the noisy-joints fit then the product's keypoint-only alignment (the Estimator's start); fit: the noisy-joints fit only")
+    ap.add_argument("--estimator", action="store_true", help="rows of the whole Estimator: adapt off / params / weights, and an untrained lifter")
     ap.add_argument("--set", action="append", default=[], help="OptimiseConfig field=value")
     ap.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of the rows")
     args = ap.parse_args()
@@ -100,6 +147,8 @@ def main() -> None:
         base = dataclasses.replace(base, **{k: type(getattr(base, k))(v)})
     syn = ClipSynthesizer(SceneConfig(size=args.size, frames=args.frames, people=1, occluder_prob=0.0, truncated_share=0.0))
     body = BodyModel()
+    if args.estimator:
+        return estimator_rows(args, syn, body)
     rng = np.random.default_rng(args.seed)
     rows = [r.strip() for r in args.rows.split(",")]
     results: dict[str, list[dict]] = {"start": []}

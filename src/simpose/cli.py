@@ -340,7 +340,7 @@ def run(
     detector_lifter: bool = typer.Option(True, help="Lift MediaPipe's own 33 landmarks with the lifter trained on its output (--no-detector-lifter: map them to h36m17 for the h36m17 lifter)."),
     people: str = typer.Option("main", help="main: the main person (MediaPipe Pose); all: everyone, one track each (motion_<id>.bvh per track)."),
     max_people: int = typer.Option(8, help="With --people all: the most-seen tracks kept (and tracked at once)."),
-    adapt: str = typer.Option("off", help="params: optimise the body against the video's keypoints, person masks and optical flow (test-time self-supervision; a second MediaPipe pass with segmentation, and DIS flow); off: not."),
+    adapt: str = typer.Option("off", help="Test-time self-supervision on the video's keypoints, person masks and optical flow (a second MediaPipe pass with segmentation, and DIS flow): params optimises the body; weights then fine-tunes a copy of the lifter on it and lifts again; off: none."),
 ) -> None:
     """Video to 3D motion of the main person, or of everyone with --people all (Ctrl-C once: stop and keep the frames done).
 

@@ -72,7 +72,7 @@ __all__ = ["Estimator", "EstimatorConfig", "WeightsInfo", "PEOPLE_MODES", "ADAPT
 
 log = logging.getLogger(__name__)
 PEOPLE_MODES = ("main", "all")  # EstimatorConfig.people
-ADAPT_MODES = ("off", "params")  # EstimatorConfig.adapt
+ADAPT_MODES = ("off", "params", "weights")  # EstimatorConfig.adapt
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,8 +115,13 @@ class EstimatorConfig:
             the video's own cues. ``"params"``: its pose and translation optimised against the
             detector's keypoints, the person masks and the optical flow of the cue stage
             (:func:`simpose.adapt.optimise.optimise_body`; a second MediaPipe pass with
-            segmentation, and DIS flow, both cached); ``"off"``: none (the default: on the real
-            benchmark it did not beat the keypoint-only alignment, docs/results/adapt_real).
+            segmentation, and DIS flow, both cached). ``"weights"``: then a copy of the lifter is
+            fine-tuned (``self_train_config``'s steps and step size) to lift the video to the
+            adapted bodies' joints, and the track is lifted, placed and fitted again by it: the
+            cues reach the network's weights through the adapted body (a distillation step
+            rather than back-propagation through the closed-form body fit), and the network's
+            prior keeps the poses plausible. ``"off"``: none (the default; docs/results/adapt_real
+            says why).
         adapt_config: its settings.
     """
 
@@ -411,7 +416,7 @@ class Estimator:
             tick = time.perf_counter()
             masks, flows = self.adapt_cues(path, fps, seq.frame_index, progress)
             t_cues = time.perf_counter() - tick
-            seq = self.adapt_sequence(seq, masks, flows)
+            seq = self._adapt(seq, masks, flows, (kp, conf, valid, K, float(source.fps), tuple(source.size), own))
             seq.timings["adapt_cues"] = t_cues
         warn_if_far(seq.joints3d)
         return seq
@@ -430,6 +435,23 @@ class Estimator:
         n = cues.num_frames
         masks = [cues.masks[f, 0] if f < n and cues.masks[f, 0].any() else None for f in frame_index]
         return masks, _BoxedFlows(cues.flow, cues.flow_boxes, frame_index)
+
+    def _adapt(self, seq: PoseSequence, masks, flows, inputs) -> PoseSequence:
+        """``config.adapt`` on an estimate: the adapted bodies ("params"), or the track estimated
+        again by a lifter fine-tuned on them ("weights"). ``inputs``: :meth:`_estimate`'s arguments."""
+        from simpose.body.fit import body_joints
+
+        adapted = self.adapt_sequence(seq, masks, flows)
+        if self.config.adapt == "params":
+            return adapted
+        tick = time.perf_counter()
+        teachers = []
+        for p in range(seq.valid.shape[1]):
+            fit = adapted.body_fit(p)
+            teachers.append({"h36m17": body_joints(self.body, fit, JOINT_SET), "anny": body_joints(self.body, fit, "anny")})
+        again = self._estimate(*inputs, teachers=teachers)
+        timings = {**adapted.timings, "adapt_weights": time.perf_counter() - tick}
+        return dataclasses.replace(again, frame_index=seq.frame_index, complete=seq.complete, fov_assumed=seq.fov_assumed, track_ids=seq.track_ids, timings=timings)
 
     def adapt_sequence(self, seq: PoseSequence, masks: list, flows) -> PoseSequence:
         """Each person's body optimised against its keypoints, masks and flow (``config.adapt``);
@@ -496,6 +518,8 @@ class Estimator:
         fps: float,
         image_size: tuple[int, int] | None = None,
         frame_index: np.ndarray | None = None,
+        masks: list | None = None,
+        flows: list | None = None,
     ) -> PoseSequence:
         """3D motion from 2D keypoints you already have.
 
@@ -510,6 +534,9 @@ class Estimator:
             fps: frame rate (> 0).
             image_size: (width, height) recorded in the result; None: from K's principal point.
             frame_index: (T,) frame numbers; None: 0..T-1.
+            masks, flows: with ``config.adapt`` on (one person), the cues of the adaptation: T
+                person masks (H, W) bool and T - 1 forward flows (H, W, 2) pixels (None entries:
+                missing); None: the keypoints only.
         Returns:
             :class:`PoseSequence` in ``h36m17``; a frame is valid where its person has at least
             ``position.min_joints`` usable keypoints and a translation could be solved.
@@ -558,17 +585,21 @@ class Estimator:
         Kmat = camera.K.double().numpy() if isinstance(camera, Camera) else camera
         if image_size is None:
             image_size = (int(round(2 * Kmat[0, 2] + 1)), int(round(2 * Kmat[1, 2] + 1)))
-        seq = self._estimate(kp, conf, valid, camera, float(fps), tuple(image_size), (x, np.nan_to_num(c), joint_set))
+        inputs = (kp, conf, valid, camera, float(fps), tuple(image_size), (x, np.nan_to_num(c), joint_set))
+        seq = self._estimate(*inputs)
+        if self.config.adapt != "off":
+            seq = self._adapt(seq, [None] * T if masks is None else list(masks), [None] * (T - 1) if flows is None else list(flows), inputs)
         if frame_index is not None:
             seq = dataclasses.replace(seq, frame_index=np.asarray(frame_index, np.int64))
         return seq
 
     # -------------------------------------------------------------- the 3D stages
-    def _estimate(self, kp, conf, valid, camera, fps: float, image_size, own=None) -> PoseSequence:
+    def _estimate(self, kp, conf, valid, camera, fps: float, image_size, own=None, teachers=None) -> PoseSequence:
         """(T, P, 17, 2) h36m17 pixels, (T, P, 17), (T, P) valid -> PoseSequence, one track per person.
 
         ``own``: the 2D as it came, ``(x (T, P, J, 2), confidence (T, P, J), joint_set)``, for a
-        detector lifter of that set (:meth:`lifter_for`); None: the h36m17 points are lifted."""
+        detector lifter of that set (:meth:`lifter_for`); None: the h36m17 points are lifted.
+        ``teachers``: per person, targets a copy of the lifter is fine-tuned on first (:meth:`lift_and_fit`)."""
         from simpose.body.joints import get_joint_set
         from simpose.camera import Camera
 
@@ -577,7 +608,8 @@ class Estimator:
         timings: dict[str, float] = {}
         for p in range(P):
             lifter_2d = (own[0][:, p], own[1][:, p], own[2]) if own is not None else None
-            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps, lifter_2d)
+            teacher = None if teachers is None else teachers[p]
+            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps, lifter_2d, teacher)
             for k, s in t.items():
                 timings[k] = timings.get(k, 0.0) + s
             out["joints3d"].append(j3d)
@@ -605,7 +637,7 @@ class Estimator:
             **extra,
         )  # fmt: skip
 
-    def lift_and_fit(self, kp, conf, valid, camera, fps: float, lifter_2d=None):
+    def lift_and_fit(self, kp, conf, valid, camera, fps: float, lifter_2d=None, teacher=None):
         """The 3D stages for one person (module docstring, steps 2-5).
 
         Args:
@@ -614,6 +646,9 @@ class Estimator:
             lifter_2d: ``(x (T, J, 2), confidence (T, J), joint_set)``: the 2D as it came; the
                 lifter of :meth:`lifter_for` its set lifts it when that is a detector lifter;
                 None: the h36m17 points are lifted.
+            teacher: ``{"h36m17": (T, 17, 3), "anny": (T, Ja, 3)}`` camera-frame metres (NaN:
+                no target): a copy of the lifter is first fine-tuned to lift the 2D to these
+                (``self_train_config``'s steps and step size), then lifts it (``adapt="weights"``).
         Returns:
             joints3d (T, 17, 3) float64 camera-frame metres (NaN where not valid), valid (T,)
             (frames whose translation could not be solved dropped), the
@@ -629,6 +664,10 @@ class Estimator:
         if lifter_2d is not None and self.lifter_for(lifter_2d[2]) is not self.lifter:
             lifter = self.lifter_for(lifter_2d[2])
             x_in, c_in, set_in = lifter_2d
+        if teacher is not None:
+            st = cfg.self_train_config
+            kp_in, conf_in = lifter_inputs(x_in, c_in, valid)
+            lifter = fine_tune(lifter, kp_in, teacher, conf_in, camera, set_in, st.steps, st.lr, st.max_frames, fps=fps)
         h36m_rel, anny_rel = lift(lifter, x_in, c_in, valid, camera, fps, set_in)
         timings["lifter"] = time.perf_counter() - tick
 

@@ -106,7 +106,8 @@ class RunConfig:
             (everyone, :mod:`simpose.cues.people`); ``EstimatorConfig.people``.
         max_people: with ``"all"``, the most-seen tracks kept (``EstimatorConfig.max_people``).
         adapt: ``"params"``: the body optimised against the video's keypoints, person masks and
-            optical flow (``EstimatorConfig.adapt``); ``"off"``: not.
+            optical flow; ``"weights"``: then a copy of the lifter fine-tuned on it lifts the
+            video again (``EstimatorConfig.adapt``); ``"off"``: neither.
     """
 
     focal: float | None = None
