@@ -1,11 +1,11 @@
 """Test-time adaptation of the body on real video (issue 21's real columns): pose2sim's 4 views.
 
     python benchmarks/adapt_real.py [--data ../shared/real/pose2sim] [--out /work/runs/adapt/real] [--every 5]
-        [--docs docs/results/adapt_real]
+        [--figure]
 
 Rows: the product today (``adapt="off"``: the keypoint-only refinement and 2D alignment), then
 ``adapt="params"`` with keypoints only / + silhouettes / + motion / all three (``OptimiseConfig``
-defaults otherwise, chosen on synthetic clips only). Each row is one run of the multi-view
+defaults otherwise, chosen on synthetic clips only), and ``adapt="weights"`` (all three). Each row is one run of the multi-view
 evaluation (:func:`simpose.eval.multiview.evaluate_multiview`, the same as ``simpose eval
 multiview``) with :class:`~simpose.eval.multiview.EstimatorEstimate` set to that adaptation:
 PA-MPJPE of every view against the 4-view triangulation and the worst limb-length variation.
@@ -13,8 +13,9 @@ Then mesh-to-mask IoU (the masks are MediaPipe's person segmentation, the ones t
 uses): in the same view (cues the adaptation saw), and in the held-out view ``cam04`` for the
 meshes of cam01-03 (world frame by the calibration, the pelvis placed on the triangulated one,
 so the IoU judges pose and shape, not monocular depth), every ``--every``-th scored frame.
-Writes OUT/<row>/ (the evaluation's files), OUT/results.md, and with ``--docs`` the results and
-the figure ``docs/images/adapt_real_frame.png`` (one frame: the mask, the mesh before and after).
+Writes OUT/<row>/ (the evaluation's files), OUT/results.md (the table), and with ``--figure``
+``docs/images/adapt_real_frame.png`` (one frame of cam01: the mask, the mesh before and after).
+Results: ``docs/results/adapt_real/results.md``.
 """
 
 from __future__ import annotations
@@ -36,12 +37,13 @@ from simpose.eval.multiview import EstimatorEstimate, MultiviewConfig, evaluate_
 from simpose.render.raster import Rasterizer
 from simpose.track.run import default_cache_dir
 
-ROWS = {
-    "off (keypoint-only refinement)": None,
-    "keypoints only": dict(w_silhouette=0.0, w_motion=0.0),
-    "+ silhouettes": dict(w_motion=0.0),
-    "+ motion": dict(w_silhouette=0.0),
-    "all three": dict(),
+ROWS = {  # row -> (EstimatorConfig.adapt, OptimiseConfig fields changed)
+    "off (keypoint-only refinement)": ("off", None),
+    "keypoints only": ("params", dict(w_silhouette=0.0, w_motion=0.0)),
+    "+ silhouettes": ("params", dict(w_motion=0.0)),
+    "+ motion": ("params", dict(w_silhouette=0.0)),
+    "all three": ("params", dict()),
+    "weights (all three)": ("weights", dict()),
 }
 HELD_OUT = "cam04"
 
@@ -85,7 +87,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/work/runs/adapt/real"))
     ap.add_argument("--every", type=int, default=5)
     ap.add_argument("--rows", default=",".join(ROWS))
-    ap.add_argument("--docs", type=Path, default=None, help="also write DOCS/results.md and docs/images/adapt_real_frame.png")
+    ap.add_argument("--figure", action="store_true", help="also draw docs/images/adapt_real_frame.png")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cache = str(default_cache_dir())
@@ -95,13 +97,13 @@ def main() -> None:
     rows = [r.strip() for r in args.rows.split(",")]
     table, ious, estimates, timing = {}, {}, {}, {}
     for r in rows:
-        adapt = "off" if ROWS[r] is None else "params"
-        cfg = None if ROWS[r] is None else dataclasses.replace(OptimiseConfig(), **ROWS[r])
+        adapt, changed = ROWS[r]
+        cfg = None if changed is None else dataclasses.replace(OptimiseConfig(), **changed)
         est = Recorded(cache, adapt=adapt, adapt_config=cfg)
         res, _ = evaluate_multiview(args.data, args.out / r.replace(" ", "_").replace("(", "").replace(")", "").replace("+", "plus"), config=config, estimate=est, progress=False)
         table[r] = res
         estimates[r] = est
-        timing[r] = {n: SEQS[(est, n)].timings.get("adapt", 0.0) for n in names}
+        timing[r] = {n: SEQS[(est, n)].timings.get("adapt", 0.0) + SEQS[(est, n)].timings.get("adapt_weights", 0.0) for n in names}
         print(f"{r:32s} PA-MPJPE " + " ".join(f"{n} {res['per_view'][n]['simpose']['pa_mpjpe_mm']:.1f}" for n in names)
               + f"  mean {res['mean']['simpose']['pa_mpjpe_mm']:.1f}  adapt s/view {np.mean(list(timing[r].values())):.1f}", flush=True)
 
@@ -161,9 +163,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.md").write_text(md)
     print(md)
-    if args.docs is not None:
-        figure(Path("docs/images/adapt_real_frame.png"), videos["cam01"], SEQS[(estimates[rows[0]], "cam01")], SEQS[(estimates[rows[-1]], "cam01")],
-               masks["cam01"], body, int(scored[len(scored) // 2] + offsets["cam01"]), rows[-1])
+    if args.figure:
+        after = "all three" if "all three" in rows else rows[-1]
+        figure(Path("docs/images/adapt_real_frame.png"), videos["cam01"], SEQS[(estimates[rows[0]], "cam01")], SEQS[(estimates[after], "cam01")],
+               masks["cam01"], body, int(scored[len(scored) // 2] + offsets["cam01"]), after)
 
 
 def figure(path: Path, video: Path, before, after, masks, body, frame: int, label: str) -> None:
