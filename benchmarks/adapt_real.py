@@ -1,7 +1,7 @@
 """Test-time adaptation of the body on real video (issue 21's real columns): pose2sim's 4 views.
 
     python benchmarks/adapt_real.py [--data ../shared/real/pose2sim] [--out /work/runs/adapt/real] [--every 5]
-        [--figure]
+        [--figure] [--speed]
 
 Rows: the product today (``adapt="off"``: the keypoint-only refinement and 2D alignment), then
 ``adapt="params"`` with keypoints only / + silhouettes / + motion / all three (``OptimiseConfig``
@@ -15,7 +15,7 @@ meshes of cam01-03 (world frame by the calibration, the pelvis placed on the tri
 so the IoU judges pose and shape, not monocular depth), every ``--every``-th scored frame.
 Writes OUT/<row>/ (the evaluation's files), OUT/results.md (the table), and with ``--figure``
 ``docs/images/adapt_real_frame.png`` (one frame of cam01: the mask, the mesh before and after).
-Results: ``docs/results/adapt_real/results.md``.
+``--speed``: only the CPU time of the adaptation on cam01. Results: ``docs/results/adapt_real/results.md``.
 """
 
 from __future__ import annotations
@@ -81,6 +81,26 @@ def iou(a: np.ndarray | None, b: np.ndarray | None) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
 
 
+def speed(data: Path, cache: str) -> None:
+    """``--speed``: CPU seconds of ``adapt="params"`` (all three cues) on cam01's 100 frames at
+    1080x1920, the cue stage's masks and flow read from the cache (its first pass not counted)."""
+    import time
+
+    calib, videos = find_views(data)
+    ee = EstimatorEstimate(cache)
+    seq = ee.sequence(videos["cam01"], calib["cam01"].K, 60.0)
+    est = EstimatorEstimate(cache, adapt="params").estimator()
+    tick = time.process_time()
+    masks, flows = est.adapt_cues(videos["cam01"], None, seq.frame_index, False)
+    cues = time.process_time() - tick
+    tick = time.process_time()
+    out = est.adapt_sequence(seq, masks, flows)
+    cpu = time.process_time() - tick
+    T = len(seq.valid)
+    print(f"cam01, {T} frames: cues from the cache {cues:.1f} s CPU, adaptation {cpu:.1f} s CPU ({out.timings['adapt']:.1f} s wall); "
+          f"per 300 frames {300 * (cues + cpu) / T:.0f} s CPU")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=(shared_dir() or Path("../shared")) / "real" / "pose2sim")
@@ -88,9 +108,12 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=5)
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--figure", action="store_true", help="also draw docs/images/adapt_real_frame.png")
+    ap.add_argument("--speed", action="store_true", help="only the CPU time of the adaptation of cam01 (needs the cues cached by a first run)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cache = str(default_cache_dir())
+    if args.speed:
+        return speed(args.data, cache)
     config = MultiviewConfig(cache_dir=cache, plot_frames=0)
     calib, videos = find_views(args.data)
     names = list(calib)

@@ -105,6 +105,27 @@ def test_mask_samples_cover_the_mask():
     assert L.mask_samples(np.zeros((4, 4), bool)).shape == (0, 2)
 
 
+def test_mask_samples_on_the_bounding_box_equal_the_whole_frame():
+    """The samples are computed on the mask's bounding box; a whole-frame reference agrees."""
+    rng = np.random.default_rng(0)
+    mask = np.zeros((120, 90), bool)
+    mask[37:101, 23:61] = rng.random((64, 38)) > 0.2  # ragged, with holes
+    mask[50:60, 61:80] = True
+
+    def whole_frame(m, n_area, n_boundary):
+        pad = np.pad(m, 1)
+        inner = pad[:-2, 1:-1] & pad[2:, 1:-1] & pad[1:-1, :-2] & pad[1:-1, 2:]
+        boundary = np.argwhere(m & ~inner)
+        stride = max(1, int(np.sqrt(m.sum() / n_area)))
+        grid = np.zeros_like(m)
+        grid[stride // 2 :: stride, stride // 2 :: stride] = True
+        rc = np.concatenate([np.argwhere(m & grid), boundary[:: max(1, len(boundary) // n_boundary)]])
+        return rc[:, ::-1].astype(np.float32)
+
+    for n_area, n_boundary in ((50, 40), (300, 200), (7, 3)):
+        np.testing.assert_array_equal(L.mask_samples(mask, n_area, n_boundary), whole_frame(mask, n_area, n_boundary))
+
+
 # ----------------------------------------------------------------------------- a rendered clip
 @pytest.fixture(scope="module")
 def track():
@@ -191,6 +212,9 @@ def test_flow_on_a_crop_equals_flow_on_the_image():
     p1 = p0 + _rand(1, 3, 2, seed=4)
     w = torch.ones(1, 3, dtype=D)
     full = L.flow_loss(p0, p1, flow, w, 1.0)
+    flow_nan = flow.clone()
+    flow_nan[0, 0, 0] = torch.nan  # far from the points: the same value, prepared or not
+    torch.testing.assert_close(L.flow_loss(p0, p1, L.prepare_flow(flow_nan), w, 1.0), L.flow_loss(p0, p1, flow_nan, w, 1.0), atol=0, rtol=0)
     crop = flow[:, 10:30, 16:36]
     got = L.flow_loss(p0, p1, crop, w, 1.0, torch.tensor([[16.0, 10.0]], dtype=D), torch.tensor([1.0], dtype=D))
     torch.testing.assert_close(got, full, atol=1e-12, rtol=0)

@@ -33,6 +33,7 @@ __all__ = [
     "mask_samples",
     "silhouette_matches",
     "silhouette_chamfer_loss",
+    "prepare_flow",
     "flow_loss",
     "splat_visibility",
     "smoothness_loss",
@@ -124,18 +125,23 @@ def mask_samples(mask: np.ndarray, n_area: int = 300, n_boundary: int = 200) -> 
     m = np.asarray(mask) > 0
     if m.ndim != 2:
         raise ValueError(f"mask must be (H, W), got {m.shape}")
-    area = int(m.sum())
-    if area == 0:
+    rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+    if len(rows) == 0:
         return np.zeros((0, 2), np.float32)
+    # the work is done on the mask's bounding box (a person is a small part of a 1080p frame);
+    # the grid keeps the whole image's phase, so the samples do not depend on the crop
+    r0, c0 = rows[0], cols[0]
+    m = m[r0 : rows[-1] + 1, c0 : cols[-1] + 1]
+    area = int(m.sum())
     pad = np.pad(m, 1)
     inner = pad[:-2, 1:-1] & pad[2:, 1:-1] & pad[1:-1, :-2] & pad[1:-1, 2:]
     boundary = np.argwhere(m & ~inner)
     stride = max(1, int(np.sqrt(area / max(n_area, 1))))
     grid = np.zeros_like(m)
-    grid[stride // 2 :: stride, stride // 2 :: stride] = True
+    grid[(stride // 2 - r0) % stride :: stride, (stride // 2 - c0) % stride :: stride] = True
     interior = np.argwhere(m & grid)
     b = boundary[:: max(1, len(boundary) // max(n_boundary, 1))] if n_boundary > 0 else boundary[:0]
-    rc = np.concatenate([interior, b])
+    rc = np.concatenate([interior, b]) + np.array([r0, c0])
     return rc[:, ::-1].astype(np.float32)  # (row, col) -> (u, v)
 
 
@@ -214,6 +220,14 @@ def _sample(image: torch.Tensor, points2d: torch.Tensor) -> torch.Tensor:
     return out[..., 0].permute(0, 2, 1)
 
 
+def prepare_flow(flow: torch.Tensor) -> torch.Tensor:
+    """(B, H, W, 2) flow with NaN where there is none -> (B, H, W, 3): (u, v) zero there, and a
+    third channel 1 where the flow is finite; :func:`flow_loss` takes either (preparing once saves
+    the work in every optimiser step)."""
+    finite = torch.isfinite(flow).all(-1, keepdim=True)
+    return torch.cat([torch.where(finite, flow, torch.zeros_like(flow)), finite.to(flow.dtype)], -1)
+
+
 def flow_loss(
     points2d_t: torch.Tensor,
     points2d_t1: torch.Tensor,
@@ -232,7 +246,8 @@ def flow_loss(
     Args:
         points2d_t: (B, N, 2) projected points in frame t, pixels (B = pairs of frames).
         points2d_t1: (B, N, 2) the same points in frame t+1, pixels.
-        flow: (B, H, W, 2) forward flow t -> t+1, pixels (u, v); NaN = no flow there.
+        flow: (B, H, W, 2) forward flow t -> t+1, pixels (u, v); NaN = no flow there (or
+            the (B, H, W, 3) of :func:`prepare_flow`).
         weight: (B, N) >= 0: visibility at t (0 = hidden, off, or the pair has no flow).
         scale: pixels (:func:`robust`).
         grid_origin, grid_stride: (B, 2) and (B,): the flow is a crop of the image's, its cell
@@ -249,11 +264,10 @@ def flow_loss(
         at = (at - grid_origin[:, None].to(at.dtype)) / grid_stride[:, None, None].to(at.dtype)
         h, w_ = flow.shape[1:3]
         inside = (at[..., 0] >= 0) & (at[..., 0] <= w_ - 1) & (at[..., 1] >= 0) & (at[..., 1] <= h - 1)
-    finite = torch.isfinite(flow).all(-1, keepdim=True)
-    sampled = _sample(torch.where(finite, flow, torch.zeros_like(flow)), at)
-    ok = _sample(finite.to(flow.dtype), at)[..., 0] > 0.999  # all 4 neighbours finite
+    sampled = _sample(flow if flow.shape[-1] == 3 else prepare_flow(flow), at)
+    ok = sampled[..., 2] > 0.999  # all 4 neighbours finite
     w = weight * ok * inside
-    res = ((points2d_t1 - points2d_t) - sampled.to(points2d_t.dtype)) ** 2
+    res = ((points2d_t1 - points2d_t) - sampled[..., :2].to(points2d_t.dtype)) ** 2
     per, active = _weighted_frame_mean(robust(res.sum(-1), scale), w)
     return _mean_over_active(per, active)
 

@@ -298,9 +298,10 @@ def _crop_flows(flows, frames: np.ndarray, start_uv: torch.Tensor, image_size, c
     track at full resolution stays small in memory. Reads each entry of ``flows`` once.
 
     Returns:
-        pairs: indices i into ``frames`` of the pairs (i, i + 1); flow (P, h, w, 2) float32 image
-        pixels (NaN: outside a pair's crop or no flow); origin (P, 2) pixels; stride (P,) pixels
-        per cell (:func:`~simpose.adapt.losses.flow_loss`).
+        pairs: indices i into ``frames`` of the pairs (i, i + 1); flow (P, h, w, 3) float32 image
+        pixels and a finite flag (:func:`~simpose.adapt.losses.prepare_flow`; none outside a
+        pair's crop); origin (P, 2) pixels; stride (P,) pixels per cell
+        (:func:`~simpose.adapt.losses.flow_loss`).
     Raises:
         ValueError: a flow that is not (H, W, 2).
     """
@@ -330,4 +331,4 @@ def _crop_flows(flows, frames: np.ndarray, start_uv: torch.Tensor, image_size, c
     out = np.full((len(crops), h, w, 2), np.nan, np.float32)
     for k, c in enumerate(crops):
         out[k, : c.shape[0], : c.shape[1]] = c
-    return pairs, torch.as_tensor(out), torch.as_tensor(np.array(origins, np.float64)), torch.as_tensor(np.array(strides, np.float64))
+    return pairs, L.prepare_flow(torch.as_tensor(out)), torch.as_tensor(np.array(origins, np.float64)), torch.as_tensor(np.array(strides, np.float64))
