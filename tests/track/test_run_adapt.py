@@ -112,3 +112,16 @@ def test_weights_fine_tunes_a_copy_of_the_lifter_and_lifts_again(runs):
     moved = np.linalg.norm(out.joints3d[v] - off.joints3d[v], axis=-1).mean()
     assert 1e-4 < moved < 0.1, moved
     assert all(torch.equal(p, q) for p, q in zip(before, lifter.net.parameters()))
+
+
+def test_adapt_options_are_checked():
+    from simpose.track.estimator import EstimatorConfig, EstimatorError
+    from simpose.track.run import RunError, validate_run_config
+
+    with pytest.raises(RunError, match="--adapt must be one of"):
+        validate_run_config(RunConfig(adapt="mesh"))
+    with pytest.raises(RunError, match="--people main"):
+        validate_run_config(RunConfig(adapt="params", people="all"))
+    with pytest.raises(EstimatorError, match="adapt must be one of"):
+        EstimatorConfig(adapt="yes")
+    validate_run_config(RunConfig(adapt="weights"))

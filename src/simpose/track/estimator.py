@@ -442,8 +442,8 @@ class Estimator:
         from simpose.body.fit import body_joints
 
         adapted = self.adapt_sequence(seq, masks, flows)
-        if self.config.adapt == "params":
-            return adapted
+        if self.config.adapt == "params" or np.array_equal(adapted.body_pose_rotvecs, seq.body_pose_rotvecs, equal_nan=True):
+            return adapted  # (weights: no track was adapted, nothing to teach the lifter)
         tick = time.perf_counter()
         teachers = []
         for p in range(seq.valid.shape[1]):
