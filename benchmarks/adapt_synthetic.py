@@ -88,6 +88,7 @@ def estimator_rows(args, syn: ClipSynthesizer, body: BodyModel) -> None:
     from simpose.track.estimator import Estimator
 
     est = Estimator.from_pretrained(cache_dir="")
+    est.config = est.config.with_settings(self_train_config=dataclasses.replace(est.config.self_train_config, steps=args.st_steps, lr=args.st_lr))
     untrained = copy.deepcopy(est.lifter)
     torch.manual_seed(0)
     for m in untrained.net.modules():
@@ -100,6 +101,8 @@ def estimator_rows(args, syn: ClipSynthesizer, body: BodyModel) -> None:
         "untrained lifter, off": (untrained, "off"),
         "untrained lifter, weights": (untrained, "weights"),
     }
+    if args.variants:
+        variants = {k: v for k, v in variants.items() if k in [n.strip() for n in args.variants.split(",")]}
     rng = np.random.default_rng(args.seed)
     results: dict[str, list[dict]] = {v: [] for v in variants}
     secs: dict[str, list[float]] = {v: [] for v in variants}
@@ -137,6 +140,9 @@ def main() -> None:
     ap.add_argument("--start", choices=("aligned", "fit"), default="aligned",
                     help="aligned: the noisy-joints fit then the product's keypoint-only alignment (the Estimator's start); fit: the noisy-joints fit only")
     ap.add_argument("--estimator", action="store_true", help="rows of the whole Estimator: adapt off / params / weights, and an untrained lifter")
+    ap.add_argument("--variants", default="", help="with --estimator: comma-separated subset of its rows")
+    ap.add_argument("--st-steps", type=int, default=20, help="with --estimator: the weights variant's fine-tuning steps (SelfTrainConfig.steps)")
+    ap.add_argument("--st-lr", type=float, default=1e-4, help="with --estimator: its step size (SelfTrainConfig.lr)")
     ap.add_argument("--set", action="append", default=[], help="OptimiseConfig field=value")
     ap.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of the rows")
     args = ap.parse_args()
