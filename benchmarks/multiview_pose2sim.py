@@ -1,6 +1,6 @@
 """simpose vs MediaPipe's own 3D on real video, against a reference triangulated from 4 calibrated views.
 
-    python benchmarks/multiview_pose2sim.py [--data ../shared/real/pose2sim] [--out /tmp/multiview_pose2sim] [--ablation]
+    python benchmarks/multiview_pose2sim.py [--data ../shared/real/pose2sim] [--out /tmp/multiview_pose2sim] [--ablation] [--adapt params]
 
 The same as ``simpose eval multiview DATA --out OUT`` (:func:`simpose.eval.multiview.evaluate_multiview`,
 default settings): MediaPipe's 2D in every view, left/right swaps undone, the views synchronised,
@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from simpose.data.paths import shared_dir
-from simpose.eval.multiview import MultiviewConfig, evaluate_multiview
+from simpose.eval.multiview import EstimatorEstimate, MultiviewConfig, evaluate_multiview
+from simpose.track.estimator import ADAPT_MODES
 from simpose.track.run import default_cache_dir
 
 
@@ -31,10 +32,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=(shared_dir() or Path("../shared")) / "real" / "pose2sim")
     parser.add_argument("--out", type=Path, default=Path("/tmp/multiview_pose2sim"))
     parser.add_argument("--ablation", action="store_true", help="also build the reference without each robust step")
+    parser.add_argument("--adapt", choices=ADAPT_MODES, default="off",
+                        help="the Estimator's test-time adaptation (EstimatorConfig.adapt; the rows per cue: benchmarks/adapt_real.py)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     config = MultiviewConfig(cache_dir=str(default_cache_dir()))
-    results, paths = evaluate_multiview(args.data, args.out, config=config, progress=True)
+    estimate = EstimatorEstimate(config.cache_dir, adapt=args.adapt)
+    results, paths = evaluate_multiview(args.data, args.out, config=config, estimate=estimate, progress=True)
     print(paths[1].read_text())
     print("wrote " + ", ".join(str(p) for p in paths))
     if not args.ablation:
@@ -50,7 +54,7 @@ def main() -> None:
     }
     lines = ["| reference | frames scored | median reprojection (px) | PA-MPJPE simpose | PA-MPJPE MediaPipe |", "|---|---:|---:|---:|---:|"]
     for name, cfg in variants.items():
-        r = results if cfg == config else evaluate_multiview(args.data, args.out / "ablation", config=dataclasses.replace(cfg, plot_frames=0))[0]
+        r = results if cfg == config else evaluate_multiview(args.data, args.out / "ablation", config=dataclasses.replace(cfg, plot_frames=0), estimate=estimate)[0]
         reproj = np.median(list(r["reference"]["median_reprojection_px"].values()))
         lines.append(f"| {name} | {r['n_frames']} | {reproj:.1f} | {r['mean']['simpose']['pa_mpjpe_mm']:.1f} | {r['mean']['mediapipe_world']['pa_mpjpe_mm']:.1f} |")
     table = "\n".join(lines) + "\n"

@@ -340,6 +340,7 @@ def run(
     detector_lifter: bool = typer.Option(True, help="Lift MediaPipe's own 33 landmarks with the lifter trained on its output (--no-detector-lifter: map them to h36m17 for the h36m17 lifter)."),
     people: str = typer.Option("main", help="main: the main person (MediaPipe Pose); all: everyone, one track each (motion_<id>.bvh per track)."),
     max_people: int = typer.Option(8, help="With --people all: the most-seen tracks kept (and tracked at once)."),
+    adapt: str = typer.Option("off", help="Test-time self-supervision on the video's keypoints, person masks and optical flow (a second MediaPipe pass with segmentation, and DIS flow): params optimises the body; weights then fine-tunes a copy of the lifter on it and lifts again; off: none."),
 ) -> None:
     """Video to 3D motion of the main person, or of everyone with --people all (Ctrl-C once: stop and keep the frames done).
 
@@ -352,7 +353,7 @@ def run(
     cache_dir = "" if no_cache else str(cache or default_cache_dir())
     config = RunConfig(
         focal=focal, fov=fov, start=start, end=end, fps=fps, cache_dir=cache_dir, views=views, mesh_every=meshes_every, refine=refine,
-        self_train=self_train, detector_lifter=detector_lifter, progress=True, people=people, max_people=max_people,
+        self_train=self_train, detector_lifter=detector_lifter, progress=True, people=people, max_people=max_people, adapt=adapt,
     )
     if self_train and not refine:
         _fail("--self-train learns from the refined track: drop --no-refine")

@@ -105,6 +105,27 @@ def test_mask_samples_cover_the_mask():
     assert L.mask_samples(np.zeros((4, 4), bool)).shape == (0, 2)
 
 
+def test_mask_samples_on_the_bounding_box_equal_the_whole_frame():
+    """The samples are computed on the mask's bounding box; a whole-frame reference agrees."""
+    rng = np.random.default_rng(0)
+    mask = np.zeros((120, 90), bool)
+    mask[37:101, 23:61] = rng.random((64, 38)) > 0.2  # ragged, with holes
+    mask[50:60, 61:80] = True
+
+    def whole_frame(m, n_area, n_boundary):
+        pad = np.pad(m, 1)
+        inner = pad[:-2, 1:-1] & pad[2:, 1:-1] & pad[1:-1, :-2] & pad[1:-1, 2:]
+        boundary = np.argwhere(m & ~inner)
+        stride = max(1, int(np.sqrt(m.sum() / n_area)))
+        grid = np.zeros_like(m)
+        grid[stride // 2 :: stride, stride // 2 :: stride] = True
+        rc = np.concatenate([np.argwhere(m & grid), boundary[:: max(1, len(boundary) // n_boundary)]])
+        return rc[:, ::-1].astype(np.float32)
+
+    for n_area, n_boundary in ((50, 40), (300, 200), (7, 3)):
+        np.testing.assert_array_equal(L.mask_samples(mask, n_area, n_boundary), whole_frame(mask, n_area, n_boundary))
+
+
 # ----------------------------------------------------------------------------- a rendered clip
 @pytest.fixture(scope="module")
 def track():
@@ -179,3 +200,38 @@ def test_splat_visibility_agrees_with_the_rendered_depth(body, track):
     assert (splat & hidden).mean() < 0.05, (splat & hidden).mean()
     assert (clear & ~splat).mean() < 0.06, (clear & ~splat).mean()
     assert 0.3 < splat.mean() < 0.8  # about the front half of the body
+
+
+def test_flow_on_a_crop_equals_flow_on_the_image():
+    """A flow cut to a box (stride 1) or subsampled (stride 2, on the grid) gives the full image's
+    value; points outside the crop drop out, the rest are scored as before."""
+    D = torch.float64
+    H, W = 40, 50
+    flow = _rand(1, H, W, 2, scale=2.0, seed=3)
+    p0 = torch.tensor([[[20.0, 14.0], [24.0, 18.0], [30.0, 22.0]]], dtype=D)
+    p1 = p0 + _rand(1, 3, 2, seed=4)
+    w = torch.ones(1, 3, dtype=D)
+    full = L.flow_loss(p0, p1, flow, w, 1.0)
+    flow_nan = flow.clone()
+    flow_nan[0, 0, 0] = torch.nan  # far from the points: the same value, prepared or not
+    torch.testing.assert_close(L.flow_loss(p0, p1, L.prepare_flow(flow_nan), w, 1.0), L.flow_loss(p0, p1, flow_nan, w, 1.0), atol=0, rtol=0)
+    crop = flow[:, 10:30, 16:36]
+    got = L.flow_loss(p0, p1, crop, w, 1.0, torch.tensor([[16.0, 10.0]], dtype=D), torch.tensor([1.0], dtype=D))
+    torch.testing.assert_close(got, full, atol=1e-12, rtol=0)
+    sub = flow[:, 10:30:2, 16:36:2]  # the points sit on even pixels of the crop: bilinear = exact
+    got2 = L.flow_loss(p0, p1, sub, w, 1.0, torch.tensor([[16.0, 10.0]], dtype=D), torch.tensor([2.0], dtype=D))
+    torch.testing.assert_close(got2, full, atol=1e-12, rtol=0)
+    # a point outside the crop does not count: the loss is the other two's
+    only2 = L.flow_loss(p0[:, :2], p1[:, :2], flow, w[:, :2], 1.0)
+    got3 = L.flow_loss(p0, p1, flow[:, 0:20, 0:28], w, 1.0, torch.tensor([[0.0, 0.0]], dtype=D), torch.tensor([1.0], dtype=D))
+    torch.testing.assert_close(got3, only2, atol=1e-12, rtol=0)
+
+
+def test_silhouette_matches_given_equal_matches_found():
+    pts, msk = _rand(3, 40, 2, scale=20.0, seed=5), _rand(3, 30, 2, scale=20.0, seed=6)
+    pw, mw = (torch.rand(3, 40, dtype=torch.float64) > 0.3).double(), torch.ones(3, 30, dtype=torch.float64)
+    matches = L.silhouette_matches(pts, pw, msk, mw, chunk=2)
+    torch.testing.assert_close(L.silhouette_chamfer_loss(pts, pw, msk, mw, 3.0, matches), L.silhouette_chamfer_loss(pts, pw, msk, mw, 3.0))
+    d = torch.cdist(pts, msk)  # an independent nearest neighbour
+    assert torch.equal(matches[0][pw > 0], d.argmin(2)[pw > 0])
+    assert torch.equal(matches[1], torch.where(pw[..., None] > 0, d, torch.inf).argmin(1))

@@ -31,7 +31,9 @@ __all__ = [
     "project",
     "keypoint_loss",
     "mask_samples",
+    "silhouette_matches",
     "silhouette_chamfer_loss",
+    "prepare_flow",
     "flow_loss",
     "splat_visibility",
     "smoothness_loss",
@@ -123,19 +125,49 @@ def mask_samples(mask: np.ndarray, n_area: int = 300, n_boundary: int = 200) -> 
     m = np.asarray(mask) > 0
     if m.ndim != 2:
         raise ValueError(f"mask must be (H, W), got {m.shape}")
-    area = int(m.sum())
-    if area == 0:
+    rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+    if len(rows) == 0:
         return np.zeros((0, 2), np.float32)
+    # the work is done on the mask's bounding box (a person is a small part of a 1080p frame);
+    # the grid keeps the whole image's phase, so the samples do not depend on the crop
+    r0, c0 = rows[0], cols[0]
+    m = m[r0 : rows[-1] + 1, c0 : cols[-1] + 1]
+    area = int(m.sum())
     pad = np.pad(m, 1)
     inner = pad[:-2, 1:-1] & pad[2:, 1:-1] & pad[1:-1, :-2] & pad[1:-1, 2:]
     boundary = np.argwhere(m & ~inner)
     stride = max(1, int(np.sqrt(area / max(n_area, 1))))
     grid = np.zeros_like(m)
-    grid[stride // 2 :: stride, stride // 2 :: stride] = True
+    grid[(stride // 2 - r0) % stride :: stride, (stride // 2 - c0) % stride :: stride] = True
     interior = np.argwhere(m & grid)
     b = boundary[:: max(1, len(boundary) // max(n_boundary, 1))] if n_boundary > 0 else boundary[:0]
-    rc = np.concatenate([interior, b])
+    rc = np.concatenate([interior, b]) + np.array([r0, c0])
     return rc[:, ::-1].astype(np.float32)  # (row, col) -> (u, v)
+
+
+@torch.no_grad()
+def silhouette_matches(
+    points2d: torch.Tensor, point_weight: torch.Tensor, mask_points: torch.Tensor, mask_weight: torch.Tensor, chunk: int = 32
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest partners of :func:`silhouette_chamfer_loss`: each point's nearest mask sample, each
+    mask sample's nearest visible point (a (B, N, M) distance matrix, ``chunk`` frames at a time).
+
+    Args: as :func:`silhouette_chamfer_loss`.
+    Returns:
+        nearest_mask (B, N) and nearest_point (B, M) indices (meaningless where a weight is 0).
+    """
+    # hidden points and padding moved far apart (opposite corners) so that one float32
+    # distance matrix serves both directions; a frame with none of either is inactive anyway
+    far = torch.tensor(1e4, dtype=torch.float32)
+    a = torch.where(point_weight[..., None] > 0, points2d.detach().float(), far)
+    b = torch.where(mask_weight[..., None] > 0, mask_points.detach().float(), -far)
+    nearest_mask, nearest_point = [], []
+    for s in range(0, a.shape[0], chunk):
+        ac, bc = a[s : s + chunk], b[s : s + chunk]
+        d2 = (ac**2).sum(-1)[:, :, None] + (bc**2).sum(-1)[:, None, :] - 2 * ac @ bc.transpose(1, 2)  # (b, N, M)
+        nearest_mask.append(d2.argmin(dim=2))
+        nearest_point.append(d2.argmin(dim=1))
+    return torch.cat(nearest_mask), torch.cat(nearest_point)
 
 
 def silhouette_chamfer_loss(
@@ -144,6 +176,7 @@ def silhouette_chamfer_loss(
     mask_points: torch.Tensor,
     mask_weight: torch.Tensor,
     scale: float = 4.0,
+    matches: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Two-way robust Chamfer distance between projected visible mesh points and mask pixels.
 
@@ -158,23 +191,17 @@ def silhouette_chamfer_loss(
         mask_points: (B, M, 2) mask samples (:func:`mask_samples`, padded), pixels.
         mask_weight: (B, M) >= 0 (0 = padding / frame without a mask).
         scale: pixels (:func:`robust`); about the mask samples' spacing.
+        matches: the partners (:func:`silhouette_matches`) to use, e.g. found a few optimiser
+            steps before (an ICP step: the search is most of the cost); None: found now.
     Returns:
         () mean over active frames.
     """
     if points2d.shape[:-1] != point_weight.shape or mask_points.shape[:-1] != mask_weight.shape:
         raise ValueError("points2d/point_weight or mask_points/mask_weight shapes disagree")
-    # nearest partners found without autograd (a (B, N, M) matrix product), then the squared
-    # distances of the matched pairs recomputed with it: the same value and gradient as a
-    # differentiable min, without an (B, N, M, 2) graph
-    with torch.no_grad():
-        # hidden points and padding moved far apart (opposite corners) so that one float32
-        # distance matrix serves both directions; a frame with none of either is inactive anyway
-        far = torch.tensor(1e4, dtype=torch.float32)
-        a = torch.where(point_weight[..., None] > 0, points2d.detach().float(), far)
-        b = torch.where(mask_weight[..., None] > 0, mask_points.detach().float(), -far)
-        d2 = (a**2).sum(-1)[:, :, None] + (b**2).sum(-1)[:, None, :] - 2 * a @ b.transpose(1, 2)  # (B, N, M)
-        nearest_mask = d2.argmin(dim=2)  # (B, N)
-        nearest_point = d2.argmin(dim=1)  # (B, M)
+    # nearest partners found without autograd, then the squared distances of the matched pairs
+    # recomputed with it: the same value and gradient as a differentiable min, without an
+    # (B, N, M, 2) graph
+    nearest_mask, nearest_point = matches if matches is not None else silhouette_matches(points2d, point_weight, mask_points, mask_weight)
     take = lambda x, i: torch.gather(x, 1, i[..., None].expand(*i.shape, 2))  # noqa: E731
     to_mask = ((points2d - take(mask_points, nearest_mask)) ** 2).sum(-1)  # (B, N)
     to_mesh = ((mask_points - take(points2d, nearest_point)) ** 2).sum(-1)  # (B, M)
@@ -184,7 +211,7 @@ def silhouette_chamfer_loss(
 
 
 def _sample(image: torch.Tensor, points2d: torch.Tensor) -> torch.Tensor:
-    """(B, H, W, C) image, (B, N, 2) pixel (u, v) -> (B, N, C) bilinear samples (border-clamped)."""
+    """(B, H, W, C) image, (B, N, 2) pixel (u, v) of the image -> (B, N, C) bilinear samples (border-clamped)."""
     B, H, W, C = image.shape
     gx = 2.0 * points2d[..., 0] / max(W - 1, 1) - 1.0
     gy = 2.0 * points2d[..., 1] / max(H - 1, 1) - 1.0
@@ -193,12 +220,22 @@ def _sample(image: torch.Tensor, points2d: torch.Tensor) -> torch.Tensor:
     return out[..., 0].permute(0, 2, 1)
 
 
+def prepare_flow(flow: torch.Tensor) -> torch.Tensor:
+    """(B, H, W, 2) flow with NaN where there is none -> (B, H, W, 3): (u, v) zero there, and a
+    third channel 1 where the flow is finite; :func:`flow_loss` takes either (preparing once saves
+    the work in every optimiser step)."""
+    finite = torch.isfinite(flow).all(-1, keepdim=True)
+    return torch.cat([torch.where(finite, flow, torch.zeros_like(flow)), finite.to(flow.dtype)], -1)
+
+
 def flow_loss(
     points2d_t: torch.Tensor,
     points2d_t1: torch.Tensor,
     flow: torch.Tensor,
     weight: torch.Tensor,
     scale: float = 1.0,
+    grid_origin: torch.Tensor | None = None,
+    grid_stride: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Robust difference between mesh points' projected motion t -> t+1 and the optical flow.
 
@@ -209,19 +246,28 @@ def flow_loss(
     Args:
         points2d_t: (B, N, 2) projected points in frame t, pixels (B = pairs of frames).
         points2d_t1: (B, N, 2) the same points in frame t+1, pixels.
-        flow: (B, H, W, 2) forward flow t -> t+1, pixels (u, v); NaN = no flow there.
+        flow: (B, H, W, 2) forward flow t -> t+1, pixels (u, v); NaN = no flow there (or
+            the (B, H, W, 3) of :func:`prepare_flow`).
         weight: (B, N) >= 0: visibility at t (0 = hidden, off, or the pair has no flow).
         scale: pixels (:func:`robust`).
+        grid_origin, grid_stride: (B, 2) and (B,): the flow is a crop of the image's, its cell
+            (i, j) at pixel ``origin + stride * (j, i)`` (its values still image pixels); points
+            outside the crop then do not count. None: the flow covers the image.
     Returns:
         () mean over pairs with some weight.
     """
     if points2d_t.shape != points2d_t1.shape or points2d_t.shape[:-1] != weight.shape or flow.shape[0] != points2d_t.shape[0]:
         raise ValueError("points2d_t, points2d_t1, weight and flow disagree in shape")
-    finite = torch.isfinite(flow).all(-1, keepdim=True)
-    sampled = _sample(torch.where(finite, flow, torch.zeros_like(flow)), points2d_t.detach())
-    ok = _sample(finite.to(flow.dtype), points2d_t.detach())[..., 0] > 0.999  # all 4 neighbours finite
-    w = weight * ok
-    res = ((points2d_t1 - points2d_t) - sampled.to(points2d_t.dtype)) ** 2
+    at = points2d_t.detach()
+    inside = torch.ones_like(weight, dtype=torch.bool)
+    if grid_origin is not None:
+        at = (at - grid_origin[:, None].to(at.dtype)) / grid_stride[:, None, None].to(at.dtype)
+        h, w_ = flow.shape[1:3]
+        inside = (at[..., 0] >= 0) & (at[..., 0] <= w_ - 1) & (at[..., 1] >= 0) & (at[..., 1] <= h - 1)
+    sampled = _sample(flow if flow.shape[-1] == 3 else prepare_flow(flow), at)
+    ok = sampled[..., 2] > 0.999  # all 4 neighbours finite
+    w = weight * ok * inside
+    res = ((points2d_t1 - points2d_t) - sampled[..., :2].to(points2d_t.dtype)) ** 2
     per, active = _weighted_frame_mean(robust(res.sum(-1), scale), w)
     return _mean_over_active(per, active)
 

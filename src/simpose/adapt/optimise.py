@@ -25,8 +25,10 @@ import numpy as np
 import torch
 
 from simpose.adapt import losses as L
-from simpose.body.fit import BodyFit
+from simpose.body.fit import NATIVE, BodyFit
+from simpose.body.joints import get_joint_set
 from simpose.body.model import POSE_LIMITS_RAD, BodyModel
+from simpose.body.rig import JointRig
 
 __all__ = ["OptimiseConfig", "OptimiseResult", "optimise_body", "MIN_FRAMES"]
 
@@ -49,8 +51,16 @@ class OptimiseConfig:
         warmup: first steps that move only the global orientation and translation (the
             translation at 3x lr): the start's depth is the least certain part of a monocular fit.
         visibility_every: steps between visibility refreshes.
+        match_every: steps between searches of the silhouette term's nearest partners (kept in
+            between, as in ICP; the search is most of that term's cost).
         cell_px, depth_tol_m: :func:`~simpose.adapt.losses.splat_visibility` settings.
-        optimise_shape: also move the track's shape.
+        optimise_shape: also move the track's shape (the full body model every step, ~10x
+            slower); False keeps the start's shape and skins only the sampled points through a
+            :class:`~simpose.body.rig.JointRig` of that shape.
+        reference_height_px: the pixel scales (and ``cell_px``) are for a person this tall; a
+            track's are multiplied by its start body's median projected height over this.
+            None: the scales are absolute pixels.
+        flow_cells: the flow is cut to the person and kept at most this many cells a side.
     """
 
     w_keypoints: float = 1.0
@@ -66,20 +76,23 @@ class OptimiseConfig:
     n_points: int = 600
     mask_area: int = 200
     mask_boundary: int = 150
-    iterations: int = 80
-    warmup: int = 20
+    iterations: int = 40
+    warmup: int = 5
     lr: float = 0.02
     visibility_every: int = 10
+    match_every: int = 5
     cell_px: float = 2.0
     depth_tol_m: float = 0.08
-    optimise_shape: bool = True
+    optimise_shape: bool = False
+    reference_height_px: float | None = 130.0
+    flow_cells: int = 128
 
     def __post_init__(self) -> None:
         for name in ("w_keypoints", "w_silhouette", "w_motion", "w_smooth", "w_pose"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.iterations < 0 or self.n_points < 1 or self.visibility_every < 1:
-            raise ValueError("iterations >= 0, n_points >= 1 and visibility_every >= 1 are required")
+        if self.iterations < 0 or self.n_points < 1 or self.visibility_every < 1 or self.match_every < 1:
+            raise ValueError("iterations >= 0, n_points >= 1, visibility_every >= 1 and match_every >= 1 are required")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,15 +164,12 @@ def optimise_body(
     if flows is not None and len(flows) != T - 1:
         raise ValueError(f"flows must have {T - 1} entries, got {len(flows)}")
     if keypoints2d is not None:
-        from simpose.body.joints import get_joint_set
-
         J = len(get_joint_set(joint_set))
         if np.shape(keypoints2d) != (T, J, 2):
             raise ValueError(f"keypoints2d must be ({T}, {J}, 2) for {joint_set!r}, got {np.shape(keypoints2d)}")
-    for name, seq, shape in (("masks", masks, (H, W)), ("flows", flows, (H, W, 2))):
-        bad = [np.shape(x) for x in (seq if seq is not None else []) if x is not None and np.shape(x) != shape]
-        if bad:
-            raise ValueError(f"{name} must be {shape} (image_size {W}x{H}), got {bad[0]}")
+    bad = [np.shape(x) for x in (masks if masks is not None else []) if x is not None and np.shape(x) != (H, W)]
+    if bad:
+        raise ValueError(f"masks must be {(H, W)} (image_size {W}x{H}), got {bad[0]}")
     dt = body.dtype
     Kt = torch.as_tensor(np.broadcast_to(np.asarray(K, np.float64), (T, 3, 3))[frames].copy(), dtype=dt)
 
@@ -174,6 +184,17 @@ def optimise_body(
         groups.append({"params": [shape_logit], "lr": 3 * config.lr})
     opt = torch.optim.Adam(groups)
     limits = torch.as_tensor(POSE_LIMITS_RAD, dtype=dt)
+    sub = torch.as_tensor(np.linspace(0, body.num_vertices - 1, min(config.n_points, body.num_vertices)).round().astype(np.int64))
+    posed, all_vertices = _posers(body, fit.shape_params, joint_set, sub, config.optimise_shape)
+
+    # the robust scales are given for a person reference_height_px tall: on a larger image the
+    # same misfit is more pixels, and the data terms keep their balance with the priors
+    with torch.no_grad():
+        start_uv = L.project(all_vertices(pose, glob, trans, shape_logit), Kt)  # (T', V, 2)
+    height = float(torch.median(start_uv[..., 1].amax(1) - start_uv[..., 1].amin(1)))
+    px = 1.0 if config.reference_height_px is None else max(height, 1.0) / config.reference_height_px
+    # visibility cells about the spacing of the projected vertices (a few pixels per cell on any image)
+    cell = config.cell_px * max(px, 1.0)
 
     use_kp = config.w_keypoints > 0 and keypoints2d is not None
     if use_kp:
@@ -183,32 +204,35 @@ def optimise_body(
     use_sil = config.w_silhouette > 0 and masks is not None and any(m is not None for m in masks)
     if use_sil:
         mpts, mw = _pad_masks(masks, frames, config, dt)
-    # flow pairs: consecutive valid frames with a flow between them
-    pairs = [i for i in range(len(frames) - 1) if frames[i + 1] == frames[i] + 1 and flows is not None and flows[frames[i]] is not None]
-    use_flow = config.w_motion > 0 and len(pairs) > 0
-    if use_flow:
-        flow_t = torch.as_tensor(np.stack([np.asarray(flows[frames[i]], np.float64) for i in pairs]), dtype=dt)
+    use_flow = False
+    if config.w_motion > 0 and flows is not None:
+        pairs, flow_t, origin, stride = _crop_flows(flows, frames, start_uv, (W, H), config.flow_cells)
+        use_flow = len(pairs) > 0
         pair_i = torch.as_tensor(pairs)
-    sub = torch.as_tensor(np.linspace(0, body.num_vertices - 1, min(config.n_points, body.num_vertices)).round().astype(np.int64))
+    del start_uv
 
     triples = torch.as_tensor(frames[2:] - frames[:-2] == 2)  # a gap in the track breaks the acceleration
     history = np.zeros((config.iterations, 6))
     vis = None
     for it in range(config.iterations):
-        out = body(pose, torch.sigmoid(shape_logit), glob, trans)
         if it % config.visibility_every == 0 and (use_sil or use_flow):
-            vis = L.splat_visibility(out.vertices.detach(), Kt, (W, H), config.cell_px, config.depth_tol_m)[:, sub].to(dt)
+            with torch.no_grad():
+                verts = all_vertices(pose, glob, trans, shape_logit)
+                vis = L.splat_visibility(verts, Kt, (W, H), cell, config.depth_tol_m)[:, sub].to(dt)
+                del verts
+        joints_kp, joints_native, points = posed(pose, glob, trans, shape_logit)
         terms = {}
         if use_kp:
-            j2 = L.project(body.regress(joint_set, out.vertices, out.bone_heads), Kt)
-            terms["kp"] = config.w_keypoints * L.keypoint_loss(j2, kp, kconf, config.keypoint_px)
+            terms["kp"] = config.w_keypoints * L.keypoint_loss(L.project(joints_kp, Kt), kp, kconf, config.keypoint_px * px)
         if use_sil or use_flow:
-            p2 = L.project(out.vertices[:, sub], Kt)
+            p2 = L.project(points, Kt)
         if use_sil:
-            terms["sil"] = config.w_silhouette * L.silhouette_chamfer_loss(p2, vis, mpts, mw, config.silhouette_px)
+            if it % config.match_every == 0 or it % config.visibility_every == 0:
+                matches = L.silhouette_matches(p2, vis, mpts, mw)
+            terms["sil"] = config.w_silhouette * L.silhouette_chamfer_loss(p2, vis, mpts, mw, config.silhouette_px * px, matches)
         if use_flow:
-            terms["flow"] = config.w_motion * L.flow_loss(p2[pair_i], p2[pair_i + 1], flow_t, vis[pair_i], config.flow_px)
-        terms["smooth"] = config.w_smooth * L.smoothness_loss(out.joints, config.smooth_m, triples)
+            terms["flow"] = config.w_motion * L.flow_loss(p2[pair_i], p2[pair_i + 1], flow_t, vis[pair_i], config.flow_px * px, origin, stride)
+        terms["smooth"] = config.w_smooth * L.smoothness_loss(joints_native, config.smooth_m, triples)
         terms["pose"] = config.w_pose * L.pose_prior_loss(pose, pose0, limits, config.pose_sigma)
         total = sum(terms.values())
         opt.zero_grad()
@@ -233,3 +257,78 @@ def optimise_body(
         valid=fit.valid.copy(),
     )
     return OptimiseResult(new_fit, history, seconds, True)
+
+
+def _posers(body: BodyModel, shape_params: np.ndarray, joint_set: str, sub: torch.Tensor, optimise_shape: bool):
+    """The two functions of (pose (T', 19, 3), glob (T', 3), trans (T', 3), shape_logit (1, 6)) the loop calls.
+
+    ``posed`` -> the joints of ``joint_set`` (T', J, 3), the native joints (T', Ja, 3) and the
+    sampled mesh points ``sub`` (T', N, 3), differentiable; ``all_vertices`` -> (T', V, 3), for
+    visibility only. With the shape fixed both are :class:`~simpose.body.rig.JointRig` blends of
+    the 20 rig bones (the points of ``sub`` and the regressors' vertices are all that is skinned,
+    a few per cent of the full forward); with ``optimise_shape`` the body model's full forward.
+    """
+    if optimise_shape:
+
+        def posed(pose, glob, trans, shape_logit):
+            out = body(pose, torch.sigmoid(shape_logit), glob, trans)
+            return body.regress(joint_set, out.vertices, out.bone_heads), out.joints, out.vertices[:, sub]
+
+        def all_vertices(pose, glob, trans, shape_logit):
+            return body(pose, torch.sigmoid(shape_logit), glob, trans).vertices
+
+        return posed, all_vertices
+    rig = JointRig.stacked([JointRig.build(body, shape_params, joint_set), JointRig.build(body, shape_params, NATIVE), JointRig.for_vertices(body, shape_params, sub)])
+    cut = np.cumsum([len(get_joint_set(joint_set)), len(get_joint_set(NATIVE))])
+    every = JointRig.for_vertices(body, shape_params, np.arange(body.num_vertices))
+
+    def posed(pose, glob, trans, shape_logit):
+        out = rig(pose, glob, trans)
+        return out[:, : cut[0]], out[:, cut[0] : cut[1]], out[:, cut[1] :]
+
+    def all_vertices(pose, glob, trans, shape_logit):
+        return every(pose, glob, trans)
+
+    return posed, all_vertices
+
+
+def _crop_flows(flows, frames: np.ndarray, start_uv: torch.Tensor, image_size, cells: int):
+    """The flow of each pair of consecutive kept frames that has one, cut to the person (the start
+    body's projected box, padded) and subsampled to at most ``cells`` per side, so that a long
+    track at full resolution stays small in memory. Reads each entry of ``flows`` once.
+
+    Returns:
+        pairs: indices i into ``frames`` of the pairs (i, i + 1); flow (P, h, w, 3) float32 image
+        pixels and a finite flag (:func:`~simpose.adapt.losses.prepare_flow`; none outside a
+        pair's crop); origin (P, 2) pixels; stride (P,) pixels per cell
+        (:func:`~simpose.adapt.losses.flow_loss`).
+    Raises:
+        ValueError: a flow that is not (H, W, 2).
+    """
+    W, H = image_size
+    pairs, crops, origins, strides = [], [], [], []
+    for i in range(len(frames) - 1):
+        if frames[i + 1] != frames[i] + 1:
+            continue
+        f = flows[frames[i]]
+        if f is None:
+            continue
+        if np.shape(f) != (H, W, 2):
+            raise ValueError(f"flows must be {(H, W, 2)} (image_size {W}x{H}), got {np.shape(f)}")
+        uv = start_uv[i : i + 2].reshape(-1, 2).numpy()
+        lo, hi = uv.min(0), uv.max(0)
+        pad = 0.15 * (hi - lo).max()
+        x0, y0 = (int(np.clip(np.floor(v - pad), 0, s - 1)) for v, s in zip(lo, (W, H)))
+        x1, y1 = (int(np.clip(np.ceil(v + pad), 0, s - 1)) + 1 for v, s in zip(hi, (W, H)))
+        step = max(1, int(np.ceil(max(x1 - x0, y1 - y0) / cells)))
+        crops.append(np.array(np.asarray(f, np.float32)[y0:y1:step, x0:x1:step]))
+        origins.append((x0, y0))
+        strides.append(step)
+        pairs.append(i)
+    if not pairs:
+        return [], None, None, None
+    h, w = max(c.shape[0] for c in crops), max(c.shape[1] for c in crops)
+    out = np.full((len(crops), h, w, 2), np.nan, np.float32)
+    for k, c in enumerate(crops):
+        out[k, : c.shape[0], : c.shape[1]] = c
+    return pairs, L.prepare_flow(torch.as_tensor(out)), torch.as_tensor(np.array(origins, np.float64)), torch.as_tensor(np.array(strides, np.float64))

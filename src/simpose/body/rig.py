@@ -54,6 +54,19 @@ def right_jacobian(rotvecs: torch.Tensor) -> torch.Tensor:
     return torch.eye(3, dtype=rotvecs.dtype) - c1 * K + c2 * (K @ K)
 
 
+def _rig_bone_of(body: BodyModel) -> torch.Tensor:
+    """(NB,) the rig bone of every anny bone: itself if posable (1 + its ``POSE_BONES`` index),
+    else its nearest posable ancestor's, or the root (0)."""
+    pose_idx = body.pose_bone_indices.tolist()
+    rig_of = []
+    for b in range(len(body.bone_labels)):
+        p = b
+        while p > 0 and p not in pose_idx:
+            p = body.bone_parents[p]
+        rig_of.append(pose_idx.index(p) + 1 if p > 0 else 0)
+    return torch.as_tensor(rig_of)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class JointRig:
     """Joints of ``joint_set`` for one body shape as a function of pose (module docstring).
@@ -82,22 +95,14 @@ class JointRig:
         if joint_set not in body._regressors:  # noqa: SLF001 - the model's own cache of regressors
             body.forward_joints(joint_set, torch.zeros(1, len(POSE_BONES), 3, dtype=body.dtype))
         W = body._regressors[joint_set].to(body.dtype)  # noqa: SLF001
-        V, NB = body.num_vertices, len(body.bone_labels)
+        V = body.num_vertices
         with torch.no_grad():
             # the reference pose (every rotation zero), not anny's rest pose: rotations are relative to it
             ref = body(shape_params=sp)
             heads = ref.bone_heads[0]  # (NB, 3) simpose frame, root at the origin
             support = torch.nonzero(W[:, :V].abs().sum(0) > 0).flatten()
             verts = ref.vertices[0, support]  # (S, 3)
-        # rig bone of every anny bone: itself if posable, else its nearest posable ancestor (or the root)
-        pose_idx = body.pose_bone_indices.tolist()
-        rig_of = []
-        for b in range(NB):
-            p = b
-            while p > 0 and p not in pose_idx:
-                p = body.bone_parents[p]
-            rig_of.append(pose_idx.index(p) + 1 if p > 0 else 0)
-        rig_of = torch.as_tensor(rig_of)
+        rig_of = _rig_bone_of(body)
         rig_heads = torch.cat([torch.zeros(1, 3, dtype=body.dtype), heads[body.pose_bone_indices]])  # (20, 3)
         J = W.shape[0]
         offsets = torch.zeros(1 + len(POSE_BONES), J, 3, dtype=body.dtype)
@@ -120,6 +125,44 @@ class JointRig:
                 offsets[r] += torch.einsum("js,s,sc->jc", coef, m, verts - rig_heads[r])
         parents = tuple(p + 1 for p in body.pose_bone_parents)
         return JointRig(joint_set, np.asarray(shape_params, np.float64).reshape(-1), (-1, *parents), rig_heads, offsets, weights)
+
+    @staticmethod
+    def for_vertices(body: BodyModel, shape_params: np.ndarray, vertex_ids: np.ndarray | torch.Tensor) -> JointRig:
+        """A rig whose "joints" are mesh vertices: the posed vertices ``vertex_ids`` (N,) of one shape.
+
+        Each vertex is its own skinning blend, ``v = sum_k w_k (G_a(k) (v_ref - r_a(k)) + x_a(k))``
+        over the rig bones ``a(k)`` its anny bones follow: the same form as a joint, with
+        ``c_av = w_av (v_ref - r_a)``. Skins N vertices for a few per cent of the full forward's cost
+        (the adaptation losses read a few hundred of the ~14k). ``joint_set`` is ``"vertices"``.
+        """
+        sp = torch.as_tensor(np.asarray(shape_params, np.float64), dtype=body.dtype).reshape(1, len(SHAPE_NAMES))
+        ids = torch.as_tensor(np.asarray(vertex_ids), dtype=torch.long).reshape(-1)
+        a = body.anny
+        with torch.no_grad():
+            ref = body(shape_params=sp)
+            heads = ref.bone_heads[0]
+            verts = ref.vertices[0, ids]  # (N, 3)
+        rig_heads = torch.cat([torch.zeros(1, 3, dtype=body.dtype), heads[body.pose_bone_indices]])  # (20, 3)
+        skin_w = a.vertex_bone_weights[ids].to(body.dtype)  # (N, K)
+        skin_b = _rig_bone_of(body)[a.vertex_bone_indices[ids].long()]  # (N, K)
+        N = len(ids)
+        weights = torch.zeros(1 + len(POSE_BONES), N, dtype=body.dtype)
+        weights.index_put_((skin_b, torch.arange(N)[:, None].expand_as(skin_b)), skin_w, accumulate=True)
+        offsets = weights[..., None] * (verts[None] - rig_heads[:, None])  # (20, N, 3)
+        parents = tuple(p + 1 for p in body.pose_bone_parents)
+        return JointRig("vertices", np.asarray(shape_params, np.float64).reshape(-1), (-1, *parents), rig_heads, offsets, weights)
+
+    @staticmethod
+    def stacked(rigs: list[JointRig]) -> JointRig:
+        """One rig giving the points of several rigs of the same body and shape, concatenated in order
+        (one kinematics pass for all of them)."""
+        first = rigs[0]
+        if any(r.parents != first.parents or not torch.equal(r.heads, first.heads) for r in rigs[1:]):
+            raise ValueError("stacked rigs must come from the same body and shape")
+        return dataclasses.replace(
+            first, joint_set="+".join(r.joint_set for r in rigs),
+            offsets=torch.cat([r.offsets for r in rigs], 1), weights=torch.cat([r.weights for r in rigs], 1),
+        )  # fmt: skip
 
     def _kinematics(self, pose_rotvecs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(B, 19, 3) -> world rotations G (B, 20, 3, 3), heads x (B, 20, 3) (body frame), local R (B, 19, 3, 3)."""

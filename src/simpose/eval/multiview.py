@@ -245,11 +245,13 @@ def score_sequence(pred: np.ndarray, ref: np.ndarray, joint_set: str = EVAL_SET)
 
 
 @functools.cache
-def _estimator(cache_dir: str, detector_weights: str | None = None, detector_lifter: bool = True):
-    """The product's :class:`simpose.Estimator` (shipped weights, default settings), once per process."""
+def _estimator(cache_dir: str, detector_weights: str | None = None, detector_lifter: bool = True, adapt: str = "off", adapt_config=None):
+    """The product's :class:`simpose.Estimator` (shipped weights, default settings but those
+    given), once per process and settings."""
     from simpose.track.estimator import Estimator
 
-    return Estimator.from_pretrained(cache_dir=cache_dir, detector_weights=detector_weights, detector_lifter=detector_lifter)
+    extra = {} if adapt_config is None else {"adapt_config": adapt_config}
+    return Estimator.from_pretrained(cache_dir=cache_dir, detector_weights=detector_weights, detector_lifter=detector_lifter, adapt=adapt, **extra)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -262,14 +264,25 @@ class EstimatorEstimate:
         cache_dir: cue cache folder ('' for none): the reference's detections are reused.
         detector_weights: a detector lifter's weights (None: the shipped one, where there is one).
         detector_lifter: False: BlazePose mapped to h36m17 for the h36m17 lifter (an ablation).
+        adapt, adapt_config: the test-time adaptation (``EstimatorConfig.adapt``; None: its default settings).
     """
 
     cache_dir: str = ""
     detector_weights: str | None = None
     detector_lifter: bool = True
+    adapt: str = "off"
+    adapt_config: object = None
+
+    def estimator(self):
+        """The :class:`simpose.Estimator` with these settings (made once per process)."""
+        return _estimator(self.cache_dir, self.detector_weights, self.detector_lifter, self.adapt, self.adapt_config)
+
+    def sequence(self, video: Path, K: np.ndarray, fps: float):
+        """The :class:`~simpose.track.sequence.PoseSequence` of one view."""
+        return self.estimator().estimate_video(video, focal=float(K[0, 0]), fps=fps)
 
     def __call__(self, video: Path, K: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
-        seq = _estimator(self.cache_dir, self.detector_weights, self.detector_lifter).estimate_video(video, focal=float(K[0, 0]), fps=fps)
+        seq = self.sequence(video, K, fps)
         return seq.joints3d[:, 0].astype(np.float64), seq.valid[:, 0].copy()
 
 

@@ -57,6 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simpose.adapt.optimise import OptimiseConfig
 from simpose.adapt.refine import RefineConfig
 from simpose.adapt.selftrain import SelfTrainConfig
 from simpose.body.align import AlignConfig
@@ -67,10 +68,11 @@ from simpose.track.inputs import (
 from simpose.track.position import PositionConfig
 from simpose.track.sequence import JOINT_SET, EstimatorError, PoseSequence
 
-__all__ = ["Estimator", "EstimatorConfig", "WeightsInfo", "PEOPLE_MODES", "most_seen"]
+__all__ = ["Estimator", "EstimatorConfig", "WeightsInfo", "PEOPLE_MODES", "ADAPT_MODES", "most_seen"]
 
 log = logging.getLogger(__name__)
 PEOPLE_MODES = ("main", "all")  # EstimatorConfig.people
+ADAPT_MODES = ("off", "params", "weights")  # EstimatorConfig.adapt
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +111,18 @@ class EstimatorConfig:
             stage (:mod:`simpose.cues.people`, its default settings), one track per person.
         max_people: with ``people="all"``, at most this many people are tracked at once
             (the tracker's cost grows with them) and the this many most-seen tracks are kept.
+        adapt: video input, ``people="main"``: test-time self-supervision of the fitted body on
+            the video's own cues. ``"params"``: its pose and translation optimised against the
+            detector's keypoints, the person masks and the optical flow of the cue stage
+            (:func:`simpose.adapt.optimise.optimise_body`; a second MediaPipe pass with
+            segmentation, and DIS flow, both cached). ``"weights"``: then a copy of the lifter is
+            fine-tuned (``self_train_config``'s steps and step size) to lift the video to the
+            adapted bodies' joints, and the track is lifted, placed and fitted again by it: the
+            cues reach the network's weights through the adapted body (a distillation step
+            rather than back-propagation through the closed-form body fit), and the network's
+            prior keeps the poses plausible. ``"off"``: none (the default; docs/results/adapt_real
+            says why).
+        adapt_config: its settings.
     """
 
     keypoints: KeypointConfig = KeypointConfig()
@@ -125,10 +139,16 @@ class EstimatorConfig:
     cache_dir: str = dataclasses.field(default_factory=lambda: str(default_cache_dir()))  # read when a config is made
     people: str = "main"
     max_people: int = 8
+    adapt: str = "off"
+    adapt_config: OptimiseConfig = OptimiseConfig()
 
     def __post_init__(self) -> None:
         if self.people not in PEOPLE_MODES:
             raise EstimatorError(f"people must be one of {PEOPLE_MODES}, got {self.people!r}")
+        if self.adapt not in ADAPT_MODES:
+            raise EstimatorError(f"adapt must be one of {ADAPT_MODES}, got {self.adapt!r}")
+        if self.adapt != "off" and self.people != "main":
+            raise EstimatorError("adapt needs people='main': the person masks are MediaPipe's single person's")
         if not (isinstance(self.max_people, int) and self.max_people >= 1):
             raise EstimatorError(f"max_people must be an integer >= 1, got {self.max_people!r}")
         if self.self_train and not self.refine:
@@ -145,6 +165,31 @@ class EstimatorConfig:
         if unknown:
             raise EstimatorError(f"unknown estimator settings {unknown}; known: {sorted(known)}")
         return dataclasses.replace(self, **settings)
+
+
+class _BoxedFlows:
+    """The cue stage's flow, read lazily per pair of the kept frames: NaN outside the box it was
+    computed in (zero there means "not computed"), None where there is none (frames not consecutive,
+    an empty box). Avoids copying a whole video's flow."""
+
+    def __init__(self, flow: np.ndarray | None, boxes: np.ndarray | None, frame_index: np.ndarray) -> None:
+        self.flow, self.boxes, self.frames = flow, boxes, np.asarray(frame_index)
+
+    def __len__(self) -> int:
+        return max(len(self.frames) - 1, 0)
+
+    def __getitem__(self, t: int) -> np.ndarray | None:
+        if not 0 <= t < len(self):
+            raise IndexError(t)
+        f = int(self.frames[t])
+        if self.flow is None or self.frames[t + 1] != f + 1 or f >= len(self.flow):
+            return None
+        x0, y0, x1, y1 = (int(c) for c in self.boxes[f])
+        if x1 <= x0 or y1 <= y0:
+            return None
+        out = np.full(self.flow.shape[1:], np.nan, np.float32)
+        out[y0:y1, x0:x1] = self.flow[f, y0:y1, x0:x1]
+        return out
 
 
 def _sha256(path: Path) -> str:
@@ -363,11 +408,94 @@ class Estimator:
         own = (raw[0], raw[1], kp_all.joint_set)
         valid = kp_all.valid[:, cols].copy()
         seq = self._estimate(kp, conf, valid, K, float(source.fps), tuple(source.size), own)
-        warn_if_far(seq.joints3d)
-        return dataclasses.replace(
+        seq = dataclasses.replace(
             seq, frame_index=det.frame_index.astype(np.int64), complete=bool(det.complete), fov_assumed=assumed,
             timings={"keypoints": t_kp, "setup": self.setup_s, **seq.timings}, track_ids=track_ids,
         )  # fmt: skip
+        if cfg.adapt != "off":
+            tick = time.perf_counter()
+            masks, flows = self.adapt_cues(path, fps, seq.frame_index, progress)
+            t_cues = time.perf_counter() - tick
+            seq = self._adapt(seq, masks, flows, (kp, conf, valid, K, float(source.fps), tuple(source.size), own))
+            seq.timings["adapt_cues"] = t_cues
+        warn_if_far(seq.joints3d)
+        return seq
+
+    # -------------------------------------------------------------- test-time adaptation
+    def adapt_cues(self, path, fps: float | None, frame_index: np.ndarray, progress: bool):
+        """The person masks and flow of the frames ``frame_index`` of a video (:func:`simpose.cues.pipeline.extract_cues`,
+        cached): (T,) masks (None: no person pixels) and (T - 1,) flows t -> t+1 (None: no flow,
+        the frames not consecutive), each NaN outside the box it was computed in."""
+        from simpose.cues.flow import FlowConfig
+        from simpose.cues.pipeline import CueConfig, extract_cues
+
+        cfg = self.config
+        cue_cfg = CueConfig(keypoints=dataclasses.replace(cfg.keypoints, segmentation=True), flow=FlowConfig())
+        cues = extract_cues(path, cfg.cache_dir or None, cue_cfg, fps=fps, progress=progress)
+        n = cues.num_frames
+        masks = [cues.masks[f, 0] if f < n and cues.masks[f, 0].any() else None for f in frame_index]
+        return masks, _BoxedFlows(cues.flow, cues.flow_boxes, frame_index)
+
+    def _adapt(self, seq: PoseSequence, masks, flows, inputs) -> PoseSequence:
+        """``config.adapt`` on an estimate: the adapted bodies ("params"), or the track estimated
+        again by a lifter fine-tuned on them ("weights"). ``inputs``: :meth:`_estimate`'s arguments."""
+        from simpose.body.fit import body_joints
+
+        adapted = self.adapt_sequence(seq, masks, flows)
+        if self.config.adapt == "params" or np.array_equal(adapted.body_pose_rotvecs, seq.body_pose_rotvecs, equal_nan=True):
+            return adapted  # (weights: no track was adapted, nothing to teach the lifter)
+        tick = time.perf_counter()
+        teachers = []
+        for p in range(seq.valid.shape[1]):
+            fit = adapted.body_fit(p)
+            teachers.append({"h36m17": body_joints(self.body, fit, JOINT_SET), "anny": body_joints(self.body, fit, "anny")})
+        again = self._estimate(*inputs, teachers=teachers)
+        timings = {**adapted.timings, "adapt_weights": time.perf_counter() - tick}
+        return dataclasses.replace(again, frame_index=seq.frame_index, complete=seq.complete, fov_assumed=seq.fov_assumed, track_ids=seq.track_ids, timings=timings)
+
+    def adapt_sequence(self, seq: PoseSequence, masks: list, flows) -> PoseSequence:
+        """Each person's body optimised against its keypoints, masks and flow (``config.adapt``);
+        the exported joints are the adapted body's. A track too short to adapt keeps its body
+        (with a warning).
+
+        Args:
+            seq: the estimate (``seq.keypoints`` of the detector where present, else ``joints2d``).
+            masks: T entries, (H, W) bool or None. flows: T - 1 entries, (H, W, 2) pixels
+                (NaN: not computed) or None.
+        Returns:
+            ``seq`` with the body and joints replaced; ``timings["adapt"]`` its seconds.
+        """
+        import torch
+
+        from simpose.adapt.optimise import optimise_body
+        from simpose.body.rig import JointRig
+
+        tick = time.perf_counter()
+        own = seq.keypoints is not None
+        kp_all = seq.keypoints if own else seq.joints2d
+        conf_all = seq.keypoint_confidence if own else seq.confidence
+        joint_set = seq.keypoint_set if own else seq.joint_set
+        arrays = {k: np.array(getattr(seq, k)) for k in ("body_pose_rotvecs", "body_global_rotvecs", "body_trans", "body_shape", "joints3d")}
+        for p in range(seq.valid.shape[1]):
+            v = seq.valid[:, p]
+            if not v.any():
+                continue
+            res = optimise_body(self.body, seq.body_fit(p), seq.K, seq.image_size, np.asarray(kp_all[:, p], np.float64),
+                                np.nan_to_num(np.asarray(conf_all[:, p], np.float64)), joint_set, masks, flows, self.config.adapt_config)  # fmt: skip
+            if not res.adapted:
+                log.warning("person %d: a track of %d frames is too short to adapt; kept unadapted", p, int(v.sum()))
+                continue
+            log.info("person %d adapted in %.1f s: loss %.3f -> %.3f", p, res.seconds, res.history[0, 0], res.history[-1, 0])
+            new = res.fit
+            rig = JointRig.build(self.body, new.shape_params, JOINT_SET)
+            with torch.no_grad():
+                j = rig(*(torch.as_tensor(a[v]) for a in (new.pose_rotvecs, new.global_rotvecs, new.trans))).numpy()
+            arrays["body_pose_rotvecs"][v, p] = new.pose_rotvecs[v]
+            arrays["body_global_rotvecs"][v, p] = new.global_rotvecs[v]
+            arrays["body_trans"][v, p] = new.trans[v]
+            if self.config.body:
+                arrays["joints3d"][v, p] = j
+        return dataclasses.replace(seq, timings={**seq.timings, "adapt": time.perf_counter() - tick}, **arrays)
 
     def _usable(self, keypoints, confidence, valid, joint_set: str) -> np.ndarray:
         """(T, P) frames where a person has the ``position.min_joints`` usable h36m17 points
@@ -390,6 +518,8 @@ class Estimator:
         fps: float,
         image_size: tuple[int, int] | None = None,
         frame_index: np.ndarray | None = None,
+        masks: list | None = None,
+        flows: list | None = None,
     ) -> PoseSequence:
         """3D motion from 2D keypoints you already have.
 
@@ -404,6 +534,9 @@ class Estimator:
             fps: frame rate (> 0).
             image_size: (width, height) recorded in the result; None: from K's principal point.
             frame_index: (T,) frame numbers; None: 0..T-1.
+            masks, flows: with ``config.adapt`` on (one person), the cues of the adaptation: T
+                person masks (H, W) bool and T - 1 forward flows (H, W, 2) pixels (None entries:
+                missing); None: the keypoints only.
         Returns:
             :class:`PoseSequence` in ``h36m17``; a frame is valid where its person has at least
             ``position.min_joints`` usable keypoints and a translation could be solved.
@@ -452,17 +585,21 @@ class Estimator:
         Kmat = camera.K.double().numpy() if isinstance(camera, Camera) else camera
         if image_size is None:
             image_size = (int(round(2 * Kmat[0, 2] + 1)), int(round(2 * Kmat[1, 2] + 1)))
-        seq = self._estimate(kp, conf, valid, camera, float(fps), tuple(image_size), (x, np.nan_to_num(c), joint_set))
+        inputs = (kp, conf, valid, camera, float(fps), tuple(image_size), (x, np.nan_to_num(c), joint_set))
+        seq = self._estimate(*inputs)
+        if self.config.adapt != "off":
+            seq = self._adapt(seq, [None] * T if masks is None else list(masks), [None] * (T - 1) if flows is None else list(flows), inputs)
         if frame_index is not None:
             seq = dataclasses.replace(seq, frame_index=np.asarray(frame_index, np.int64))
         return seq
 
     # -------------------------------------------------------------- the 3D stages
-    def _estimate(self, kp, conf, valid, camera, fps: float, image_size, own=None) -> PoseSequence:
+    def _estimate(self, kp, conf, valid, camera, fps: float, image_size, own=None, teachers=None) -> PoseSequence:
         """(T, P, 17, 2) h36m17 pixels, (T, P, 17), (T, P) valid -> PoseSequence, one track per person.
 
         ``own``: the 2D as it came, ``(x (T, P, J, 2), confidence (T, P, J), joint_set)``, for a
-        detector lifter of that set (:meth:`lifter_for`); None: the h36m17 points are lifted."""
+        detector lifter of that set (:meth:`lifter_for`); None: the h36m17 points are lifted.
+        ``teachers``: per person, targets a copy of the lifter is fine-tuned on first (:meth:`lift_and_fit`)."""
         from simpose.body.joints import get_joint_set
         from simpose.camera import Camera
 
@@ -471,7 +608,8 @@ class Estimator:
         timings: dict[str, float] = {}
         for p in range(P):
             lifter_2d = (own[0][:, p], own[1][:, p], own[2]) if own is not None else None
-            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps, lifter_2d)
+            teacher = None if teachers is None else teachers[p]
+            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps, lifter_2d, teacher)
             for k, s in t.items():
                 timings[k] = timings.get(k, 0.0) + s
             out["joints3d"].append(j3d)
@@ -499,7 +637,7 @@ class Estimator:
             **extra,
         )  # fmt: skip
 
-    def lift_and_fit(self, kp, conf, valid, camera, fps: float, lifter_2d=None):
+    def lift_and_fit(self, kp, conf, valid, camera, fps: float, lifter_2d=None, teacher=None):
         """The 3D stages for one person (module docstring, steps 2-5).
 
         Args:
@@ -508,6 +646,9 @@ class Estimator:
             lifter_2d: ``(x (T, J, 2), confidence (T, J), joint_set)``: the 2D as it came; the
                 lifter of :meth:`lifter_for` its set lifts it when that is a detector lifter;
                 None: the h36m17 points are lifted.
+            teacher: ``{"h36m17": (T, 17, 3), "anny": (T, Ja, 3)}`` camera-frame metres (NaN:
+                no target): a copy of the lifter is first fine-tuned to lift the 2D to these
+                (``self_train_config``'s steps and step size), then lifts it (``adapt="weights"``).
         Returns:
             joints3d (T, 17, 3) float64 camera-frame metres (NaN where not valid), valid (T,)
             (frames whose translation could not be solved dropped), the
@@ -523,6 +664,10 @@ class Estimator:
         if lifter_2d is not None and self.lifter_for(lifter_2d[2]) is not self.lifter:
             lifter = self.lifter_for(lifter_2d[2])
             x_in, c_in, set_in = lifter_2d
+        if teacher is not None:
+            st = cfg.self_train_config
+            kp_in, conf_in = lifter_inputs(x_in, c_in, valid)
+            lifter = fine_tune(lifter, kp_in, teacher, conf_in, camera, set_in, st.steps, st.lr, st.max_frames, fps=fps)
         h36m_rel, anny_rel = lift(lifter, x_in, c_in, valid, camera, fps, set_in)
         timings["lifter"] = time.perf_counter() - tick
 

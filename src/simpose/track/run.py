@@ -105,6 +105,9 @@ class RunConfig:
         people: ``"main"`` (the main person, MediaPipe's single-person Pose) or ``"all"``
             (everyone, :mod:`simpose.cues.people`); ``EstimatorConfig.people``.
         max_people: with ``"all"``, the most-seen tracks kept (``EstimatorConfig.max_people``).
+        adapt: ``"params"``: the body optimised against the video's keypoints, person masks and
+            optical flow; ``"weights"``: then a copy of the lifter fine-tuned on it lifts the
+            video again (``EstimatorConfig.adapt``); ``"off"``: neither.
     """
 
     focal: float | None = None
@@ -130,6 +133,7 @@ class RunConfig:
     progress: bool = False
     people: str = "main"
     max_people: int = 8
+    adapt: str = "off"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -184,10 +188,14 @@ def validate_run_config(config: RunConfig, image_size: tuple[int, int] | None = 
     validate_options(config.focal, config.fov, config.fps, config.start, config.end, image_size)
     if config.mesh_every < 0 or config.max_side < 16:
         raise RunError(f"need --meshes-every >= 0 and max_side >= 16, got {config.mesh_every}, {config.max_side}")
-    from simpose.track.estimator import PEOPLE_MODES
+    from simpose.track.estimator import ADAPT_MODES, PEOPLE_MODES
 
     if config.people not in PEOPLE_MODES:
         raise RunError(f"--people must be one of {', '.join(PEOPLE_MODES)}, got {config.people!r}")
+    if config.adapt not in ADAPT_MODES:
+        raise RunError(f"--adapt must be one of {', '.join(ADAPT_MODES)}, got {config.adapt!r}")
+    if config.adapt != "off" and config.people != "main":
+        raise RunError("--adapt needs --people main: the person masks are MediaPipe's single person's")
     if not (isinstance(config.max_people, int) and config.max_people >= 1):
         raise RunError(f"--max-people must be an integer >= 1, got {config.max_people!r}")
 
