@@ -149,6 +149,8 @@ def synth(
     detect: bool = typer.Option(
         False, "--detect", help="Build a detector cache instead: run simpose run's 2D detector on each clip, keep its output and the ground truth, no images."
     ),
+    engine: str = typer.Option("local", help="local: this machine's processes; ray: one Ray task per clip (pip install 'simpose[cluster]'), the same files."),
+    address: str | None = typer.Option(None, help="With --engine ray: the cluster to join (HEAD:6379, or auto); default: start Ray here with --workers CPUs."),
 ) -> None:
     """Render a synthetic dataset (resumable, sharded), or contact sheets of one (--preview), or a detector cache (--detect)."""
     from simpose.render.context import RenderError
@@ -173,14 +175,16 @@ def synth(
             from simpose.cues.errors import CueError
             from simpose.synth.detcache import build_detector_cache
 
-            if workers != 1:
-                _fail("--detect runs one process; run several --shard i/n jobs for more")
+            if workers != 1 and engine == "local":
+                _fail("--detect runs one process; run several --shard i/n jobs, or --engine ray, for more")
             try:
-                build_detector_cache(out, clips, frames, size, seed, people, motions, backgrounds, parse_shard(shard), options=options)
+                build_detector_cache(out, clips, frames, size, seed, people, motions, backgrounds, parse_shard(shard), options=options,
+                                     engine=engine, address=address, workers=workers)  # fmt: skip
             except CueError as exc:
                 _fail(str(exc))
             return
-        synthesize(out, clips, frames, size, seed, people, workers, motions, backgrounds, parse_shard(shard), options=options)
+        synthesize(out, clips, frames, size, seed, people, workers, motions, backgrounds, parse_shard(shard), options=options,
+                   engine=engine, address=address)  # fmt: skip
     except (ValueError, RenderError) as exc:
         _fail(str(exc))
 
