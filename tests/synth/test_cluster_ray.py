@@ -100,3 +100,19 @@ def test_cli_errors(tmp_path):
     assert res.exit_code == 2 and "holds no clip" in res.output
     res = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "d"), "--engine", "spark"])
     assert res.exit_code == 2 and "--engine must be one of local, ray" in res.output
+
+
+def test_run_over_a_folder_of_videos_on_ray_reports_as_local(ray_cluster, tmp_path):
+    """``simpose run FOLDER --engine ray``: a task per video; unreadable videos are reported per video, as locally."""
+    from simpose.track.batch import run_folder
+    from simpose.track.run import RunConfig
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        (folder / name).write_bytes(bytes(range(256)) * 16)  # not a video
+    config = RunConfig(cache_dir="", views=False, progress=False)
+    local = run_folder(folder, tmp_path / "local", config)
+    on_ray = run_folder(folder, tmp_path / "ray", config, engine="ray")
+    assert sorted(on_ray.failed) == ["a", "b"] and on_ray.done == {} == local.done
+    assert on_ray.failed == local.failed
