@@ -17,7 +17,7 @@ ray = pytest.importorskip("ray", reason="ray not installed: pip install 'simpose
 from simpose.cluster import ClusterError, run_tasks  # noqa: E402
 from simpose.synth.writer import clip_path, synthesize  # noqa: E402
 
-S, T, N_CLIPS, SEED = 64, 4, 3, 3
+S, T, N_CLIPS, SEED = 64, 4, 2, 3
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def ray_cluster():
 
 
 def _synth(out: Path, motions, **kw) -> list[Path]:
-    return synthesize(out, N_CLIPS, T, S, seed=SEED, people=2, motions=motions, progress=False, **kw)
+    return synthesize(out, N_CLIPS, T, S, seed=SEED, people=1, motions=motions, progress=False, **kw)
 
 
 def test_ray_writes_the_local_runs_bytes_and_resumes(ray_cluster, motions, tmp_path):
@@ -40,10 +40,10 @@ def test_ray_writes_the_local_runs_bytes_and_resumes(ray_cluster, motions, tmp_p
     assert (tmp_path / "ray/synth_config.json").read_text() == (tmp_path / "local/synth_config.json").read_text()
     # a killed job: clip 1 was never written; the re-run renders it alone and leaves the others
     clip_path(tmp_path / "ray", 1).unlink()
-    stamps = {k: clip_path(tmp_path / "ray", k).stat().st_mtime_ns for k in (0, 2)}
+    stamps = clip_path(tmp_path / "ray", 0).stat().st_mtime_ns
     _synth(tmp_path / "ray", motions, engine="ray")
     assert clip_path(tmp_path / "ray", 1).read_bytes() == local[1].read_bytes()
-    assert {k: clip_path(tmp_path / "ray", k).stat().st_mtime_ns for k in (0, 2)} == stamps
+    assert clip_path(tmp_path / "ray", 0).stat().st_mtime_ns == stamps
 
 
 def test_failed_tasks_are_retried_and_reported(ray_cluster, tmp_path):
@@ -102,6 +102,7 @@ def test_cli_errors(tmp_path):
     assert res.exit_code == 2 and "--engine must be one of local, ray" in res.output
 
 
+@pytest.mark.slow  # reason: each Ray worker and this process load the estimator (lifter, body model) before the video fails
 def test_run_over_a_folder_of_videos_on_ray_reports_as_local(ray_cluster, tmp_path):
     """``simpose run FOLDER --engine ray``: a task per video; unreadable videos are reported per video, as locally."""
     from simpose.track.batch import run_folder

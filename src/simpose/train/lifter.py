@@ -14,6 +14,9 @@ from it (the data stream is re-seeded from ``(seed, step)`` so a resumed run dra
 batches as an uninterrupted one would from that step). The resolved config is saved as
 ``DIR/config.json``; the final weights as ``DIR/lifter.pt`` with their card ``DIR/lifter.json``
 (the files that ship in ``simpose/models/weights/``).
+
+Under ``torchrun --nproc_per_node N -m simpose.train.lifter ...`` the N processes share every
+batch and make the one-process run up to float summation order (:mod:`simpose.train.distributed`).
 """
 
 from __future__ import annotations
