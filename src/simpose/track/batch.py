@@ -101,7 +101,7 @@ def run_folder(folder: str | Path, out: str | Path, config, engine: str = "local
         else:
             done[stem] = tuple(result)
 
-    if engine == "ray":
+    if engine == "ray" and todo:
         from simpose.cluster import run_tasks
 
         cfg = dataclasses.replace(config, progress=False)  # progress bars of parallel tasks would interleave
@@ -110,7 +110,7 @@ def run_folder(folder: str | Path, out: str | Path, config, engine: str = "local
     else:
         for v in todo:
             record(v.stem, _run_one(str(v), str(out / v.stem), config))
-    return FolderResult(done, skipped, failed)
+    return FolderResult(dict(sorted(done.items())), skipped, dict(sorted(failed.items())))
 
 
 def _ray_run(video: str, out_dir: str, config, stem: str) -> tuple[int, int, bool] | str:
