@@ -41,7 +41,7 @@ def _steady(args: tuple) -> dict:
 
     if workers_total > 1:
         os.environ.setdefault("LP_NUM_THREADS", "1")  # as simpose.synth.writer's pool workers
-    writer_mod._single_threaded_math()  # as the writer's workers
+    writer_mod.single_threaded_math()  # as the writer's workers
     synth = ClipSynthesizer(SceneConfig(**cfg))
     indices = [rank * 100_000 + i for i in range(clips)]
     for i in indices:

@@ -19,6 +19,7 @@ _ROOT = Path(simpose.__file__).parent
 # Level of each stage: a module may import modules of a strictly lower level or of its own stage.
 _LEVEL = {
     "_files": 0, "camera": 0,
+    "cluster": 0,  # Ray tasks for the jobs of synth and track; imports no other simpose module
     "geometry": 0.5,  # look_at returns a Camera: geometry sits on camera, below every stage
     "body": 1,
     "motion": 2, "data": 2, "cues": 2,

@@ -149,6 +149,8 @@ def synth(
     detect: bool = typer.Option(
         False, "--detect", help="Build a detector cache instead: run simpose run's 2D detector on each clip, keep its output and the ground truth, no images."
     ),
+    engine: str = typer.Option("local", help="local: this machine's processes; ray: one Ray task per clip (pip install 'simpose[cluster]'), the same files."),
+    address: str | None = typer.Option(None, help="With --engine ray: the cluster to join (HEAD:6379, or auto); default: start Ray here with --workers CPUs."),
 ) -> None:
     """Render a synthetic dataset (resumable, sharded), or contact sheets of one (--preview), or a detector cache (--detect)."""
     from simpose.render.context import RenderError
@@ -173,14 +175,16 @@ def synth(
             from simpose.cues.errors import CueError
             from simpose.synth.detcache import build_detector_cache
 
-            if workers != 1:
-                _fail("--detect runs one process; run several --shard i/n jobs for more")
+            if workers != 1 and engine == "local":
+                _fail("--detect runs one process; run several --shard i/n jobs, or --engine ray, for more")
             try:
-                build_detector_cache(out, clips, frames, size, seed, people, motions, backgrounds, parse_shard(shard), options=options)
+                build_detector_cache(out, clips, frames, size, seed, people, motions, backgrounds, parse_shard(shard), options=options,
+                                     engine=engine, address=address, workers=workers)  # fmt: skip
             except CueError as exc:
                 _fail(str(exc))
             return
-        synthesize(out, clips, frames, size, seed, people, workers, motions, backgrounds, parse_shard(shard), options=options)
+        synthesize(out, clips, frames, size, seed, people, workers, motions, backgrounds, parse_shard(shard), options=options,
+                   engine=engine, address=address)  # fmt: skip
     except (ValueError, RenderError) as exc:
         _fail(str(exc))
 
@@ -324,7 +328,7 @@ def eval_multiview(
 
 @app.command()
 def run(
-    input: Path = typer.Argument(..., help="A video file, a folder of images, or one image."),
+    input: Path = typer.Argument(..., help="A video file, a folder of images, one image, or a folder of videos (a run folder OUT/<name> each)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: poses.npz/json, motion.bvh, overlay.mp4, skeleton3d.mp4, summary.png."),
     focal: float | None = typer.Option(None, help="Focal length in pixels (wins over --fov)."),
     fov: float | None = typer.Option(None, help="Field of view in degrees across the larger image side (default 60, with a warning)."),
@@ -341,11 +345,14 @@ def run(
     people: str = typer.Option("main", help="main: the main person (MediaPipe Pose); all: everyone, one track each (motion_<id>.bvh per track)."),
     max_people: int = typer.Option(8, help="With --people all: the most-seen tracks kept (and tracked at once)."),
     adapt: str = typer.Option("off", help="Test-time self-supervision on the video's keypoints, person masks and optical flow (a second MediaPipe pass with segmentation, and DIS flow): params optimises the body; weights then fine-tunes a copy of the lifter on it and lifts again; off: none."),
+    engine: str = typer.Option("local", help="A folder of videos: local (one after another) or ray (one Ray task per video; pip install 'simpose[cluster]')."),
+    address: str | None = typer.Option(None, help="With --engine ray: the cluster to join (HEAD:6379, or auto); default: start Ray here with --workers CPUs."),
+    workers: int = typer.Option(1, help="With --engine ray and no --address: CPUs of the Ray instance started here."),
 ) -> None:
     """Video to 3D motion of the main person, or of everyone with --people all (Ctrl-C once: stop and keep the frames done).
 
     Exit codes: 0 complete, 2 bad input, 3 incomplete (interrupted, or a video shorter than it
-    declares) or aborted.
+    declares) or aborted; a folder of videos: 3 when a video failed or is incomplete.
     """
     from simpose.cues.errors import CueError
     from simpose.track.run import RunConfig, RunError, RunInterrupted, default_cache_dir, run_video
@@ -357,6 +364,13 @@ def run(
     )
     if self_train and not refine:
         _fail("--self-train learns from the refined track: drop --no-refine")
+    from simpose.track.batch import folder_videos
+
+    if folder_videos(input):
+        _run_folder(input, out, config, engine, address, workers)
+        return
+    if engine != "local" or address is not None:
+        _fail("--engine ray runs a folder of videos (one task per video); one video runs here")
     try:
         with _sigterm_as_interrupt():
             result = run_video(input, out, config)
@@ -375,6 +389,25 @@ def run(
     for name, path in result.paths.items():
         console.print(f"wrote [bold]{path}[/]")
     if not result.complete:
+        raise typer.Exit(3)
+
+
+def _run_folder(folder: Path, out: Path, config, engine: str, address: str | None, workers: int) -> None:
+    """``simpose run`` over a folder of videos (simpose.track.batch): a line per video, exit 3 when one failed or is incomplete."""
+    from simpose.track.batch import run_folder
+    from simpose.track.run import RunError
+
+    try:
+        result = run_folder(folder, out, config, engine=engine, address=address, workers=workers)
+    except (RunError, ValueError) as exc:
+        _fail(str(exc))
+    for stem in result.skipped:
+        console.print(f"{stem}: complete before, skipped")
+    for stem, (n_valid, n_frames, complete) in result.done.items():
+        console.print(f"{stem}: {n_valid} of {n_frames} frames with a person" + ("" if complete else " [yellow](incomplete)[/]") + f" -> {out / stem}")
+    for stem, message in result.failed.items():
+        err_console.print(f"[bold red]{stem}:[/] {message}")
+    if result.failed or not all(c for _, _, c in result.done.values()):
         raise typer.Exit(3)
 
 

@@ -10,7 +10,6 @@ import torch
 from simpose.body.joints import get_joint_set
 from simpose.train.lifter import TrainConfig, train
 from simpose.train.lifter_data import (
-    CacheConfig,
     SamplerConfig,
     WindowSampler,
     _look_at,
@@ -19,16 +18,6 @@ from simpose.train.lifter_data import (
 )
 
 H36M = get_joint_set("h36m17")
-
-
-@pytest.fixture(scope="module")
-def tiny_cache(tmp_path_factory, shared):
-    mocap = tmp_path_factory.mktemp("mocap")
-    (mocap / "09_03.bvh").symlink_to(shared / "mocap/cmu/mb/09/09_03.bvh")
-    cfg = CacheConfig(mocap_dir=str(mocap), max_clip_frames=120, chunk_frames=30, n_procedural=1, procedural_frames=40, n_grafted=1, workers=1)
-    out = tmp_path_factory.mktemp("cache")
-    build_joint_cache(out, cfg, progress=False)
-    return out, cfg
 
 
 def test_cache_is_complete_and_resumable(tiny_cache):

@@ -25,11 +25,13 @@ import numpy as np
 
 from simpose.cues.errors import VideoError
 
-__all__ = ["VideoSource", "VideoFile", "ImageSequence", "open_video", "rotate_frame", "IMAGE_SUFFIXES"]
+__all__ = ["VideoSource", "VideoFile", "ImageSequence", "open_video", "rotate_frame", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES"]
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+# the names a folder's videos go by (multi-view folders, simpose run over a folder of videos)
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 DEFAULT_FPS = 30.0
 # FFmpeg "decodes" text files as ANSI-art video (the tty demuxer); these codecs are never a video
 _TEXT_ART_CODECS = ("ansi", "bintext", "xbin", "idf")

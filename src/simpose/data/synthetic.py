@@ -15,6 +15,7 @@ far below what optical-flow training resolves, and it halves the largest array o
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 
 from simpose._files import atomic_open
 
-__all__ = ["write_clip", "read_clip", "CLIP_KEYS", "SyntheticClipError"]
+__all__ = ["write_clip", "encode_clip", "read_clip", "CLIP_KEYS", "SyntheticClipError"]
 
 CLIP_KEYS = ("rgb", "mask", "parts", "depth", "flow", "K", "joints3d", "joints2d", "visible", "occlusion", "body", "meta")
 _ARRAYS = {"rgb": np.uint8, "mask": np.uint8, "parts": np.uint8, "depth": np.float32, "flow": np.float32, "K": np.float64}
@@ -39,12 +40,30 @@ def write_clip(path: str | Path, clip: dict) -> None:
 
     Args:
         path: target ``.npz`` file; its folder must exist.
+        clip: as :func:`encode_clip`.
+    """
+    arrays = _clip_arrays(clip)
+    # atomic_open: a reader never sees a half-written clip (the fsync adds ~2 ms to a 5 MB clip)
+    with atomic_open(Path(path)) as f:
+        _write_npz(f, arrays)
+
+
+def encode_clip(clip: dict) -> bytes:
+    """The bytes :func:`write_clip` writes for ``clip`` (a cluster task returns them; the driver writes the file).
+
+    Args:
         clip: rgb (T,H,W,3) uint8, mask/parts (T,H,W) uint8, depth (T,H,W) float32 metres,
             flow (T-1,H,W,2) float32 pixels, K (T,3,3), joints3d/joints2d/visible dicts
             set -> (T,P,J,3)/(T,P,J,2)/(T,P,J), occlusion dict set -> (T,P,J) uint8 (may be
             empty), body dict of arrays, meta JSON-able dict.
     """
-    path = Path(path)
+    buf = io.BytesIO()
+    _write_npz(buf, _clip_arrays(clip))
+    return buf.getvalue()
+
+
+def _clip_arrays(clip: dict) -> dict[str, np.ndarray]:
+    """The npz entries of a clip (module docstring). Raises ValueError: a key missing, a broken flow."""
     missing = [k for k in CLIP_KEYS if k not in clip]
     if missing:
         raise ValueError(f"clip dict lacks {missing}")
@@ -63,8 +82,11 @@ def write_clip(path: str | Path, clip: dict) -> None:
     arrays["depth.bits"] = np.packbits(nz.ravel())
     arrays["depth.values"] = depth[nz]
     arrays["meta"] = np.frombuffer(json.dumps(clip["meta"], sort_keys=True).encode(), dtype=np.uint8)
-    # atomic_open: a reader never sees a half-written clip (the fsync adds ~2 ms to a 5 MB clip)
-    with atomic_open(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+    return arrays
+
+
+def _write_npz(f, arrays: dict[str, np.ndarray]) -> None:
+    with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for name, a in arrays.items():
             # a fixed timestamp: the same clip gives the same bytes
             info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from simpose.body.joints import convert, get_joint_set
+from simpose.cues.video import VIDEO_SUFFIXES
 from simpose.data.multiview_calib import ViewCalibration, read_calibration
 from simpose.eval.metrics import accel_error, mpjpe, pa_mpjpe
 from simpose.eval.multiview_report import plot_reference, results_markdown
@@ -57,7 +58,6 @@ _SWAP_GROUPS = {
     "arms": ("shoulder", "elbow", "wrist", "pinky", "index", "thumb"),
     "legs": ("hip", "knee", "ankle", "heel", "foot_index"),
 }
-_VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 
 # the estimate of one view: (video, K (3, 3), fps) -> joints3d (T, 17, 3) h36m17 camera-frame
 # metres (NaN where not valid) and valid (T,), one row per frame of the video
@@ -312,7 +312,7 @@ def find_views(directory: Path, calibration: Path | None = None, views: list[str
             raise MultiviewError(f"{directory}: no calib.json or *.qca.txt calibration (or pass --calib)")
         calibration = found[0]
     calib = read_calibration(calibration)
-    videos = {p.stem: p for p in sorted(directory.iterdir()) if p.suffix.lower() in _VIDEO_SUFFIXES}
+    videos = {p.stem: p for p in sorted(directory.iterdir()) if p.suffix.lower() in VIDEO_SUFFIXES}
     unknown = sorted(set(videos) - set(calib))
     if unknown and views is None:
         raise MultiviewError(f"{calibration}: no camera named {', '.join(unknown)} (videos in {directory}); cameras: {', '.join(calib)}")

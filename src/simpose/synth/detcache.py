@@ -430,6 +430,9 @@ def build_detector_cache(
     options: dict | None = None,
     keypoints: KeypointConfig | None = None,
     progress: bool = True,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int = 1,
 ) -> list[Path]:
     """Build (or resume) clips ``shard[0], shard[0] + shard[1], ...`` below ``clips`` of a detector cache.
 
@@ -440,19 +443,24 @@ def build_detector_cache(
         options: further :class:`SceneConfig` fields; :data:`DETECT_SCENE_DEFAULTS` apply where
             not given. keypoints: detector settings (default: ``simpose run``'s).
         progress: a rich progress bar (the log also gets a line per clip with the rate).
+        engine: ``"local"`` (this process) or ``"ray"`` (one Ray task per clip,
+            :mod:`simpose.cluster`; the same files). address: the Ray cluster to join (None:
+            start one on this machine with ``workers`` CPUs). workers: CPUs of that one.
     Returns:
         The files of this shard.
     Raises:
         ValueError: bad sizes or options. DetectorCacheError: ``out`` holds a cache built with
-        other settings or another detector. CueError: mediapipe missing.
+        other settings or another detector. CueError: mediapipe missing. ClusterError (a
+        ValueError): Ray missing, the cluster unreachable, clips that failed every retry.
     """
-    from simpose.synth.writer import single_threaded_math
+    from simpose.cluster import check_engine
+    from simpose.synth.writer import shard_indices, single_threaded_math
 
+    check_engine(engine, address)
     if size <= 0 or clips < 0 or frames < 1 or people < 1:
         raise ValueError(f"need size > 0, clips >= 0, frames >= 1, people >= 1; got {size}, {clips}, {frames}, {people}")
+    indices = shard_indices(shard, clips)
     i, n = shard
-    if not 0 <= i < n:
-        raise ValueError(f"shard (i, n) needs 0 <= i < n, got {shard}")
     opts = {**DETECT_SCENE_DEFAULTS, **(options or {})}
     unknown = set(opts) - {f.name for f in dataclasses.fields(SceneConfig)}
     if unknown:
@@ -473,10 +481,12 @@ def build_detector_cache(
         old_clips = int(old.get("clips", 0))
     with atomic_open(path, "w") as f:  # "clips": the largest count any build of this cache asked for
         f.write(json.dumps({**manifest, "clips": max(clips, old_clips)}, indent=2))
-    indices = list(range(i, clips, n))
     todo = [k for k in indices if not det_path(out, k).is_file()]
     logger.info("detector cache %s: %d clips in shard %d/%d, %d already done", out, len(indices), i, n, len(indices) - len(todo))
     if not todo:
+        return [det_path(out, k) for k in indices]
+    if engine == "ray":
+        _build_ray(out, todo, seed, config, motions, backgrounds, kp_config, address, workers, progress)
         return [det_path(out, k) for k in indices]
     import torch
     from rich.progress import Progress
@@ -500,6 +510,44 @@ def build_detector_cache(
         builder.close()
         torch.set_num_threads(threads)
     return [det_path(out, k) for k in indices]
+
+
+def _ray_clip(config: SceneConfig, motions: str | None, backgrounds: str | None, motion_cache: str | None,
+              keypoints: KeypointConfig, seed: int, index: int) -> bytes:  # fmt: skip
+    """A Ray task (:mod:`simpose.cluster`): the file bytes of clip ``index``, by this worker
+    process's builder (made on its first task)."""
+    from simpose.cluster import process_cached
+    from simpose.synth.writer import single_threaded_math
+
+    def make() -> DetectorCacheBuilder:
+        single_threaded_math()
+        return DetectorCacheBuilder(config, motions, backgrounds, motion_cache, keypoints)
+
+    builder = process_cached(("detcache", config, motions, backgrounds, motion_cache, keypoints), make, DetectorCacheBuilder.close)
+    return builder.make(seed, index)
+
+
+def _build_ray(out: Path, todo: list[int], seed: int, config: SceneConfig, motions, backgrounds, keypoints: KeypointConfig,
+               address: str | None, workers: int, progress: bool) -> None:  # fmt: skip
+    """The clips ``todo`` as Ray tasks; this process writes each file as its bytes arrive."""
+    from rich.progress import Progress
+
+    from simpose.cluster import run_tasks
+
+    # absolute paths (a worker's folder is not this one); the motion cache only on this machine
+    motions = str(Path(motions).resolve()) if motions else None
+    backgrounds = str(Path(backgrounds).resolve()) if backgrounds else None
+    cache = str((out / ".motion_cache").resolve()) if address is None else None
+    with Progress(disable=not progress) as bar:
+        task = bar.add_task("detector cache", total=len(todo))
+
+        def write(job: tuple, data: bytes) -> None:
+            with atomic_open(det_path(out, job[-1])) as f:
+                f.write(data)
+            bar.advance(task)
+
+        jobs = [(config, motions, backgrounds, cache, keypoints, seed, k) for k in todo]
+        run_tasks(_ray_clip, jobs, write, address=address, num_cpus=workers)
 
 
 def definition_gap(clips: Iterable[DetectorClip], threshold: float = 0.2) -> dict:

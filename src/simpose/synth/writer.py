@@ -30,7 +30,7 @@ from simpose.synth.scene import SceneConfig
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["synthesize", "clip_path", "clip_seed", "ClipSynthesizer", "parse_shard", "single_threaded_math"]
+__all__ = ["synthesize", "clip_path", "clip_seed", "ClipSynthesizer", "parse_shard", "shard_indices", "single_threaded_math"]
 
 
 def clip_path(out: str | Path, index: int) -> Path:
@@ -52,6 +52,21 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not 0 <= i < n:
         raise ValueError(f"--shard i/n needs 0 <= i < n, got {text!r}")
     return i, n
+
+
+def shard_indices(shard: tuple[int, int], clips: int) -> list[int]:
+    """The clip indices ``i, i + n, ...`` below ``clips`` of shard ``(i, n)``.
+
+    Raises:
+        ValueError: not 0 <= i < n, or a shard that holds no clip of a non-empty dataset (a job
+            array with more shards than clips: its spec does not match the dataset).
+    """
+    i, n = shard
+    if not 0 <= i < n:
+        raise ValueError(f"shard (i, n) needs 0 <= i < n, got {shard}")
+    if 0 < clips <= i:
+        raise ValueError(f"shard {i}/{n} holds no clip of a {clips}-clip dataset (clip indices 0..{clips - 1}): use at most {clips} shards")
+    return list(range(i, clips, n))
 
 
 def _version(name: str) -> str:
@@ -184,6 +199,20 @@ def _work(jobs: list[tuple[int, int, str]]) -> list[int]:
     return [index for _, index, _ in jobs]
 
 
+def _ray_clip(config: SceneConfig, motions: str | None, backgrounds: str | None, motion_cache: str | None, seed: int, index: int) -> bytes:
+    """A Ray task (:mod:`simpose.cluster`): the file bytes of clip ``index``, rendered by this
+    worker process's synthesizer (built on its first task, as a pool worker's)."""
+    from simpose.cluster import process_cached
+    from simpose.data.synthetic import encode_clip
+
+    def build() -> ClipSynthesizer:
+        _init_worker(config, motions, backgrounds, True, motion_cache)
+        return _WORKER.pop("synth")
+
+    synth = process_cached(("synth", config, motions, backgrounds, motion_cache), build, lambda s: s.rasterizer.close())
+    return encode_clip(synth.make(seed, index))
+
+
 # Peak memory of one clip per pixel and frame: the outputs (RGB, mask, parts, depth, flow) and
 # the render's float buffers; measured: 7.7 GB for one 16-frame 4096 px clip (29 bytes).
 _PEAK_BYTES_PER_PIXEL = 29
@@ -270,6 +299,8 @@ def synthesize(
     fps: float = 30.0,
     progress: bool = True,
     options: dict | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> list[Path]:
     """Render clips ``shard[0], shard[0] + shard[1], ...`` below ``clips`` into ``out``, skipping finished ones.
 
@@ -280,18 +311,24 @@ def synthesize(
         backgrounds: image folder. shard: (i, n). fps: frame rate. progress: show a rich bar.
         options: further :class:`SceneConfig` fields (truncated_share, occluder_prob,
             max_occluders, motion_blur, noise_std, jpeg_quality, ...).
+        engine: ``"local"`` (this machine's processes) or ``"ray"`` (one Ray task per clip,
+            :mod:`simpose.cluster`; the same files). address: the Ray cluster to join (None:
+            start one on this machine with ``workers`` CPUs).
     Returns:
         The files of this shard (finished before or now).
     Raises:
         ValueError: bad sizes, shard, motions or backgrounds folder. RenderError: no EGL context.
+        ClusterError (a ValueError): Ray missing, the cluster unreachable, clips that failed every retry.
     """
+    from simpose.cluster import check_engine
+
+    check_engine(engine, address)
     if size <= 0:
         raise ValueError(f"--size must be a positive number of pixels, got {size}")
     if clips < 0 or frames < 1 or people < 1 or workers < 1:
         raise ValueError(f"need clips >= 0, frames >= 1, people >= 1, workers >= 1; got {clips}, {frames}, {people}, {workers}")
+    indices = shard_indices(shard, clips)
     i, n = shard
-    if not 0 <= i < n:
-        raise ValueError(f"shard (i, n) needs 0 <= i < n, got {shard}")
     unknown = set(options or {}) - {f.name for f in dataclasses.fields(SceneConfig)}
     if unknown:
         raise ValueError(f"unknown scene options {sorted(unknown)}")
@@ -303,7 +340,6 @@ def synthesize(
     record = _same_dataset(out, json.loads(json.dumps(record)))
     _warn_memory(size, frames, people, workers)
     _remove_stale_temporaries(out)
-    indices = list(range(i, clips, n))
     todo = [k for k in indices if not clip_path(out, k).is_file()]
 
     def record_config() -> None:  # once the inputs are known to work: a failed start must not claim the folder
@@ -320,7 +356,9 @@ def synthesize(
 
         with Progress(disable=not progress) as bar:
             task = bar.add_task("synth", total=len(todo))
-            if workers == 1:
+            if engine == "ray":
+                _synthesize_ray(out, todo, seed, config, motions, backgrounds, cache, record_config, lambda: bar.advance(task), address, workers)
+            elif workers == 1:
                 import torch
 
                 threads = torch.get_num_threads()
@@ -345,3 +383,27 @@ def synthesize(
                             record_config()
                         bar.advance(task, len(done))
     return [clip_path(out, k) for k in indices]
+
+
+def _synthesize_ray(out: Path, todo: list[int], seed: int, config: SceneConfig, motions, backgrounds, cache: Path,
+                    record_config, advance, address: str | None, workers: int) -> None:  # fmt: skip
+    """The clips ``todo`` as Ray tasks; this process writes each file as its bytes arrive."""
+    from simpose.cluster import run_tasks
+
+    # Absolute paths: a worker's working folder is not this one. The motion cache is a folder of
+    # this machine: on a cluster each worker process keeps its retargeted clips in memory instead.
+    motions = str(Path(motions).resolve()) if motions else None
+    backgrounds = str(Path(backgrounds).resolve()) if backgrounds else None
+    shared_cache = str(cache.resolve()) if address is None else None
+    written = []
+
+    def write(job: tuple, data: bytes) -> None:
+        with atomic_open(clip_path(out, job[-1])) as f:
+            f.write(data)
+        if not written:  # once a clip exists the inputs are known to work
+            record_config()
+        written.append(job[-1])
+        advance()
+
+    jobs = [(config, motions, backgrounds, shared_cache, seed, k) for k in todo]
+    run_tasks(_ray_clip, jobs, write, address=address, num_cpus=workers)

@@ -14,6 +14,9 @@ from it (the data stream is re-seeded from ``(seed, step)`` so a resumed run dra
 batches as an uninterrupted one would from that step). The resolved config is saved as
 ``DIR/config.json``; the final weights as ``DIR/lifter.pt`` with their card ``DIR/lifter.json``
 (the files that ship in ``simpose/models/weights/``).
+
+Under ``torchrun --nproc_per_node N -m simpose.train.lifter ...`` the N processes share every
+batch and make the one-process run up to float summation order (:mod:`simpose.train.distributed`).
 """
 
 from __future__ import annotations
@@ -256,6 +259,22 @@ def _batches(sampler: WindowSampler, seed: int, start_step: int, workers: int):
     return iter(loader)
 
 
+class _WindowsForward(torch.nn.Module):
+    """The network's training path (``forward_windows``) as ``forward``, the call DDP wraps."""
+
+    def __init__(self, net: TemporalLifterNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_windows(features)
+
+
+def _rank_seed(seed: int, step: int, rank: int) -> int:
+    """The dropout seed of ``rank`` > 0 from ``step`` on: its own masks (rank 0 keeps the one-process seed)."""
+    return int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0])
+
+
 def _lr(cfg: TrainConfig, step: int) -> float:
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
@@ -340,10 +359,16 @@ def train(
     Returns:
         The final weights' path, or None when stopped early.
     """
+    from simpose.train import distributed
+
+    ranks = distributed.setup()  # under torchrun: this process's share of the run (module docstring)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cache_dir = Path(cache_dir) if cache_dir is not None else out / "joint_cache"
-    (out / "config.json").write_text(json.dumps({**dataclasses.asdict(cfg), "cache_dir": str(cache_dir)}, indent=1))
+    distributed.check_batch(cfg.sampler.batch_size, ranks)
+    if ranks.main:
+        (out / "config.json").write_text(json.dumps({**dataclasses.asdict(cfg), "cache_dir": str(cache_dir)}, indent=1))
+    progress = progress and ranks.main
     t0 = time.time()
     input_set = cfg.sampler.input_set
     sampler_cfg = dataclasses.replace(cfg.sampler, receptive_field=math.prod(cfg.filter_widths))
@@ -356,7 +381,9 @@ def train(
     cache = sampler = val_sampler = None
     cache_s = 0.0
     if n_det < B:  # the joint cache's windows
-        build_joint_cache(cache_dir, cfg.cache, progress=progress)
+        if ranks.main:  # the others wait for it, then read it
+            build_joint_cache(cache_dir, cfg.cache, progress=progress)
+        distributed.barrier(ranks)
         cache_s = time.time() - t0
         sets = cache_sets(cfg.cache)
         cache = load_joint_cache(cache_dir, exclude=cfg.hold_out, sets=sets)
@@ -413,6 +440,14 @@ def train(
         elif blob["net_config"] != want:  # save_weights stores filter_widths as a list, as here
             raise ValueError(f"init {cfg.init}: net config {blob['net_config']} differs from this run's {want}")
         net.load_state_dict(state)
+    forward = net.forward_windows
+    if ranks.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        distributed.use_global_batch_norms(net)
+        # DDP wraps forward(); the windows path is forward_windows. broadcast_buffers off: the
+        # batch-norm statistics are global, so every rank's buffers are the same already.
+        forward = DistributedDataParallel(_WindowsForward(net), broadcast_buffers=False)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step, elapsed = 0, 0.0
     ckpt = out / "checkpoint.pt"
@@ -422,15 +457,16 @@ def train(
         opt.load_state_dict(state["optimizer"])
         step, elapsed = int(state["step"]), float(state.get("elapsed_s", 0.0))
         logger.info("resumed from %s at step %d", ckpt, step)
-    val = _validation(val_sampler, cfg.seed) if val_sampler is not None else None
-    val_det = _detector_validation(det_val, cfg.seed, B) if det_val is not None else None
+    val = _validation(val_sampler, cfg.seed) if val_sampler is not None and ranks.main else None
+    val_det = _detector_validation(det_val, cfg.seed, B) if det_val is not None and ranks.main else None
     net.train()
-    log = (out / "log.jsonl").open("a")
+    log = (out / "log.jsonl").open("a") if ranks.main else None
     batches = None
     slices = output_slices()
 
     def checkpoint(s: int, t: float) -> None:
-        _save_atomic({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": s, "elapsed_s": t}, ckpt)
+        if ranks.main:
+            _save_atomic({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": s, "elapsed_s": t}, ckpt)
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -445,11 +481,13 @@ def train(
                 # Re-seed the data stream and dropout at every checkpoint step: a resumed run
                 # continues exactly as the uninterrupted one would.
                 batches = _batches(batch_sampler, cfg.seed, step, cfg.workers)
-                torch.manual_seed(cfg.seed * 1_000_003 + step)
+                torch.manual_seed(cfg.seed * 1_000_003 + step if ranks.rank == 0 else _rank_seed(cfg.seed, step, ranks.rank))
             x, y = next(batches)
+            if ranks.distributed:  # the global batch, this rank's share
+                x, y = distributed.shard(x, ranks), distributed.shard(y, ranks)
             for g in opt.param_groups:
                 g["lr"] = _lr(cfg, step)
-            pred = net.forward_windows(x)
+            pred = forward(x)
             loss = mpjpe_loss(pred[:, 0], y[:, 0]) + cfg.causal_weight * mpjpe_loss(pred[:, 1], y[:, 1])
             if cfg.bone_weight > 0:
                 loss = loss + cfg.bone_weight * _bone_loss(pred[:, 0], y[:, 0])
@@ -459,23 +497,31 @@ def train(
             step += 1
             running.append(float(mpjpe_loss(pred[:, 0, slices[OUTPUT_SETS[0]]].detach(), y[:, 0, slices[OUTPUT_SETS[0]]])) * 1000)
             if step % cfg.log_every == 0 or step == cfg.steps:
-                entry = {"step": step, "train_mpjpe_mm": float(np.mean(running)), "lr": _lr(cfg, step - 1), "elapsed_s": time.time() - t_start}
+                train_mm = distributed.mean_over_ranks(float(np.mean(running)), ranks)
+                entry = {"step": step, "train_mpjpe_mm": train_mm, "lr": _lr(cfg, step - 1), "elapsed_s": time.time() - t_start}
                 running = []
-                if step % (cfg.log_every * 4) == 0 or step == cfg.steps:
-                    entry.update(_metrics(net, val, val_det))
-                log.write(json.dumps(entry) + "\n")
-                log.flush()
+                if ranks.main:
+                    if step % (cfg.log_every * 4) == 0 or step == cfg.steps:
+                        entry.update(_metrics(net, val, val_det))
+                    log.write(json.dumps(entry) + "\n")
+                    log.flush()
                 bar.update(task, info=f"train {entry['train_mpjpe_mm']:.1f} mm")
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                 checkpoint(step, time.time() - t_start)
                 if stop_after is not None and step - first_step >= stop_after and step < cfg.steps:
-                    log.close()
+                    if log is not None:
+                        log.close()
+                    distributed.barrier(ranks)  # the checkpoint is on disk for every rank
                     logger.info("stopped at step %d (resume with --resume)", step)
                     return None
             bar.update(task, completed=step)
-    log.close()
     train_s = time.time() - t_start
     net.eval()
+    path = out / "lifter.pt"
+    if not ranks.main:
+        distributed.barrier(ranks)  # rank 0 writes the weights
+        return path
+    log.close()
     metrics = _metrics(net, val, val_det)
     card = {
         "model": "simpose-lifter",
@@ -506,12 +552,13 @@ def train(
             "config": dataclasses.asdict(cfg),
         },
         "time_s": {"joint_cache": round(cache_s, 1), "training": round(train_s, 1)},
+        **({"distributed": {"processes": ranks.world_size, "windows_per_process": B // ranks.world_size}} if ranks.distributed else {}),
         "metrics": {"synthetic_validation" + ("_held_out_motion" if cfg.hold_out else ""): metrics},
         **(card_extra or {}),
     }
-    path = out / "lifter.pt"
     save_weights(net, cfg, path, card)
     logger.info("wrote %s (%s)", path, metrics)
+    distributed.barrier(ranks)
     return path
 
 
@@ -566,6 +613,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    from simpose.train import distributed
+
+    try:
+        _run(parser, args, argv)
+    except ValueError as e:  # a bad config or cache, a batch that does not split over the processes
+        parser.exit(2, f"{parser.prog}: error: {e}\n")
+    finally:
+        distributed.teardown()
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str] | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     command = " ".join(["python -m simpose.train.lifter"] + (sys.argv[1:] if argv is None else list(argv)))
     seed = {"seed": args.seed} if args.seed is not None else {}
