@@ -1,0 +1,58 @@
+"""The motion network: one architecture for every input set; a sequence equals its sliding windows."""
+
+import pytest
+import torch
+
+from simpose.models.motion_net import INPUTS, MotionNet, MotionNetConfig, parse_inputs
+
+S, W = 16, 5
+
+
+def _inputs(B, T, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return {"rgb": torch.rand(B, T, 3, S, S, generator=g) - 0.5, "flow": torch.randn(B, T, 3, S, S, generator=g),
+            "keypoints": torch.rand(B, T, 33, 3, generator=g)}  # fmt: skip
+
+
+@pytest.mark.parametrize("inputs", [("rgb",), ("flow",), ("keypoints",), ("flow", "keypoints"), ("rgb", "flow", "keypoints")])
+def test_shapes_and_inputs_switch(inputs):
+    torch.manual_seed(0)
+    net = MotionNet(MotionNetConfig(inputs=inputs, crop=S, window=W, channels=(4, 4, 8, 8), embed=8, temporal=16)).eval()
+    x = _inputs(2, W)
+    y = net(**{k: (v if k in inputs else None) for k, v in x.items()})
+    assert y.shape == (2, 17, 3)
+    # the inputs not configured are not read: changing them changes nothing
+    other = _inputs(2, W, seed=1)
+    mixed = {k: (x[k] if k in inputs else other[k]) for k in INPUTS}
+    torch.testing.assert_close(net(**mixed), y)
+    missing = next(k for k in INPUTS if k in inputs)
+    with pytest.raises(ValueError):
+        net(**{k: (None if k == missing else v) for k, v in x.items()})
+
+
+def test_sequence_equals_windows_with_repeated_ends():
+    torch.manual_seed(0)
+    net = MotionNet(MotionNetConfig(inputs=("flow", "keypoints"), crop=S, window=W, channels=(4, 4, 8, 8), embed=8, temporal=16))
+    with torch.no_grad():  # non-trivial batch-norm statistics
+        for m in net.modules():
+            if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 2)
+    net.eval()
+    T = 7
+    x = {k: v[0] for k, v in _inputs(1, T).items()}
+    seq = net.forward_sequence(x["rgb"], x["flow"], x["keypoints"], batch=3)
+    assert seq.shape == (T, 17, 3)
+    for t in range(T):
+        idx = torch.clamp(torch.arange(t - W // 2, t + W // 2 + 1), 0, T - 1)
+        win = net(None, x["flow"][idx][None], x["keypoints"][idx][None])[0]
+        torch.testing.assert_close(seq[t], win, atol=1e-5, rtol=1e-5)
+
+
+def test_parse_inputs():
+    assert parse_inputs("keypoints, flow") == ("flow", "keypoints")
+    for bad in ("", "depth", "flow,,mask"):
+        with pytest.raises(ValueError):
+            parse_inputs(bad)
+    with pytest.raises(ValueError):
+        MotionNetConfig(window=4)
