@@ -149,6 +149,10 @@ def synth(
     detect: bool = typer.Option(
         False, "--detect", help="Build a detector cache instead: run simpose run's 2D detector on each clip, keep its output and the ground truth, no images."
     ),
+    motion_crops: Path | None = typer.Option(
+        None, "--motion-crops", help="Build motion crops of this detector cache's clips into --out (re-rendered: RGB, DIS and true flow crops); --clips caps them."
+    ),
+    crop: int = typer.Option(64, help="Crop side in pixels of --motion-crops."),
 ) -> None:
     """Render a synthetic dataset (resumable, sharded), or contact sheets of one (--preview), or a detector cache (--detect)."""
     from simpose.render.context import RenderError
@@ -169,6 +173,12 @@ def synth(
             _fail("--out DIR is required (or --preview DIR)")
         options = {"truncated_share": truncated, "occluder_prob": occluders, "max_occluders": max_occluders,
                    "motion_blur": motion_blur, "noise_std": noise, "jpeg_quality": jpeg}  # fmt: skip
+        if motion_crops is not None:
+            from simpose.cues.crops import CropConfig
+            from simpose.synth.motion_crops import build_motion_crops
+
+            build_motion_crops(motion_crops, out, clips, CropConfig(size=crop))
+            return
         if detect:
             from simpose.cues.errors import CueError
             from simpose.synth.detcache import build_detector_cache
@@ -205,6 +215,31 @@ def train_lifter(
     opts = [("--steps", steps), ("--seed", seed), ("--cache", cache), ("--config", config), ("--detector-cache", detector_cache)]
     argv = ["--out", str(out)] + [a for k, v in opts if v is not None for a in (k, str(v))] + (["--resume"] if resume else [])
     lifter_main(argv)
+
+
+@train_app.command("motion")
+def train_motion_cmd(
+    crops: Path = typer.Option(..., "--crops", help="A motion crop cache (simpose synth --motion-crops)."),
+    out: Path = typer.Option(..., "--out", help="Run folder: checkpoint.pt, config.json, motion.pt + motion.json."),
+    inputs: str = typer.Option("flow,keypoints", help="What the network sees: a comma-separated subset of rgb, flow, keypoints."),
+    flow: str = typer.Option("dis", help="Training flow: dis (as at test time) or gt (the renderer's)."),
+    steps: int = typer.Option(1000, help="Training steps."),
+    batch: int = typer.Option(32, help="Windows per step."),
+    window: int = typer.Option(9, help="Frames per window (odd)."),
+    seed: int = typer.Option(0, help="Seed."),
+    resume: bool = typer.Option(True, help="Continue from --out's checkpoint (same settings)."),
+) -> None:
+    """Train the motion network (crops of RGB / optical flow / 2D keypoints -> 3D joints) on synthetic crops."""
+    import sys
+
+    from simpose.train.motion import MotionTrainConfig, train_motion
+
+    try:
+        config = MotionTrainConfig(inputs=inputs, flow_source=flow, steps=steps, batch=batch, window=window, seed=seed)
+        weights = train_motion(crops, out, config, resume=resume, command=" ".join(["simpose", *sys.argv[1:]]))
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    console.print(f"wrote [bold]{weights}[/]")
 
 
 eval_app = typer.Typer(help="Benchmarks: Human3.6M protocols, predictions against ground truth.", no_args_is_help=True)

@@ -56,3 +56,12 @@ def test_parse_inputs():
             parse_inputs(bad)
     with pytest.raises(ValueError):
         MotionNetConfig(window=4)
+
+
+def test_sequence_shorter_than_the_window_is_padded():
+    torch.manual_seed(0)
+    net = MotionNet(MotionNetConfig(inputs=("keypoints",), crop=S, window=W, channels=(4, 4, 8, 8), embed=8, temporal=16)).eval()
+    kp = torch.rand(1, 33, 3)
+    one = net.forward_sequence(keypoints=kp)
+    assert one.shape == (1, 17, 3)
+    torch.testing.assert_close(one[0], net(keypoints=kp[None].expand(1, W, 33, 3))[0])  # the frame repeated W times
