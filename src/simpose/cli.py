@@ -375,6 +375,8 @@ def run(
     detector_lifter: bool = typer.Option(True, help="Lift MediaPipe's own 33 landmarks with the lifter trained on its output (--no-detector-lifter: map them to h36m17 for the h36m17 lifter)."),
     people: str = typer.Option("main", help="main: the main person (MediaPipe Pose); all: everyone, one track each (motion_<id>.bvh per track)."),
     max_people: int = typer.Option(8, help="With --people all: the most-seen tracks kept (and tracked at once)."),
+    model: str = typer.Option("lifter", help="The 3D model: lifter (2D keypoints -> 3D, shipped) or motion (crops of optical flow / keypoints / RGB -> 3D; needs --motion-weights)."),
+    motion_weights: Path | None = typer.Option(None, help="With --model motion: the weights (simpose train motion's motion.pt, card beside it)."),
 ) -> None:
     """Video to 3D motion of the main person, or of everyone with --people all (Ctrl-C once: stop and keep the frames done).
 
@@ -385,9 +387,16 @@ def run(
     from simpose.track.run import RunConfig, RunError, RunInterrupted, default_cache_dir, run_video
 
     cache_dir = "" if no_cache else str(cache or default_cache_dir())
+    if model not in ("lifter", "motion"):
+        _fail(f"--model must be lifter or motion, got {model!r}")
+    if (model == "motion") != (motion_weights is not None):
+        _fail("--model motion needs --motion-weights (no motion model is shipped: simpose train motion makes one), and only it takes them")
+    if model == "motion" and people != "main":
+        _fail("--model motion follows the main person: drop --people all")
     config = RunConfig(
         focal=focal, fov=fov, start=start, end=end, fps=fps, cache_dir=cache_dir, views=views, mesh_every=meshes_every, refine=refine,
         self_train=self_train, detector_lifter=detector_lifter, progress=True, people=people, max_people=max_people,
+        motion_weights=str(motion_weights) if motion_weights is not None else "",
     )
     if self_train and not refine:
         _fail("--self-train learns from the refined track: drop --no-refine")

@@ -3,9 +3,11 @@
 import pytest
 import torch
 
-from simpose.models.motion_net import INPUTS, MotionNet, MotionNetConfig, parse_inputs
+from simpose.body.joints import get_joint_set
+from simpose.models.motion_net import INPUTS, OUTPUT_SETS, MotionNet, MotionNetConfig, parse_inputs
 
 S, W = 16, 5
+J_OUT = sum(len(get_joint_set(s).names) for s in OUTPUT_SETS)
 
 
 def _inputs(B, T, seed=0):
@@ -20,7 +22,7 @@ def test_shapes_and_inputs_switch(inputs):
     net = MotionNet(MotionNetConfig(inputs=inputs, crop=S, window=W, channels=(4, 4, 8, 8), embed=8, temporal=16)).eval()
     x = _inputs(2, W)
     y = net(**{k: (v if k in inputs else None) for k, v in x.items()})
-    assert y.shape == (2, 17, 3)
+    assert y.shape == (2, J_OUT, 3)
     # the inputs not configured are not read: changing them changes nothing
     other = _inputs(2, W, seed=1)
     mixed = {k: (x[k] if k in inputs else other[k]) for k in INPUTS}
@@ -42,7 +44,7 @@ def test_sequence_equals_windows_with_repeated_ends():
     T = 7
     x = {k: v[0] for k, v in _inputs(1, T).items()}
     seq = net.forward_sequence(x["rgb"], x["flow"], x["keypoints"], batch=3)
-    assert seq.shape == (T, 17, 3)
+    assert seq.shape == (T, J_OUT, 3)
     for t in range(T):
         idx = torch.clamp(torch.arange(t - W // 2, t + W // 2 + 1), 0, T - 1)
         win = net(None, x["flow"][idx][None], x["keypoints"][idx][None])[0]
@@ -63,5 +65,5 @@ def test_sequence_shorter_than_the_window_is_padded():
     net = MotionNet(MotionNetConfig(inputs=("keypoints",), crop=S, window=W, channels=(4, 4, 8, 8), embed=8, temporal=16)).eval()
     kp = torch.rand(1, 33, 3)
     one = net.forward_sequence(keypoints=kp)
-    assert one.shape == (1, 17, 3)
+    assert one.shape == (1, J_OUT, 3)
     torch.testing.assert_close(one[0], net(keypoints=kp[None].expand(1, W, 33, 3))[0])  # the frame repeated W times

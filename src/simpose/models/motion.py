@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simpose.models.motion_net import MotionNet, MotionNetConfig
+from simpose.body.joints import get_joint_set
+from simpose.models.motion_net import OUTPUT_SETS, MotionNet, MotionNetConfig
 
 __all__ = ["FLOW_SCALE", "frame_inputs", "MotionModel"]
 
@@ -75,8 +76,14 @@ class MotionModel:
         return self.net.config.inputs
 
     @torch.no_grad()
-    def predict(self, inputs: dict[str, torch.Tensor]) -> np.ndarray:
-        """(T, 17, 3) root-relative h36m17 metres from :func:`frame_inputs` of a whole track."""
+    def predict(self, inputs: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+        """Joint set -> (T, J, 3) metres relative to the h36m17 pelvis, camera axes (every set of
+        :data:`~simpose.models.motion_net.OUTPUT_SETS`), from :func:`frame_inputs` of a whole track."""
         self.net.eval()
         x = {k: (v if k in self.inputs else None) for k, v in inputs.items()}
-        return self.net.forward_sequence(x["rgb"], x["flow"], x["keypoints"]).numpy().astype(np.float64)
+        y = self.net.forward_sequence(x["rgb"], x["flow"], x["keypoints"]).numpy().astype(np.float64)
+        out, start = {}, 0
+        for s in OUTPUT_SETS:
+            n = len(get_joint_set(s).names)
+            out[s], start = y[:, start : start + n], start + n
+        return out

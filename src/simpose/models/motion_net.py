@@ -7,8 +7,9 @@ One architecture for every combination of inputs (:data:`INPUTS`, chosen by
   through a small strided CNN (S px -> S/16, global average pool), and the keypoints (x, y in crop
   units and confidence per joint) through an MLP; their embeddings are concatenated;
 * a temporal stack of 1D convolutions (kernel 3, no padding) over the window: a window of
-  :attr:`MotionNetConfig.window` frames gives the centre frame's h36m17 joints in metres, relative
-  to the pelvis, camera axes. Over a whole sequence (:meth:`MotionNet.forward_sequence`) the
+  :attr:`MotionNetConfig.window` frames gives the centre frame's joints of :data:`OUTPUT_SETS`
+  (h36m17, then the body's native ``anny`` joints, as the lifter: the body fit reads them) in
+  metres, relative to the h36m17 pelvis, camera axes. Over a whole sequence (:meth:`MotionNet.forward_sequence`) the
   per-frame embeddings are computed once and the ends are padded by repeating the edge frames.
 
 Flow of frame t is the flow from frame t - 1 to t (in the crop of frame t - 1); frame 0 of a
@@ -24,10 +25,10 @@ from torch import nn
 
 from simpose.body.joints import get_joint_set
 
-__all__ = ["INPUTS", "OUTPUT_SET", "MotionNetConfig", "MotionNet", "parse_inputs"]
+__all__ = ["INPUTS", "OUTPUT_SETS", "MotionNetConfig", "MotionNet", "parse_inputs"]
 
 INPUTS = ("rgb", "flow", "keypoints")
-OUTPUT_SET = "h36m17"
+OUTPUT_SETS = ("h36m17", "anny")  # as the lifter (simpose.models.lifter_input.OUTPUT_SETS)
 KEYPOINT_JOINTS = 33  # BlazePose-33: the detector's keypoints
 
 
@@ -80,13 +81,14 @@ class MotionNet(nn.Module):
         rgb: (B, W, 3, S, S) float, pixel / 255 - 0.5.
         flow: (B, W, 3, S, S) float: flow (dx, dy) in crop pixels / 4, and the "exists" map.
         keypoints: (B, W, 33, 3) float: x, y in crop units, confidence (0: not found).
-    Output: (B, 17, 3) metres, centre frame, relative to the pelvis.
+    Output: (B, J_out, 3) metres, centre frame, relative to the h36m17 pelvis (J_out: the joints
+    of :data:`OUTPUT_SETS` side by side).
     """
 
     def __init__(self, config: MotionNetConfig = MotionNetConfig()) -> None:
         super().__init__()
         self.config = config
-        self.out_joints = len(get_joint_set(OUTPUT_SET).names)
+        self.out_joints = sum(len(get_joint_set(s).names) for s in OUTPUT_SETS)
         width = 0
         if config.image_channels:
             layers, c_in = [], config.image_channels
@@ -124,8 +126,8 @@ class MotionNet(nn.Module):
         return torch.cat(parts, 1)
 
     def _decode(self, emb: torch.Tensor) -> torch.Tensor:
-        """(B, L, D) embeddings -> (B, L - window + 1, 17, 3)."""
-        y = self.head(self.temporal(emb.transpose(1, 2)))  # (B, 51, L')
+        """(B, L, D) embeddings -> (B, L - window + 1, J_out, 3)."""
+        y = self.head(self.temporal(emb.transpose(1, 2)))  # (B, 3 J_out, L')
         return y.transpose(1, 2).reshape(emb.shape[0], -1, self.out_joints, 3)
 
     def forward(self, rgb: torch.Tensor | None = None, flow: torch.Tensor | None = None, keypoints: torch.Tensor | None = None) -> torch.Tensor:
@@ -137,7 +139,7 @@ class MotionNet(nn.Module):
         return self._decode(emb)[:, 0]
 
     def forward_sequence(self, rgb: torch.Tensor | None = None, flow: torch.Tensor | None = None, keypoints: torch.Tensor | None = None, batch: int = 256) -> torch.Tensor:
-        """A whole sequence: inputs (T, ...) without the batch axis -> (T, 17, 3), the ends padded
+        """A whole sequence: inputs (T, ...) without the batch axis -> (T, J_out, 3), the ends padded
         by repeating the first and last frame's embedding (window // 2 frames each)."""
         T = len(next(x for x in (rgb, flow, keypoints) if x is not None))
         emb = torch.cat([self.embed_frames(*[None if x is None else x[i : i + batch] for x in (rgb, flow, keypoints)]) for i in range(0, T, batch)])

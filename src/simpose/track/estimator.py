@@ -109,6 +109,9 @@ class EstimatorConfig:
             stage (:mod:`simpose.cues.people`, its default settings), one track per person.
         max_people: with ``people="all"``, at most this many people are tracked at once
             (the tracker's cost grows with them) and the this many most-seen tracks are kept.
+        motion_weights: a motion model (``simpose train motion``: crops of RGB / optical flow /
+            keypoints -> 3D) that gives the root-relative 3D of video input in place of the
+            lifter (``people="main"`` only); '' (default): the lifter.
     """
 
     keypoints: KeypointConfig = KeypointConfig()
@@ -125,8 +128,11 @@ class EstimatorConfig:
     cache_dir: str = dataclasses.field(default_factory=lambda: str(default_cache_dir()))  # read when a config is made
     people: str = "main"
     max_people: int = 8
+    motion_weights: str = ""
 
     def __post_init__(self) -> None:
+        if self.motion_weights and (self.people != "main" or self.self_train):
+            raise EstimatorError("the motion model follows the main person and is not fine-tuned: it needs people='main', self_train=False")
         if self.people not in PEOPLE_MODES:
             raise EstimatorError(f"people must be one of {PEOPLE_MODES}, got {self.people!r}")
         if not (isinstance(self.max_people, int) and self.max_people >= 1):
@@ -225,6 +231,7 @@ class Estimator:
         self.weights = weights
         self.detector_lifter = detector_lifter
         self.detector_weights = detector_weights
+        self.motion = None  # a MotionModel (config.motion_weights), set by from_pretrained
         self.setup_s = 0.0
 
     def lifter_for(self, joint_set: str):
@@ -274,6 +281,10 @@ class Estimator:
             raise EstimatorError(str(e)) from e
         det_info = WeightsInfo(str(det_path.resolve()), _sha256(det_path)) if det is not None else None
         est = cls(lifter, BodyModel(), config, WeightsInfo(str(path.resolve()), _sha256(path)), det, det_info)
+        if config.motion_weights:
+            from simpose.models.motion import MotionModel
+
+            est.motion = MotionModel.from_weights(config.motion_weights)
         est.warm_up()
         est.setup_s = time.perf_counter() - tick
         return est
@@ -362,7 +373,17 @@ class Estimator:
         kp, conf = to_lifter_joints(*raw, kp_all.joint_set, cfg.keypoint_map)  # (T, P, 17, 2), (T, P, 17)
         own = (raw[0], raw[1], kp_all.joint_set)
         valid = kp_all.valid[:, cols].copy()
-        seq = self._estimate(kp, conf, valid, K, float(source.fps), tuple(source.size), own)
+        rel3d = None
+        if self.motion is not None:  # the motion model's 3D in place of the lifter's (people="main")
+            from simpose.cues.crops import CropConfig
+            from simpose.track.motion_video import motion_track, predict_track
+
+            tock = time.perf_counter()
+            track = motion_track(path, float(self.motion.card["fps"]), CropConfig.from_dict(self.motion.card["crop"]), source=source, det=det)
+            pred = predict_track(self.motion, track, str(source.path))
+            rel3d = (pred["h36m17"], pred["anny"])
+            t_kp += time.perf_counter() - tock
+        seq = self._estimate(kp, conf, valid, K, float(source.fps), tuple(source.size), own, rel3d)
         warn_if_far(seq.joints3d)
         return dataclasses.replace(
             seq, frame_index=det.frame_index.astype(np.int64), complete=bool(det.complete), fov_assumed=assumed,
@@ -458,11 +479,13 @@ class Estimator:
         return seq
 
     # -------------------------------------------------------------- the 3D stages
-    def _estimate(self, kp, conf, valid, camera, fps: float, image_size, own=None) -> PoseSequence:
+    def _estimate(self, kp, conf, valid, camera, fps: float, image_size, own=None, rel3d=None) -> PoseSequence:
         """(T, P, 17, 2) h36m17 pixels, (T, P, 17), (T, P) valid -> PoseSequence, one track per person.
 
         ``own``: the 2D as it came, ``(x (T, P, J, 2), confidence (T, P, J), joint_set)``, for a
-        detector lifter of that set (:meth:`lifter_for`); None: the h36m17 points are lifted."""
+        detector lifter of that set (:meth:`lifter_for`); None: the h36m17 points are lifted.
+        ``rel3d``: (h36m17 (T, 17, 3), anny (T, J, 3)) root-relative 3D of the one person (the
+        motion model's), used in place of the lifter's."""
         from simpose.body.joints import get_joint_set
         from simpose.camera import Camera
 
@@ -471,7 +494,7 @@ class Estimator:
         timings: dict[str, float] = {}
         for p in range(P):
             lifter_2d = (own[0][:, p], own[1][:, p], own[2]) if own is not None else None
-            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps, lifter_2d)
+            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps, lifter_2d, rel3d)
             for k, s in t.items():
                 timings[k] = timings.get(k, 0.0) + s
             out["joints3d"].append(j3d)
@@ -499,7 +522,7 @@ class Estimator:
             **extra,
         )  # fmt: skip
 
-    def lift_and_fit(self, kp, conf, valid, camera, fps: float, lifter_2d=None):
+    def lift_and_fit(self, kp, conf, valid, camera, fps: float, lifter_2d=None, rel3d=None):
         """The 3D stages for one person (module docstring, steps 2-5).
 
         Args:
@@ -508,6 +531,8 @@ class Estimator:
             lifter_2d: ``(x (T, J, 2), confidence (T, J), joint_set)``: the 2D as it came; the
                 lifter of :meth:`lifter_for` its set lifts it when that is a detector lifter;
                 None: the h36m17 points are lifted.
+            rel3d: (h36m17 (T, 17, 3), anny (T, J, 3)) root-relative 3D from another model (the
+                motion model) in place of the lifter's; None: lifted.
         Returns:
             joints3d (T, 17, 3) float64 camera-frame metres (NaN where not valid), valid (T,)
             (frames whose translation could not be solved dropped), the
@@ -523,7 +548,10 @@ class Estimator:
         if lifter_2d is not None and self.lifter_for(lifter_2d[2]) is not self.lifter:
             lifter = self.lifter_for(lifter_2d[2])
             x_in, c_in, set_in = lifter_2d
-        h36m_rel, anny_rel = lift(lifter, x_in, c_in, valid, camera, fps, set_in)
+        if rel3d is None:
+            h36m_rel, anny_rel = lift(lifter, x_in, c_in, valid, camera, fps, set_in)
+        else:  # NaN on invalid frames, as lift gives
+            h36m_rel, anny_rel = (np.where(valid[:, None, None], np.asarray(r, np.float64), np.nan) for r in rel3d)
         timings["lifter"] = time.perf_counter() - tick
 
         tick = time.perf_counter()

@@ -18,7 +18,7 @@ import numpy as np
 from simpose.cues.crops import CropConfig, motion_crops
 from simpose.models.motion import MotionModel, frame_inputs
 
-__all__ = ["MotionTrack", "motion_track", "estimate_motion_video"]
+__all__ = ["MotionTrack", "motion_track", "predict_track", "estimate_motion_video"]
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +51,26 @@ class MotionTrack:
     seconds: float
 
 
-def motion_track(video: str | Path, fps: float, crop: CropConfig, cache_dir: str | Path | None = None) -> MotionTrack:
+def motion_track(video: str | Path, fps: float, crop: CropConfig, cache_dir: str | Path | None = None, source=None, det=None) -> MotionTrack:
     """The run's 2D stage on a video, its main person, frames at ``fps``, crops and DIS flow.
 
     Args:
         video: a video file or image folder. fps: the model's frame rate (every
             ``round(video fps / fps)``-th frame is used). crop: the model's crop settings.
         cache_dir: cue cache folder (the run's 2D detections are reused), or None.
+        source, det: the opened video and its :class:`~simpose.cues.detect.Detections` when
+            the caller has them (the estimator); None: opened and detected here.
     """
     from simpose.cues.detect import detect
+    from simpose.cues.keypoints import KeypointConfig
     from simpose.cues.video import open_video
-    from simpose.track.run import RunConfig, main_person
+    from simpose.track.inputs import main_person
 
     start = time.perf_counter()
-    source = open_video(video)
-    det = detect(source, RunConfig().keypoints, 0, None, None if cache_dir is None else str(cache_dir))
+    source = open_video(video) if source is None else source
+    if det is None:
+        # KeypointConfig(): the run's settings (RunConfig().keypoints), so the cue cache is shared
+        det = detect(source, KeypointConfig(), 0, None, None if cache_dir is None else str(cache_dir))
     p = main_person(det.keypoints)
     T = len(det.frame_index)
     stride = max(1, int(round(source.fps / float(fps))))
@@ -78,6 +83,17 @@ def motion_track(video: str | Path, fps: float, crop: CropConfig, cache_dir: str
     crops = motion_crops(frames, kp, valid, crop)
     x = frame_inputs(crops.rgb, crops.flow, crops.keypoints, conf)
     return MotionTrack(x, crops, valid, stride, T, time.perf_counter() - start)
+
+
+def predict_track(model: MotionModel, track: MotionTrack, name: str = "video") -> dict[str, np.ndarray]:
+    """The model on a track: joint set -> (T, J, 3) at every video frame (a skipped frame takes
+    the model frame before it); a track shorter than the window is padded, with a warning."""
+    n = len(track.valid)
+    window = model.net.config.window
+    if n < window:
+        log.warning("%s: %d frames at %g fps, fewer than the model's window of %d: the ends are padded by repeating them", name, n, model.card["fps"], window)
+    nearest = np.minimum(np.arange(track.n_frames) // track.stride, n - 1)
+    return {s: y[nearest] for s, y in model.predict(track.inputs).items()}
 
 
 def estimate_motion_video(model: MotionModel, video: str | Path, cache_dir: str | Path | None = None, track: MotionTrack | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -95,10 +111,7 @@ def estimate_motion_video(model: MotionModel, video: str | Path, cache_dir: str 
     if track is None:
         track = motion_track(video, float(model.card["fps"]), CropConfig.from_dict(model.card["crop"]), cache_dir)
     n = len(track.valid)
-    window = model.net.config.window
-    if n < window:
-        log.warning("%s: %d frames at %g fps, fewer than the model's window of %d: the ends are padded by repeating them", video, n, model.card["fps"], window)
-    pred = model.predict(track.inputs)  # (T', 17, 3)
+    pred = predict_track(model, track, str(video))["h36m17"]
     nearest = np.minimum(np.arange(track.n_frames) // track.stride, n - 1)
-    info = {"stride": track.stride, "model_frames": n, "padded": n < window}
-    return pred[nearest], track.valid[nearest], info
+    info = {"stride": track.stride, "model_frames": n, "padded": n < model.net.config.window}
+    return pred, track.valid[nearest], info

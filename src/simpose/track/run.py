@@ -105,6 +105,7 @@ class RunConfig:
         people: ``"main"`` (the main person, MediaPipe's single-person Pose) or ``"all"``
             (everyone, :mod:`simpose.cues.people`); ``EstimatorConfig.people``.
         max_people: with ``"all"``, the most-seen tracks kept (``EstimatorConfig.max_people``).
+        motion_weights: a motion model in place of the lifter (``EstimatorConfig.motion_weights``); '': the lifter.
     """
 
     focal: float | None = None
@@ -130,6 +131,7 @@ class RunConfig:
     progress: bool = False
     people: str = "main"
     max_people: int = 8
+    motion_weights: str = ""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -4,8 +4,8 @@ Data: the clips that have both a detector-cache record (labels, the detector's k
 motion crop record (:mod:`simpose.synth.motion_crops`); clip ``i`` is held out when ``i % 10 == 0``
 (:func:`simpose.train.lifter_detcache.split_clips`, as the detector lifter). A training sample is a
 window of ``window`` consecutive frames of one clip (ends repeated at the clip's edges) around a
-centre frame where the detector found a person; the target is that person's h36m17 joints relative
-to its pelvis, camera axes. The flow the network sees in training is DIS on the renders
+centre frame where the detector found a person; the targets are that person's h36m17 and anny
+joints relative to its h36m17 pelvis, camera axes. The flow the network sees in training is DIS on the renders
 (``flow_source="dis"``, as at test time) or the renderer's exact flow (``"gt"``).
 
 Steps are reproducible one by one: batch ``k`` is drawn from ``default_rng([seed, k])`` and the
@@ -30,7 +30,7 @@ from simpose._files import atomic_open
 from simpose.body.joints import get_joint_set
 from simpose.cues.crops import keypoints_in_crop
 from simpose.models.motion import frame_inputs
-from simpose.models.motion_net import OUTPUT_SET, MotionNet, MotionNetConfig, parse_inputs
+from simpose.models.motion_net import OUTPUT_SETS, MotionNet, MotionNetConfig, parse_inputs
 from simpose.synth.detcache import det_path, read_detector_clip
 from simpose.synth.motion_crops import MANIFEST, crops_path, read_motion_crops
 from simpose.train.lifter_detcache import split_clips
@@ -75,7 +75,8 @@ class MotionClips:
 
     Attributes:
         rgb, flow: (N, 3, S, S) float16. keypoints: (N, 33, 3) float32 (:func:`frame_inputs`).
-        targets: (N, 17, 3) float32 metres relative to the pelvis (NaN: nobody found).
+        targets: (N, J_out, 3) float32 metres relative to the h36m17 pelvis, the sets of
+            ``OUTPUT_SETS`` side by side (NaN: nobody found).
         segments: (C, 2) start, stop. clip_index: (C,).
     """
 
@@ -90,7 +91,7 @@ class MotionClips:
 def load_motion_clips(crops: str | Path, indices: list[int], flow_source: str = "dis") -> MotionClips:
     """Read clips ``indices`` of a motion crop cache (and their detector-cache labels)."""
     manifest = json.loads((Path(crops) / MANIFEST).read_text())
-    pelvis = get_joint_set(OUTPUT_SET).index("pelvis")
+    pelvis = get_joint_set(OUTPUT_SETS[0]).index("pelvis")
     rgb, flow, kp, targets, segments, start = [], [], [], [], [], 0
     for i in indices:
         c = read_motion_crops(crops_path(crops, i))
@@ -99,7 +100,7 @@ def load_motion_clips(crops: str | Path, indices: list[int], flow_source: str = 
         rgb.append(x["rgb"].half())
         flow.append(x["flow"].half())
         kp.append(x["keypoints"])
-        j3 = det.found_person(OUTPUT_SET)[1]
+        j3 = np.concatenate([det.found_person(s)[1] for s in OUTPUT_SETS], 1)  # (T, J_out, 3)
         targets.append(j3 - j3[:, pelvis : pelvis + 1])
         segments.append((start, start + len(j3)))
         start += len(j3)
@@ -108,7 +109,7 @@ def load_motion_clips(crops: str | Path, indices: list[int], flow_source: str = 
 
 def sample_windows(clips: MotionClips, window: int, rng: np.random.Generator, n: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """``n`` windows: inputs ``rgb``/``flow`` (n, W, 3, S, S) float32, ``keypoints`` (n, W, 33, 3);
-    targets (n, 17, 3) of the centre frames (frames with a person found)."""
+    targets (n, J_out, 3) of the centre frames (frames with a person found)."""
     ok = np.flatnonzero(np.isfinite(clips.targets).all((1, 2)))
     t = ok[rng.integers(0, len(ok), n)]
     clip = np.searchsorted(clips.segments[:, 1], t, side="right")
@@ -141,7 +142,7 @@ def _card(config: MotionTrainConfig, net: MotionNet, crops_manifest: dict, train
         "crop": crops_manifest["crop"],
         "fps": float(crops_manifest["scene"]["fps"]),
         "window": config.window,
-        "output": {"joint_set": OUTPUT_SET, "units": "metres, camera axes, relative to the pelvis", "heads": ["centre frame"]},
+        "output": {"joint_sets": list(OUTPUT_SETS), "units": "metres, camera axes, relative to the h36m17 pelvis", "heads": ["centre frame"]},
         "net_config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(net.config).items()},
         "parameters": sum(p.numel() for p in net.parameters()),
         "train_config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()},
