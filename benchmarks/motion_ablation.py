@@ -1,7 +1,7 @@
 """The motion network's input ablation: RGB / flow / keypoints, trained on synthetic, tested on real (issue 22).
 
     python benchmarks/motion_ablation.py --crops /work/runs/motion/cache --work /work/runs/motion/ablation \\
-        [--steps 400] [--rows all] [--out docs/results/motion_ablation] [--skip-real]
+        [--steps 800] [--rows all] [--out docs/results/motion_ablation] [--skip-real]
 
 Every row is one :class:`~simpose.models.motion_net.MotionNet` (same architecture, window, crop,
 steps, batch, seed: the same training budget), trained by :func:`simpose.train.motion.train_motion`
@@ -68,7 +68,7 @@ def held_out_synthetic(model, crops: Path, indices: list[int]) -> dict:
             e1.append(mpjpe(pred[ok], gt[ok]))
             e2.append(pa_mpjpe(pred[ok], gt[ok]))
     e1, e2 = np.concatenate(e1), np.concatenate(e2)
-    return {"mpjpe_mm": 1000 * float(e1.mean()), "pa_mpjpe_mm": 1000 * float(e2.mean()), "frames": len(e1)}
+    return {"mpjpe_mm": float(e1.mean()), "pa_mpjpe_mm": float(e2.mean()), "frames": len(e1)}  # the metrics give mm
 
 
 def real_multiview(model, data: Path, out: Path, tracks: dict) -> dict:
@@ -152,7 +152,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/motion_ablation"))
     parser.add_argument("--out", type=Path, default=Path("docs/results/motion_ablation"))
     parser.add_argument("--data", type=Path, default=(shared_dir() or Path("../shared")) / "real" / "pose2sim")
-    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--rows", default="all", help="comma-separated names of ROWS, or all")
     parser.add_argument("--skip-real", action="store_true")
     args = parser.parse_args()
@@ -165,7 +165,9 @@ def main() -> None:
     held_idx = [int(f.stem.split("_")[1]) for f in held]
     args.out.mkdir(parents=True, exist_ok=True)
     results_path = args.out / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.is_file() else {"rows": {}}
+    results = json.loads(results_path.read_text()) if results_path.is_file() else {}
+    if results.get("steps") != args.steps or results.get("crops") != str(args.crops):  # rows of another budget or cache: start afresh
+        results = {"rows": {}, "crops": str(args.crops)}
     tracks: dict = {}
     for name in names:
         inputs, flow_source = ROWS[name]

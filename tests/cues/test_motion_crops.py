@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from simpose.cues.crops import CropConfig, crop_affine, crop_flow, crop_images, keypoints_in_crop, motion_crops, square_boxes
+from simpose.cues.crops import CropConfig, box_cuts, crop_affine, crop_flow, crop_images, keypoints_in_crop, motion_crops, square_boxes
 
 cv2 = pytest.importorskip("cv2", reason="OpenCV not installed: pip install 'simpose[mediapipe]'")
 
@@ -78,3 +78,8 @@ def test_motion_crops_of_a_known_translation():
     np.testing.assert_allclose(np.median(inner, 0), np.array([dx, dy]) * 32 / side, atol=0.05)
     np.testing.assert_allclose(crops.keypoints[:, :4], keypoints_in_crop(kp, crops.boxes)[:, :4])
     np.testing.assert_allclose(np.abs(crops.keypoints[:, :4]), 0.5 / 1.2, rtol=1e-5)  # the corners, padded
+
+
+def test_box_cuts_mark_jumps_only():
+    boxes = np.float32([[100, 100, 50], [105, 102, 52], [300, 100, 50], [302, 100, 90], [303, 101, 90]])
+    np.testing.assert_array_equal(box_cuts(boxes), [False, False, True, True, False])

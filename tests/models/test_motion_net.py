@@ -67,3 +67,20 @@ def test_sequence_shorter_than_the_window_is_padded():
     one = net.forward_sequence(keypoints=kp)
     assert one.shape == (1, J_OUT, 3)
     torch.testing.assert_close(one[0], net(keypoints=kp[None].expand(1, W, 33, 3))[0])  # the frame repeated W times
+
+
+def test_frame_inputs_flow_into_each_frame():
+    import numpy as np
+
+    from simpose.models.motion import FLOW_SCALE, frame_inputs
+
+    T = 4
+    flow = np.stack([np.full((S, S, 2), t + 1.0, np.float32) for t in range(T - 1)])  # pair t -> t + 1 holds t + 1
+    conf = np.ones((T, 33))
+    conf[2] = 0
+    x = frame_inputs(np.zeros((T, S, S, 3), np.uint8), flow, np.full((T, 33, 2), 0.25), conf, np.array([True, True, True, False]))
+    f = x["flow"][:, :, 0, 0].numpy()  # (T, 3): dx, dy, exists
+    np.testing.assert_allclose(f[:, 0], [0, 1 / FLOW_SCALE, 2 / FLOW_SCALE, 0])  # frame 0: none; frame 3: after a cut
+    np.testing.assert_allclose(f[:, 2], [0, 1, 1, 0])
+    np.testing.assert_allclose(x["keypoints"][2].numpy(), 0)  # not found: coordinates and confidence 0
+    np.testing.assert_allclose(x["rgb"].numpy(), -0.5)

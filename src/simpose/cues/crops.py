@@ -25,7 +25,7 @@ import numpy as np
 
 from simpose.cues.flow import FlowConfig, compute_flow, import_cv2, crop_boxes, pair_boxes, person_boxes
 
-__all__ = ["CropConfig", "MotionCrops", "square_boxes", "crop_affine", "crop_images", "crop_flow", "keypoints_in_crop", "motion_crops"]
+__all__ = ["CropConfig", "MotionCrops", "square_boxes", "box_cuts", "crop_affine", "crop_images", "crop_flow", "keypoints_in_crop", "motion_crops"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +105,26 @@ def square_boxes(keypoints: np.ndarray, valid: np.ndarray, image_size: tuple[int
         hi = np.clip(np.arange(T) + smooth // 2 + 1, 0, T)
         filled = (c[hi] - c[lo]) / (hi - lo)[:, None]
     return filled.astype(np.float32)
+
+
+def box_cuts(boxes: np.ndarray, max_jump: float = 0.5) -> np.ndarray:
+    """Frames whose crop box jumped from the previous frame's (a cut, or the detector switching
+    people): there the flow from the previous frame shows no motion of the person.
+
+    Args:
+        boxes: (T, 3) ``cx, cy, side``. max_jump: a centre moving by more than this share of
+            the mean of the two sides, or a side changing by more than this share, is a jump.
+    Returns:
+        (T,) bool; frame 0 is False (it has no previous frame at all).
+    """
+    b = np.asarray(boxes, np.float64)
+    out = np.zeros(len(b), bool)
+    if len(b) > 1:
+        side = 0.5 * (b[1:, 2] + b[:-1, 2])
+        moved = np.linalg.norm(b[1:, :2] - b[:-1, :2], axis=-1) > max_jump * side
+        resized = np.abs(b[1:, 2] - b[:-1, 2]) > max_jump * side
+        out[1:] = moved | resized
+    return out
 
 
 def crop_affine(box: np.ndarray, size: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simpose.cues.crops import CropConfig, motion_crops
+from simpose.cues.crops import CropConfig, box_cuts, motion_crops
 from simpose.models.motion import MotionModel, frame_inputs
 
 __all__ = ["MotionTrack", "motion_track", "predict_track", "estimate_motion_video"]
@@ -81,7 +81,10 @@ def motion_track(video: str | Path, fps: float, crop: CropConfig, cache_dir: str
     conf = np.where(valid[:, None], det.keypoints.confidence[idx, p], 0.0)
     frames = _decode_frames(source, det.frame_index[idx])
     crops = motion_crops(frames, kp, valid, crop)
-    x = frame_inputs(crops.rgb, crops.flow, crops.keypoints, conf)
+    cuts = box_cuts(crops.boxes)  # cuts and track switches: no flow into those frames
+    if cuts.any():
+        log.info("%s: the person's box jumps at model frames %s: no flow into them", video, np.flatnonzero(cuts).tolist())
+    x = frame_inputs(crops.rgb, crops.flow, crops.keypoints, conf, ~cuts)
     return MotionTrack(x, crops, valid, stride, T, time.perf_counter() - start)
 
 
