@@ -71,7 +71,7 @@ def main() -> None:
         _report_cache(args.cache)
         return
 
-    from simpose.synth.detcache import DETECT_SCENE_DEFAULTS, DetectorCacheBuilder, _encode, definition_gap, read_detector_clip
+    from simpose.synth.detcache import DETECT_SCENE_DEFAULTS, DetectorCacheBuilder, encode_record, definition_gap, read_detector_clip
     from simpose.synth.scene import SceneConfig
     from simpose.synth.writer import _single_threaded_math
 
@@ -90,7 +90,7 @@ def main() -> None:
                 t1 = time.perf_counter()
                 arrays, meta = builder.detect(clip)
                 t2 = time.perf_counter()
-                data = _encode(arrays, meta)
+                data = encode_record(arrays, meta)
                 t3 = time.perf_counter()
                 times["render"] += t1 - t0
                 times["detect"] += t2 - t1

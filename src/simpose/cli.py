@@ -151,6 +151,10 @@ def synth(
     ),
     engine: str = typer.Option("local", help="local: this machine's processes; ray: one Ray task per clip (pip install 'simpose[cluster]'), the same files."),
     address: str | None = typer.Option(None, help="With --engine ray: the cluster to join (HEAD:6379, or auto); default: start Ray here with --workers CPUs."),
+    motion_crops: Path | None = typer.Option(
+        None, "--motion-crops", help="Build motion crops of this detector cache's clips into --out (re-rendered: RGB, DIS and true flow crops); --clips caps them."
+    ),
+    crop: int = typer.Option(64, help="Crop side in pixels of --motion-crops."),
 ) -> None:
     """Render a synthetic dataset (resumable, sharded), or contact sheets of one (--preview), or a detector cache (--detect)."""
     from simpose.render.context import RenderError
@@ -171,6 +175,12 @@ def synth(
             _fail("--out DIR is required (or --preview DIR)")
         options = {"truncated_share": truncated, "occluder_prob": occluders, "max_occluders": max_occluders,
                    "motion_blur": motion_blur, "noise_std": noise, "jpeg_quality": jpeg}  # fmt: skip
+        if motion_crops is not None:
+            from simpose.cues.crops import CropConfig
+            from simpose.synth.motion_crops import build_motion_crops
+
+            build_motion_crops(motion_crops, out, clips, CropConfig(size=crop))
+            return
         if detect:
             from simpose.cues.errors import CueError
             from simpose.synth.detcache import build_detector_cache
@@ -209,6 +219,31 @@ def train_lifter(
     opts = [("--steps", steps), ("--seed", seed), ("--cache", cache), ("--config", config), ("--detector-cache", detector_cache)]
     argv = ["--out", str(out)] + [a for k, v in opts if v is not None for a in (k, str(v))] + (["--resume"] if resume else [])
     lifter_main(argv)
+
+
+@train_app.command("motion")
+def train_motion_cmd(
+    crops: Path = typer.Option(..., "--crops", help="A motion crop cache (simpose synth --motion-crops)."),
+    out: Path = typer.Option(..., "--out", help="Run folder: checkpoint.pt, config.json, motion.pt + motion.json."),
+    inputs: str = typer.Option("flow,keypoints", help="What the network sees: a comma-separated subset of rgb, flow, keypoints."),
+    flow: str = typer.Option("dis", help="Training flow: dis (as at test time) or gt (the renderer's)."),
+    steps: int = typer.Option(1000, help="Training steps."),
+    batch: int = typer.Option(32, help="Windows per step."),
+    window: int = typer.Option(9, help="Frames per window (odd)."),
+    seed: int = typer.Option(0, help="Seed."),
+    resume: bool = typer.Option(True, help="Continue from --out's checkpoint (same settings)."),
+) -> None:
+    """Train the motion network (crops of RGB / optical flow / 2D keypoints -> 3D joints) on synthetic crops."""
+    import sys
+
+    from simpose.train.motion import MotionTrainConfig, train_motion
+
+    try:
+        config = MotionTrainConfig(inputs=inputs, flow_source=flow, steps=steps, batch=batch, window=window, seed=seed)
+        weights = train_motion(crops, out, config, resume=resume, command=" ".join(["simpose", *sys.argv[1:]]))
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    console.print(f"wrote [bold]{weights}[/]")
 
 
 eval_app = typer.Typer(help="Benchmarks: Human3.6M protocols, predictions against ground truth.", no_args_is_help=True)
@@ -348,6 +383,8 @@ def run(
     engine: str = typer.Option("local", help="A folder of videos: local (one after another) or ray (one Ray task per video; pip install 'simpose[cluster]')."),
     address: str | None = typer.Option(None, help="With --engine ray: the cluster to join (HEAD:6379, or auto); default: start Ray here with --workers CPUs."),
     workers: int = typer.Option(1, help="With --engine ray and no --address: CPUs of the Ray instance started here."),
+    model: str = typer.Option("lifter", help="The 3D model: lifter (2D keypoints -> 3D, shipped) or motion (crops of optical flow / keypoints / RGB -> 3D; needs --motion-weights)."),
+    motion_weights: Path | None = typer.Option(None, help="With --model motion: the weights (simpose train motion's motion.pt, card beside it)."),
 ) -> None:
     """Video to 3D motion of the main person, or of everyone with --people all (Ctrl-C once: stop and keep the frames done).
 
@@ -358,9 +395,16 @@ def run(
     from simpose.track.run import RunConfig, RunError, RunInterrupted, default_cache_dir, run_video
 
     cache_dir = "" if no_cache else str(cache or default_cache_dir())
+    if model not in ("lifter", "motion"):
+        _fail(f"--model must be lifter or motion, got {model!r}")
+    if (model == "motion") != (motion_weights is not None):
+        _fail("--model motion needs --motion-weights (no motion model is shipped: simpose train motion makes one), and only it takes them")
+    if model == "motion" and people != "main":
+        _fail("--model motion follows the main person: drop --people all")
     config = RunConfig(
         focal=focal, fov=fov, start=start, end=end, fps=fps, cache_dir=cache_dir, views=views, mesh_every=meshes_every, refine=refine,
         self_train=self_train, detector_lifter=detector_lifter, progress=True, people=people, max_people=max_people, adapt=adapt,
+        motion_weights=str(motion_weights) if motion_weights is not None else "",
     )
     if self_train and not refine:
         _fail("--self-train learns from the refined track: drop --no-refine")

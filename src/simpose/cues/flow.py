@@ -18,7 +18,7 @@ import numpy as np
 
 from simpose.cues.errors import CueError
 
-__all__ = ["FlowConfig", "compute_flow", "person_boxes", "pair_boxes", "crop_boxes", "DIS_PRESETS"]
+__all__ = ["FlowConfig", "compute_flow", "person_boxes", "pair_boxes", "crop_boxes", "DIS_PRESETS", "import_cv2"]
 
 # names of cv2's DISOpticalFlow presets, looked up on the lazily imported module
 DIS_PRESETS = {
@@ -51,7 +51,8 @@ class FlowConfig:
             raise ValueError(f"pad must be >= 0, got {self.pad}")
 
 
-def _import_cv2():
+def import_cv2():
+    """The lazily imported cv2 module; CueError with the install hint when it is missing."""
     try:
         import cv2
     except ImportError as e:
@@ -140,7 +141,7 @@ def compute_flow(
         CueError: OpenCV missing; fewer than 2 frames or more frames than boxes + 1.
         ValueError: frames of different sizes or an unknown preset.
     """
-    cv2 = _import_cv2()
+    cv2 = import_cv2()
     if preset not in DIS_PRESETS:
         raise ValueError(f"unknown DIS preset {preset!r}; known: {', '.join(DIS_PRESETS)}")
     dis = cv2.DISOpticalFlow_create(getattr(cv2, DIS_PRESETS[preset]))

@@ -66,6 +66,7 @@ __all__ = [
     "detector_info",
     "detector_version",
     "det_path",
+    "encode_record",
     "match_people",
     "read_detector_clip",
     "run_keypoint_config",
@@ -170,7 +171,7 @@ def _f16(a: np.ndarray) -> np.ndarray:
     return np.clip(a, -_F16_MAX, _F16_MAX).astype(np.float16)
 
 
-def _encode(arrays: dict[str, np.ndarray], meta: dict) -> bytes:
+def encode_record(arrays: dict[str, np.ndarray], meta: dict) -> bytes:
     """The npz bytes (deflated, fixed timestamps: equal records give equal bytes)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
@@ -395,7 +396,7 @@ class DetectorCacheBuilder:
 
     def make(self, seed: int, index: int) -> bytes:
         """The file bytes of clip ``index``."""
-        return _encode(*self.detect(self.render(seed, index)))
+        return encode_record(*self.detect(self.render(seed, index)))
 
 
 def _manifest(config: SceneConfig, builder_info: dict, version: str, seed: int, motions, backgrounds) -> dict:

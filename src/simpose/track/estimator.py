@@ -123,6 +123,9 @@ class EstimatorConfig:
             prior keeps the poses plausible. ``"off"``: none (the default; docs/results/adapt_real
             says why).
         adapt_config: its settings.
+        motion_weights: a motion model (``simpose train motion``: crops of RGB / optical flow /
+            keypoints -> 3D) that gives the root-relative 3D of video input in place of the
+            lifter (``people="main"`` only); '' (default): the lifter.
     """
 
     keypoints: KeypointConfig = KeypointConfig()
@@ -141,8 +144,11 @@ class EstimatorConfig:
     max_people: int = 8
     adapt: str = "off"
     adapt_config: OptimiseConfig = OptimiseConfig()
+    motion_weights: str = ""
 
     def __post_init__(self) -> None:
+        if self.motion_weights and (self.people != "main" or self.self_train or self.adapt == "weights"):
+            raise EstimatorError("the motion model follows the main person and is not fine-tuned: it needs people='main', self_train=False, adapt other than 'weights'")
         if self.people not in PEOPLE_MODES:
             raise EstimatorError(f"people must be one of {PEOPLE_MODES}, got {self.people!r}")
         if self.adapt not in ADAPT_MODES:
@@ -270,6 +276,7 @@ class Estimator:
         self.weights = weights
         self.detector_lifter = detector_lifter
         self.detector_weights = detector_weights
+        self.motion = None  # a MotionModel (config.motion_weights), set by from_pretrained
         self.setup_s = 0.0
 
     def lifter_for(self, joint_set: str):
@@ -319,6 +326,10 @@ class Estimator:
             raise EstimatorError(str(e)) from e
         det_info = WeightsInfo(str(det_path.resolve()), _sha256(det_path)) if det is not None else None
         est = cls(lifter, BodyModel(), config, WeightsInfo(str(path.resolve()), _sha256(path)), det, det_info)
+        if config.motion_weights:
+            from simpose.models.motion import MotionModel
+
+            est.motion = MotionModel.from_weights(config.motion_weights)
         est.warm_up()
         est.setup_s = time.perf_counter() - tick
         return est
@@ -407,7 +418,17 @@ class Estimator:
         kp, conf = to_lifter_joints(*raw, kp_all.joint_set, cfg.keypoint_map)  # (T, P, 17, 2), (T, P, 17)
         own = (raw[0], raw[1], kp_all.joint_set)
         valid = kp_all.valid[:, cols].copy()
-        seq = self._estimate(kp, conf, valid, K, float(source.fps), tuple(source.size), own)
+        rel3d = None
+        if self.motion is not None:  # the motion model's 3D in place of the lifter's (people="main")
+            from simpose.cues.crops import CropConfig
+            from simpose.track.motion_video import motion_track, predict_track
+
+            tock = time.perf_counter()
+            track = motion_track(path, float(self.motion.card["fps"]), CropConfig.from_dict(self.motion.card["crop"]), source=source, det=det)
+            pred = predict_track(self.motion, track, str(source.path))
+            rel3d = (pred["h36m17"], pred["anny"])
+            t_kp += time.perf_counter() - tock
+        seq = self._estimate(kp, conf, valid, K, float(source.fps), tuple(source.size), own, rel3d=rel3d)
         seq = dataclasses.replace(
             seq, frame_index=det.frame_index.astype(np.int64), complete=bool(det.complete), fov_assumed=assumed,
             timings={"keypoints": t_kp, "setup": self.setup_s, **seq.timings}, track_ids=track_ids,
@@ -594,12 +615,14 @@ class Estimator:
         return seq
 
     # -------------------------------------------------------------- the 3D stages
-    def _estimate(self, kp, conf, valid, camera, fps: float, image_size, own=None, teachers=None) -> PoseSequence:
+    def _estimate(self, kp, conf, valid, camera, fps: float, image_size, own=None, teachers=None, rel3d=None) -> PoseSequence:
         """(T, P, 17, 2) h36m17 pixels, (T, P, 17), (T, P) valid -> PoseSequence, one track per person.
 
         ``own``: the 2D as it came, ``(x (T, P, J, 2), confidence (T, P, J), joint_set)``, for a
         detector lifter of that set (:meth:`lifter_for`); None: the h36m17 points are lifted.
-        ``teachers``: per person, targets a copy of the lifter is fine-tuned on first (:meth:`lift_and_fit`)."""
+        ``teachers``: per person, targets a copy of the lifter is fine-tuned on first (:meth:`lift_and_fit`).
+        ``rel3d``: (h36m17 (T, 17, 3), anny (T, J, 3)) root-relative 3D of the one person (the
+        motion model's), used in place of the lifter's."""
         from simpose.body.joints import get_joint_set
         from simpose.camera import Camera
 
@@ -609,7 +632,7 @@ class Estimator:
         for p in range(P):
             lifter_2d = (own[0][:, p], own[1][:, p], own[2]) if own is not None else None
             teacher = None if teachers is None else teachers[p]
-            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps, lifter_2d, teacher)
+            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps, lifter_2d, teacher, rel3d)
             for k, s in t.items():
                 timings[k] = timings.get(k, 0.0) + s
             out["joints3d"].append(j3d)
@@ -637,7 +660,7 @@ class Estimator:
             **extra,
         )  # fmt: skip
 
-    def lift_and_fit(self, kp, conf, valid, camera, fps: float, lifter_2d=None, teacher=None):
+    def lift_and_fit(self, kp, conf, valid, camera, fps: float, lifter_2d=None, teacher=None, rel3d=None):
         """The 3D stages for one person (module docstring, steps 2-5).
 
         Args:
@@ -649,6 +672,8 @@ class Estimator:
             teacher: ``{"h36m17": (T, 17, 3), "anny": (T, Ja, 3)}`` camera-frame metres (NaN:
                 no target): a copy of the lifter is first fine-tuned to lift the 2D to these
                 (``self_train_config``'s steps and step size), then lifts it (``adapt="weights"``).
+            rel3d: (h36m17 (T, 17, 3), anny (T, J, 3)) root-relative 3D from another model (the
+                motion model) in place of the lifter's; None: lifted.
         Returns:
             joints3d (T, 17, 3) float64 camera-frame metres (NaN where not valid), valid (T,)
             (frames whose translation could not be solved dropped), the
@@ -664,11 +689,14 @@ class Estimator:
         if lifter_2d is not None and self.lifter_for(lifter_2d[2]) is not self.lifter:
             lifter = self.lifter_for(lifter_2d[2])
             x_in, c_in, set_in = lifter_2d
-        if teacher is not None:
-            st = cfg.self_train_config
-            kp_in, conf_in = lifter_inputs(x_in, c_in, valid)
-            lifter = fine_tune(lifter, kp_in, teacher, conf_in, camera, set_in, st.steps, st.lr, st.max_frames, fps=fps)
-        h36m_rel, anny_rel = lift(lifter, x_in, c_in, valid, camera, fps, set_in)
+        if rel3d is not None:  # NaN on invalid frames, as lift gives
+            h36m_rel, anny_rel = (np.where(valid[:, None, None], np.asarray(r, np.float64), np.nan) for r in rel3d)
+        else:
+            if teacher is not None:
+                st = cfg.self_train_config
+                kp_in, conf_in = lifter_inputs(x_in, c_in, valid)
+                lifter = fine_tune(lifter, kp_in, teacher, conf_in, camera, set_in, st.steps, st.lr, st.max_frames, fps=fps)
+            h36m_rel, anny_rel = lift(lifter, x_in, c_in, valid, camera, fps, set_in)
         timings["lifter"] = time.perf_counter() - tick
 
         tick = time.perf_counter()

@@ -108,6 +108,7 @@ class RunConfig:
         adapt: ``"params"``: the body optimised against the video's keypoints, person masks and
             optical flow; ``"weights"``: then a copy of the lifter fine-tuned on it lifts the
             video again (``EstimatorConfig.adapt``); ``"off"``: neither.
+        motion_weights: a motion model in place of the lifter (``EstimatorConfig.motion_weights``); '': the lifter.
     """
 
     focal: float | None = None
@@ -134,6 +135,7 @@ class RunConfig:
     people: str = "main"
     max_people: int = 8
     adapt: str = "off"
+    motion_weights: str = ""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
