@@ -2,6 +2,9 @@
 
     python benchmarks/run_speed.py [--frames 120] [--video PATH]
     python benchmarks/run_speed.py --whole [--video PATH] [--repeats 2] [--baseline OTHER_CHECKOUT]
+    python benchmarks/run_speed.py --people [--max-people 8] [--repeats 2]
+    python benchmarks/run_speed.py --view-parts [--frames 100]
+    python benchmarks/run_speed.py --decode-ahead [--repeats 3]
 
 ``--whole`` (issue 17, item 6): the wall time of whole processes, each started afresh, on a
 205-frame 1280x720 30 fps video (or ``--video``): the issue measured a real street video of
@@ -10,10 +13,28 @@ stand-in is the real single-person demo letterboxed to 1280x720 and ping-pong lo
 MediaPipe loop (PyAV decode + ``mp.solutions.pose`` in tracking mode, the run's model
 complexity, no segmentation: what the run's 2D stage computes), ``simpose run --no-cache`` and
 ``simpose run --no-cache --no-views``, interleaved, ``--repeats`` times. It prints each run's
-time over the MediaPipe loop's of the same repeat (the machine may be shared: ratios within a
+time (wall and CPU: user + system of all its threads) over the MediaPipe loop's of the same repeat (the machine may be shared: ratios within a
 repeat are what to compare) and the load average. ``--baseline DIR`` times another checkout's
 ``simpose run`` (``DIR/src`` first on the path) in the same repeats, for a before/after. Targets: <= 1.5 with the views, <= 1.2
 without.
+
+``--people`` (issue 20, item 6): on the real demo videos of ../shared/real/videos, the
+frames/s of the single-person 2D stage (``detect_keypoints``, video mode, with decoding), of the
+multi-person 2D stage (``detect_people``, ``max_people`` people at most) and of the whole
+``--people all`` run (``run_video`` with an :class:`~simpose.Estimator` loaded once, the
+model loading not counted; without and with the views), and the people tracked. The 2D
+stages are timed ``--repeats`` times, interleaved, fastest kept. Target: the multi-person 2D
+stage's time per person tracked (per person-frame) at most 1.5x the single-person stage's per frame.
+
+``--view-parts``: what each part of the views costs per frame of the 1280x720 video (wall and
+CPU ms, in one process): the second decode, the mesh forward, the overlay drawing at mesh
+raster sizes 640 / 480 / 320 (and its PSNR against 640's), x264 at the presets
+superfast / ultrafast (file size, PSNR against the raw frames), the 3D view's drawing and encoding.
+
+``--decode-ahead``: the 2D stages (MediaPipe's single-person Pose; the multi-person stage)
+with the video decoded in the loop, as before, and in a thread of its own
+(:func:`simpose.cues.video.prefetch`, as the run's 2D stages now read it), interleaved, on
+the 1280x720 video: wall and CPU seconds.
 
 The video: the real single-person demo (../shared/real/videos), letterboxed to 640x480 and
 played forward and backward until it has ``--frames`` frames (unless ``--video`` is given).
@@ -82,21 +103,24 @@ print(n)
 """
 
 
-def whole_process(argv: list[str], src: Path | None = None) -> float:
-    """Wall seconds of one fresh Python process (its imports, model loading and all); ``src``:
-    another tree's ``src`` folder to import simpose from (``--baseline``)."""
+def whole_process(argv: list[str], src: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, all its threads) of one fresh Python process (its
+    imports, model loading and all); ``src``: another tree's ``src`` folder to import simpose
+    from (``--baseline``)."""
+    import resource
     import subprocess
     import sys
 
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     if src is not None:
         env["PYTHONPATH"] = str(src)
-    t0 = time.perf_counter()
+    cpu = lambda: sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), k) for k in ("ru_utime", "ru_stime"))  # noqa: E731
+    t0, c0 = time.perf_counter(), cpu()
     done = subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_s = time.perf_counter() - t0, cpu() - c0
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:3])}... failed ({done.returncode}): {done.stderr[-2000:]}")
-    return seconds
+    return seconds, cpu_s
 
 
 def whole(video: Path, repeats: int, baseline: Path | None = None) -> None:
@@ -113,11 +137,172 @@ def whole(video: Path, repeats: int, baseline: Path | None = None) -> None:
                 bare_s = whole_process([*run, "--no-views"], src)
                 rows.append((r, name, load, mp_s, views_s, bare_s))
     print(f"whole processes on {video.name} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '1')}, {os.cpu_count()} CPUs)")
-    print("| repeat | simpose | load avg (1 min) at start | MediaPipe loop (s) | simpose run (s) | ratio | run --no-views (s) | ratio |")
+    print("| repeat | simpose | load avg (1 min) at start | MediaPipe loop (s wall / CPU) | simpose run (s wall / CPU) | ratio wall / CPU "
+          "| run --no-views (s wall / CPU) | ratio wall / CPU |")  # fmt: skip
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
-    for r, name, load, mp_s, views_s, bare_s in rows:
-        print(f"| {r} | {name} | {load:.2f} | {mp_s:.1f} | {views_s:.1f} | **{views_s / mp_s:.2f}x** | {bare_s:.1f} | **{bare_s / mp_s:.2f}x** |")
-    print("targets: <= 1.5x with the views, <= 1.2x without")
+    for r, name, load, (mp_s, mp_c), (views_s, views_c), (bare_s, bare_c) in rows:
+        print(f"| {r} | {name} | {load:.2f} | {mp_s:.1f} / {mp_c:.1f} | {views_s:.1f} / {views_c:.1f} | **{views_s / mp_s:.2f}x** / {views_c / mp_c:.2f}x "
+              f"| {bare_s:.1f} / {bare_c:.1f} | **{bare_s / mp_s:.2f}x** / {bare_c / mp_c:.2f}x |")  # fmt: skip
+    print("targets (wall): <= 1.5x with the views, <= 1.2x without; CPU time: what the process costs the machine, threads added up")
+
+
+def people_table(max_people: int, repeats: int) -> None:
+    """The table of ``--people`` (module docstring)."""
+    from simpose.cues.keypoints import KeypointConfig, detect_keypoints
+    from simpose.cues.people import PeopleConfig, detect_people
+    from simpose.cues.blazepose import BlazePose
+    from simpose.cues.video import open_video, prefetch
+    from simpose.track.estimator import Estimator
+
+    videos = (shared_dir() or Path("../shared")) / "real" / "videos"
+    config = PeopleConfig(max_people=max_people)
+    model = BlazePose(config.num_threads, config.detection_threshold)
+    est = Estimator.from_pretrained(people="all", max_people=max_people, cache_dir="")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("single_person_demo.mp4", "multi_person_demo.mp4", "street_demo.mp4"):
+            source = open_video(videos / name)
+            single = multi = (np.inf, np.inf)  # (wall, CPU) seconds
+            for _ in range(repeats):  # interleaved: the machine is shared; the fastest of each
+                t0, c0 = time.perf_counter(), time.process_time()
+                detect_keypoints((f for _, f in prefetch(source.frames())), KeypointConfig(segmentation=False))  # as the run reads them
+                single = min(single, (time.perf_counter() - t0, time.process_time() - c0))
+                t0, c0 = time.perf_counter(), time.process_time()
+                people = detect_people(source, config, model=model)
+                multi = min(multi, (time.perf_counter() - t0, time.process_time() - c0))
+            T = people.keypoints.num_frames
+            person_frames = int(people.keypoints.valid.sum())
+            runs = {}
+            for views in (False, True):
+                r = run_video(videos / name, Path(tmp) / f"{name}_{views}", RunConfig(fov=60.0, cache_dir="", views=views, people="all",
+                                                                                     max_people=max_people), estimator=est)  # fmt: skip
+                runs[views] = sum(v for k, v in r.timings.items() if k != "setup")
+            rows.append((name, f"{source.size[0]}x{source.size[1]}", T, people.keypoints.num_people, person_frames / T, single, multi,
+                         person_frames, runs[False], runs[True], r.n_people))  # fmt: skip
+    print(f"--people all --max-people {max_people}: fastest of {repeats} interleaved repeats (2D stages); load average {os.getloadavg()[0]:.2f}, "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '1')}")  # fmt: skip
+    print("| video | size | frames | tracks | people per frame | single-person 2D (frames/s) | multi-person 2D (frames/s) "
+          "| multi 2D per person-frame / single per frame, wall (target <= 1.5) | the same in CPU time "
+          "| run, no views (frames/s) | run with views (frames/s) | people in the run |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, size, T, tracks, per_frame, single, multi, pf, bare, views, n_people in rows:
+        print(f"| {name} | {size} | {T} | {tracks} | {per_frame:.1f} | {T / single[0]:.1f} | {T / multi[0]:.1f} | "
+              f"**{(multi[0] / pf) / (single[0] / T):.2f}** | {(multi[1] / pf) / (single[1] / T):.2f} | {T / bare:.1f} | {T / views:.1f} | {n_people} |")  # fmt: skip
+
+
+def decode_ahead(video: Path, repeats: int) -> None:
+    """The table of ``--decode-ahead`` (module docstring)."""
+    from simpose.cues.blazepose import BlazePose
+    from simpose.cues.keypoints import KeypointConfig, detect_keypoints
+    from simpose.cues.people import PeopleTracker
+    from simpose.cues.video import open_video, prefetch
+
+    source = open_video(video)
+    model = BlazePose()
+    stages = {
+        "single-person (mp.solutions.pose)": lambda frames: detect_keypoints(frames, KeypointConfig(segmentation=False)),
+        "multi-person (cues.people)": lambda frames: [tracker.step(f) for tracker in [PeopleTracker(model=model)] for f in frames],
+    }
+    rows = []
+    for r in range(repeats):
+        load = os.getloadavg()[0]
+        for name, stage in stages.items():
+            for how, frames in (("in the loop", lambda: (f for _, f in source.frames())), ("in a thread", lambda: (f for _, f in prefetch(source.frames())))):
+                t0, c0 = time.perf_counter(), time.process_time()
+                stage(frames())
+                rows.append((r, load, name, how, time.perf_counter() - t0, time.process_time() - c0))
+    print(f"2D stages on {video.name} ({source.n_frames} frames of {source.size[0]}x{source.size[1]}), decoding in the loop or in a thread")
+    print("| repeat | load avg | stage | decoding | wall (s) | CPU (s) |")
+    print("|---:|---:|---|---|---:|---:|")
+    for r, load, name, how, wall, cpu in rows:
+        print(f"| {r} | {load:.2f} | {name} | {how} | {wall:.1f} | {cpu:.1f} |")
+
+
+def encode(frames, options: dict, path: Path) -> None:
+    """A plain PyAV H.264 loop in the caller's thread (``VideoWriter``'s stream, with other
+    ``options``); ``frames``: an iterable of (H, W, 3) uint8, even sizes."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        stream = None
+        for frame in frames:
+            if stream is None:
+                stream = container.add_stream("libx264", rate=Fraction(30))
+                stream.height, stream.width = frame.shape[:2]
+                stream.pix_fmt, stream.options = "yuv420p", options
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def view_parts(video: Path, tmp: Path, n_frames: int) -> None:
+    """The table of ``--view-parts`` (module docstring): one main-person run, then each part
+    of its views timed on its first ``n_frames`` frames."""
+    import av
+
+    from simpose.body.fit import body_vertices
+    from simpose.cues.video import open_video
+    from simpose.track.views import overlay_mesh
+    from simpose.viz.overlay import OverlayRenderer
+    from simpose.viz.skeleton3d import render_skeleton3d
+    from simpose.track.estimator import Estimator
+    from simpose.track.sequence import PoseSequence
+    from simpose.viz.video import X264_OPTIONS, write_video
+
+    est = Estimator.from_pretrained(cache_dir="")
+    result = run_video(video, tmp / "run", RunConfig(fov=60.0, cache_dir="", views=False), estimator=est)
+    body, fit, a = est.body, PoseSequence.load(tmp / "run").body_fit(0), result.arrays
+    source = open_video(video)
+    rows = []
+
+    def timed(name: str, fn, n: int):
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = fn()
+        rows.append((name, 1000 * (time.perf_counter() - t0) / n, 1000 * (time.process_time() - c0) / n))
+        return out
+
+    frames = timed("decode (the views' second pass over the video)", lambda: [f for _, f in source.frames(start=0, end=n_frames)], n_frames)
+    N = len(frames)
+    keep, faces = overlay_mesh(body, fit)
+    valid = np.flatnonzero(fit.valid[:N])
+    verts = timed("mesh forward (anny, 32 frames a batch)", lambda: np.concatenate([body_vertices(body, fit, valid[i : i + 32])[:, keep]
+                                                                                  for i in range(0, len(valid), 32)]), N)  # fmt: skip
+    verts = dict(zip(valid.tolist(), verts))
+    drawn = {}
+    for side in (640, 480, 320):
+        renderer = OverlayRenderer(tuple(source.size), a["K"], faces, mesh_side=side)
+        draw = lambda: [renderer.render(frames[i], verts.get(i), a["joints2d"][i, 0], a["confidence"][i, 0], str(a["joint_set"])) for i in range(N)]  # noqa: E731
+        draw()  # warm: the rasterizer's context and buffers
+        drawn[side] = timed(f"overlay drawing, mesh rasterized at {side} px", draw, N)
+        renderer.close()
+
+    def psnr(x: list, y: list) -> float:
+        mse = np.mean([np.mean((p.astype(np.float64) - q.astype(np.float64)) ** 2) for p, q in zip(x, y)])
+        return float(10 * np.log10(255**2 / mse))
+
+    # the encoder's own thread (VideoWriter) against encoding in the drawing loop: whether
+    # overlapping the two helps depends on a free core
+    renderer = OverlayRenderer(tuple(source.size), a["K"], faces)
+    draw_each = lambda: (renderer.render(frames[i], verts.get(i), a["joints2d"][i, 0], a["confidence"][i, 0], str(a["joint_set"])) for i in range(N))  # noqa: E731
+    timed("overlay drawing + encoding, the encoder in the drawing loop", lambda: encode(draw_each(), X264_OPTIONS, tmp / "inline.mp4"), N)
+    timed("overlay drawing + encoding, the encoder in its thread (VideoWriter, as the run)", lambda: write_video(tmp / "thread.mp4", draw_each(), 30.0), N)
+    renderer.close()
+    notes = {f"overlay drawing, mesh rasterized at {s} px": f"PSNR vs 640 px: {psnr(drawn[s], drawn[640]):.1f} dB" for s in (480, 320)}
+    raw = drawn[640]
+    for preset in ("superfast", "ultrafast"):
+        path = tmp / f"{preset}.mp4"
+        timed(f"x264 {preset}, crf 20, 1280x720 overlay", lambda: encode(raw, dict(X264_OPTIONS, preset=preset), path), N)
+        with av.open(str(path)) as container:
+            decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        notes[f"x264 {preset}, crf 20, 1280x720 overlay"] = f"{path.stat().st_size / N / 1000:.1f} kB/frame, PSNR vs raw {psnr(decoded, raw):.1f} dB"
+    sk = timed("3D view drawing (640 px)", lambda: list(render_skeleton3d(a["joints3d"][:N, 0], a["valid"][:N, 0], str(a["joint_set"]), result.fps)), N)
+    timed("3D view encoding (the writer's preset)", lambda: write_video(tmp / "sk.mp4", sk, 30.0), N)
+    print(f"views, per frame of {video.name} ({N} frames of {source.size[0]}x{source.size[1]}); load average {os.getloadavg()[0]:.2f}")
+    print("| part | wall ms / frame | CPU ms / frame | quality |")
+    print("|---|---:|---:|---|")
+    for name, wall, cpu in rows:
+        print(f"| {name} | {wall:.1f} | {cpu:.1f} | {notes.get(name, '')} |")
 
 
 def time_flow(video: Path, arrays: dict) -> float:
@@ -165,8 +350,22 @@ def main() -> None:
     parser.add_argument("--whole", action="store_true", help="whole processes against a plain MediaPipe loop (1280x720 video)")
     parser.add_argument("--repeats", type=int, default=2, help="with --whole: interleaved repeats")
     parser.add_argument("--baseline", type=Path, default=None, help="with --whole: another checkout (its src/) timed in the same repeats")
+    parser.add_argument("--people", action="store_true", help="multi-person 2D stage and --people all runs on the demo videos")
+    parser.add_argument("--max-people", type=int, default=8, help="with --people: people tracked at most")
+    parser.add_argument("--view-parts", action="store_true", help="per-frame cost of each part of the views (1280x720)")
+    parser.add_argument("--decode-ahead", action="store_true", help="2D stages with the video decoded in the loop or in a thread")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    if args.people:
+        return people_table(args.max_people, args.repeats)
+    if args.decode_ahead:
+        with tempfile.TemporaryDirectory() as tmp:
+            video = args.video or make_video(Path(tmp) / "bench_1280x720.mp4", 205, (1280, 720), fps=30.0)
+            return decode_ahead(video, args.repeats)
+    if args.view_parts:
+        with tempfile.TemporaryDirectory() as tmp:
+            video = args.video or make_video(Path(tmp) / "bench_1280x720.mp4", 205, (1280, 720), fps=30.0)
+            return view_parts(video, Path(tmp), args.frames)
     if args.whole:
         with tempfile.TemporaryDirectory() as tmp:
             video = args.video or make_video(Path(tmp) / "bench_1280x720.mp4", 205, (1280, 720), fps=30.0)

@@ -117,3 +117,16 @@ def test_the_checks_catch_a_bad_graph(case, monkeypatch):
     check = test_stages_import_downward_only if case == "upward" else test_no_import_cycles_between_modules
     with pytest.raises(AssertionError):
         check()
+
+
+def test_the_run_module_does_not_import_torch():
+    """``simpose run`` starts its 2D stage (MediaPipe) at once and imports torch, roma and anny
+    in the thread that loads the lifter and body model beside it (:mod:`simpose.track.run`);
+    a module-level ``import torch`` on its import path would make that import serial again
+    (about 2 s a process). Checked in a fresh interpreter, as a run starts."""
+    import subprocess
+    import sys
+
+    code = "import sys, simpose.track.run, simpose.track.estimator; print(sorted({'torch', 'roma', 'anny', 'mediapipe'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

@@ -17,13 +17,16 @@ for rates. Nothing here imports a stage of the package (only :mod:`simpose.camer
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import roma
-import torch
 
-from simpose.camera import Camera, image_to_normalised
+if TYPE_CHECKING:
+    from simpose.camera import Camera
+
+# torch, roma and simpose.camera are imported in the functions that use them: the numpy
+# functions here (translation from rays, smoothing, resampling) are on the import path of
+# `simpose run`, which starts its 2D stage while torch loads in a thread (simpose.track.run).
 
 __all__ = [
     "look_at",
@@ -60,6 +63,10 @@ def look_at(eye: np.ndarray, target: np.ndarray, focal: float, size: tuple[int, 
     x = x / np.linalg.norm(x)
     y = np.cross(z, x)
     R = np.stack([x, y, z])
+    import torch
+
+    from simpose.camera import Camera
+
     cam = Camera.from_intrinsics(focal, size, dtype=torch.float64)
     return cam.with_extrinsics(torch.as_tensor(R), torch.as_tensor(-R @ eye))
 
@@ -116,12 +123,18 @@ def similarity_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def rotvec_to_rotmat(r: np.ndarray) -> np.ndarray:
     """(..., 3) rotation vectors, radians -> (..., 3, 3) rotation matrices (roma), in the input's
     float dtype (cast to float64 first for float64 results)."""
+    import roma
+    import torch
+
     return roma.rotvec_to_rotmat(torch.as_tensor(np.asarray(r))).numpy()
 
 
 def rotmat_to_rotvec(R: np.ndarray) -> np.ndarray:
     """(..., 3, 3) rotation matrices -> (..., 3) rotation vectors, radians (roma), in the input's
     float dtype."""
+    import roma
+    import torch
+
     return roma.rotmat_to_rotvec(torch.as_tensor(np.asarray(R))).numpy()
 
 
@@ -264,6 +277,8 @@ def track_at(xy: np.ndarray, confidence: np.ndarray, positions: np.ndarray) -> t
 def normalised_coords(joints2d: np.ndarray, K: np.ndarray) -> np.ndarray:
     """Pixels (..., J, 2) -> normalised image coordinates ``(u - c) / f`` (..., J, 2), for a K
     (3, 3) without lens distortion (:func:`simpose.camera.image_to_normalised`)."""
+    from simpose.camera import image_to_normalised
+
     return image_to_normalised(joints2d, np.asarray(K, np.float64))
 
 

@@ -361,6 +361,19 @@ def test_lambert_rgb_of_a_camera_facing_quad(raster, reverse_winding):
         np.testing.assert_array_equal(out.rgb[~covered], background[~covered])
 
 
+
+def test_rgb_is_black_off_the_mesh_without_a_background(raster):
+    """Without a background the colour target's clear value is the result off the mesh (not
+    overwritten again): black there, also right after a frame drawn over a background."""
+    v, f = quad(-0.5, 0.5, -0.4, 0.4, 2.0)
+    background = np.full((H, W, 3), 200, np.uint8)
+    raster.rasterize(v, f, CAM, colors=np.array([200, 100, 50], np.uint8), background=background)
+    out = raster.rasterize(v * [0.5, 0.5, 1.0], f, CAM, colors=np.array([200, 100, 50], np.uint8))
+    covered = out.mask > 0
+    assert covered.any() and (~covered).any()
+    assert (out.rgb[~covered] == 0).all() and (out.rgb[covered] > 0).any()
+
+
 def test_parts_take_the_majority_label_of_each_face(raster):
     v, f = quad(-0.5, 0.5, -0.4, 0.4, 2.0)  # faces (0, 2, 1) and (0, 3, 2)
     labels = np.array([3, 7, 7, 9])  # face 0: 7 (majority), face 1: 3 (three-way tie: first vertex)

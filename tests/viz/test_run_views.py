@@ -93,9 +93,9 @@ def test_mesh_rasterized_small_still_lands_on_the_projected_body(body):
 
 
 def test_prefetch_keeps_order_and_raises_errors_in_the_consumer():
-    from simpose.track.views import _prefetch
+    from simpose.cues.video import prefetch
 
-    assert list(_prefetch(iter(range(50)), size=3)) == list(range(50))
+    assert list(prefetch(iter(range(50)), size=3)) == list(range(50))
 
     def broken():
         yield 1
@@ -103,10 +103,10 @@ def test_prefetch_keeps_order_and_raises_errors_in_the_consumer():
 
     got = []
     with pytest.raises(OSError, match="corrupt frame"):
-        for x in _prefetch(broken()):
+        for x in prefetch(broken()):
             got.append(x)
     assert got == [1]
-    stream = _prefetch(iter(range(1000)), size=2)
+    stream = prefetch(iter(range(1000)), size=2)
     assert next(stream) == 0
     stream.close()  # stops the thread that waits on a full queue (does not hang)
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import torch
 
 from simpose.body.joints import get_joint_set
 from simpose.geometry import gaussian_smooth, solve_translation
@@ -149,6 +148,8 @@ def refine_sequence(
     Y0, xy, conf, t0 = Y0[frames], xy[frames], conf[frames], trans[frames]
     seen = np.isfinite(xy).all(-1) & np.isfinite(conf)
     s = np.sqrt(config.reprojection_m**2 + jitter_scale(np.where(seen[..., None], xy, np.nan), t0[:, 2], fps, config.jitter_window_s) ** 2)
+
+    import torch  # here, not at import: RefineConfig is on `simpose run`'s import path (simpose.geometry says why)
 
     root = get_joint_set(joint_set).root
     child, parent, length = bone_pairs(joint_set)

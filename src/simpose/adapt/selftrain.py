@@ -27,19 +27,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from simpose.models.lifter import Lifter
-from simpose.models.lifter_input import (
-    HEAD_CENTRE,
-    mirror_input,
-    mirror_output,
-    output_roots,
-    output_slices,
-    resample_frames,
-)
+if TYPE_CHECKING:  # torch and the lifter are imported in fine_tune: SelfTrainConfig is on `simpose run`'s import path (simpose.geometry says why)
+    from simpose.models.lifter import Lifter
 
 __all__ = ["SelfTrainConfig", "fine_tune"]
 
@@ -91,6 +84,11 @@ def fine_tune(
     Returns:
         The adapted :class:`Lifter` (its own network; BatchNorm statistics unchanged).
     """
+    import torch
+
+    from simpose.models.lifter import Lifter
+    from simpose.models.lifter_input import HEAD_CENTRE, mirror_input, mirror_output, output_roots, output_slices, resample_frames
+
     adapted = Lifter(copy.deepcopy(lifter.net), lifter.card, lifter.flip, lifter.contract)
     x, conf = adapted._inputs(joints2d, joint_set, confidence)
     T0 = len(x)

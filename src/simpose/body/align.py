@@ -27,12 +27,15 @@ neighbouring frames' joints of the previous iteration: a few milliseconds for hu
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from simpose.body.fit import BodyFit
-from simpose.body.rig import JointRig
+if TYPE_CHECKING:  # torch is imported in align_body: AlignConfig is on `simpose run`'s import path (simpose.geometry says why)
+    import torch
+
+    from simpose.body.fit import BodyFit
+    from simpose.body.rig import JointRig
 
 __all__ = ["AlignConfig", "align_body", "smooth_track"]
 
@@ -138,6 +141,8 @@ def align_body(
     Returns:
         A new :class:`BodyFit` (same shape and validity).
     """
+    import torch
+
     frames = np.flatnonzero(fit.valid)
     if len(frames) == 0 or config.iterations <= 0:
         return fit

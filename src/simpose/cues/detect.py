@@ -29,7 +29,7 @@ import numpy as np
 from simpose.cues.cache import cache_key, cache_path, content_fingerprint, load_arrays, save_arrays
 from simpose.cues.errors import CueError
 from simpose.cues.keypoints import KeypointConfig, Keypoints2D, detect_keypoints, import_mediapipe
-from simpose.cues.video import VideoSource
+from simpose.cues.video import VideoSource, prefetch
 
 __all__ = ["Detections", "detect", "graceful_interrupt"]
 
@@ -114,18 +114,20 @@ def detect(
     stopped = []
 
     def frames() -> Iterator[np.ndarray]:
-        stream = source.frames(start=first, end=end)
-        total = max(0, (source.n_frames if end is None else min(end, source.n_frames)) - first)
-        if progress:
-            from rich.progress import track
+        # decoded in a thread beside MediaPipe (a second core decodes the next frames)
+        with contextlib.closing(prefetch(source.frames(start=first, end=end))) as decoded:
+            stream = decoded
+            total = max(0, (source.n_frames if end is None else min(end, source.n_frames)) - first)
+            if progress:
+                from rich.progress import track
 
-            stream = track(stream, total=total, description=f"2D keypoints {Path(source.path).name}", transient=True)
-        for index, image in stream:
-            if stop.is_set():
-                stopped.append(index)
-                return
-            indices.append(index)
-            yield image
+                stream = track(stream, total=total, description=f"2D keypoints {Path(source.path).name}", transient=True)
+            for index, image in stream:
+                if stop.is_set():
+                    stopped.append(index)
+                    return
+                indices.append(index)
+                yield image
 
     try:
         new, _ = detect_keypoints(frames(), config)

@@ -26,6 +26,7 @@ people axis (T, P, 33) whose column p is track ``track_ids[p]``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -41,7 +42,7 @@ from simpose.cues.errors import CueError
 from simpose.cues.keypoints import MEDIAPIPE_JOINT_SET, Keypoints2D
 from simpose.cues.people_match import duplicates, match, skeleton_nms, skeleton_similarity, tile_rois
 from simpose.cues.smoothing import LANDMARK_FILTER, LEGACY_RATE, VISIBILITY_ALPHA, WORLD_FILTER, low_pass, one_euro
-from simpose.cues.video import VideoSource
+from simpose.cues.video import VideoSource, prefetch
 
 __all__ = ["PeopleConfig", "PeopleDetections", "PeopleTracker", "detect_people", "detect_people_image"]
 
@@ -418,21 +419,23 @@ def detect_people(
     first = start if done is None else int(done["frame_index"][-1]) + 1
     per_frame: list[dict[int, PoseCandidate]] = []
     indices, detector_frames = [], []
-    stream: Iterator = source.frames(start=first, end=end)
+    decoded = prefetch(source.frames(start=first, end=end))  # decoded in a thread beside the models
+    stream: Iterator = decoded
     if progress:
         from rich.progress import track
 
         total = max(0, (source.n_frames if end is None else min(end, source.n_frames)) - first)
         stream = track(stream, total=total, description=f"people 2D {Path(source.path).name}", transient=True)
     complete = True
-    for index, image in stream:
-        if stop.is_set():
-            complete = False
-            break
-        found, detected = tracker.step(image)
-        per_frame.append(found)
-        indices.append(index)
-        detector_frames.append(detected)
+    with contextlib.closing(decoded):
+        for index, image in stream:
+            if stop.is_set():
+                complete = False
+                break
+            found, detected = tracker.step(image)
+            per_frame.append(found)
+            indices.append(index)
+            detector_frames.append(detected)
     if not per_frame and done is None:
         raise CueError(f"{source.path}: no frames in the range [{start}, {end if end is not None else 'end'})")
     raw = _raw(per_frame, np.asarray(indices, np.int64), np.asarray(detector_frames, bool))

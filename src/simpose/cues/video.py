@@ -25,7 +25,7 @@ import numpy as np
 
 from simpose.cues.errors import VideoError
 
-__all__ = ["VideoSource", "VideoFile", "ImageSequence", "open_video", "rotate_frame", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES"]
+__all__ = ["VideoSource", "VideoFile", "ImageSequence", "open_video", "rotate_frame", "prefetch", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES"]
 
 log = logging.getLogger(__name__)
 
@@ -280,3 +280,48 @@ def _image_size(f: Path) -> tuple[int, int]:
 
 def _natural_key(f: Path) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", f.name)]
+
+
+def prefetch(items: Iterator, size: int = 4) -> Iterator:
+    """``items`` drawn by a thread of its own, up to ``size`` ahead (a video decodes while its
+    frames are processed: PyAV and the RGB conversion release the GIL); its errors are raised
+    here, in order. Closing the generator stops it."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=size)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((item, None), timeout=0.2)
+                        break
+                    except queue.Full:
+                        pass
+                if stop.is_set():
+                    return
+            q.put((done, None))
+        except BaseException as e:  # noqa: BLE001  (raised in the consumer)
+            q.put((done, e))
+
+    thread = threading.Thread(target=work, name="decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = q.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)

@@ -405,7 +405,8 @@ class Rasterizer:
         mask = ids[..., 0].astype(np.uint8)
         face_id = ids[..., 1] - 1
         covered = mask > 0
-        np.copyto(rgb, 0 if background is None else background, where=~covered[..., None])
+        if background is not None:  # without one, the cleared target is 0 off the meshes already
+            np.copyto(rgb, background, where=~covered[..., None])
         parts = None
         if part_labels is not None:
             # the face labels of all meshes end to end; a pixel's row is its mesh's offset + face_id

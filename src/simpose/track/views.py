@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from simpose.body.fit import BodyFit, body_vertices
 from simpose.body.model import BodyModel
+from simpose.cues.video import prefetch
 from simpose.viz.overlay import OverlayRenderer, cluster_mesh
 from simpose.viz.skeleton3d import render_skeleton3d
 from simpose.viz.summary import write_summary
@@ -110,49 +110,6 @@ def write_views(
     return paths
 
 
-def _prefetch(items: Iterator, size: int = 4) -> Iterator:
-    """``items`` drawn by a thread of its own, up to ``size`` ahead (the video decodes while the
-    overlay draws); its errors are raised here, in order. Closing the generator stops it."""
-    import queue
-
-    q: queue.Queue = queue.Queue(maxsize=size)
-    stop = threading.Event()
-    done = object()
-
-    def work() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put((item, None), timeout=0.2)
-                        break
-                    except queue.Full:
-                        pass
-                if stop.is_set():
-                    return
-            q.put((done, None))
-        except BaseException as e:  # noqa: BLE001  (raised in the consumer)
-            q.put((done, e))
-
-    thread = threading.Thread(target=work, name="decode", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = q.get()
-            if item is done:
-                if error is not None:
-                    raise error
-                return
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                thread.join(0.05)
-
-
 class _Skeleton3DWriter(threading.Thread):
     """Draws and writes skeleton3d.mp4 in a thread; ``join`` then ``result`` gives its path or raises
     its error. ``stop`` (set by ``join`` when the main thread was interrupted) ends it early, without
@@ -238,7 +195,7 @@ def _result_frames(source, frame_index: np.ndarray, config):
     """Yield ``(row, frame number, image)`` for the video frames the result has a row for
     (decoded ahead in a thread; a progress bar with ``config.progress``)."""
     row = {int(f): i for i, f in enumerate(frame_index)}
-    frames = _prefetch(source.frames(start=int(frame_index[0]), end=int(frame_index[-1]) + 1))
+    frames = prefetch(source.frames(start=int(frame_index[0]), end=int(frame_index[-1]) + 1))
     if config.progress:
         from rich.progress import track
 

@@ -5,7 +5,7 @@ so where it lands is exactly where the 3D result projects: a mesh beside the per
 wrong translation, a mesh of the wrong size a wrong depth or focal length. The 2D skeleton is
 what the detector saw (the input of the lifter).
 
-Cost: the mesh is rasterized at a reduced size (``mesh_side``, 640 px by default) and only the
+Cost: the mesh is rasterized at a reduced size (``mesh_side``, 480 px by default) and only the
 person's box is scaled up and blended (premultiplied by the rasterized coverage, so its edges
 are soft rather than jagged); the skeleton is drawn with OpenCV's anti-aliased lines. At
 1280x720 this is a few ms a frame, where the full-size rasterization, a float blend of the
@@ -149,11 +149,13 @@ class OverlayRenderer:
         max_side: frames are scaled down so that their larger side is at most this.
         mesh_side: the mesh is rasterized at a size whose larger side is at most this (then
             scaled up to the frame's): the rasterizer works on the CPU here (llvmpipe) and its
-            cost grows with the pixels.
+            cost grows with the pixels. 480 rather than 640: a fifth less CPU per 1280x720
+            frame, and the frames differ from 640's only at the mesh's outline (about 50 dB
+            PSNR; `python benchmarks/run_speed.py --view-parts`).
     """
 
     def __init__(
-        self, image_size: tuple[int, int], K: np.ndarray, faces: np.ndarray, max_side: int = 1280, mesh_side: int = 640
+        self, image_size: tuple[int, int], K: np.ndarray, faces: np.ndarray, max_side: int = 1280, mesh_side: int = 480
     ) -> None:
         from simpose.camera import Camera
         import torch

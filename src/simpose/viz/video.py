@@ -12,7 +12,16 @@ import numpy as np
 
 from simpose._files import replace_atomically
 
-__all__ = ["VideoWriter", "write_video"]
+__all__ = ["VideoWriter", "write_video", "X264_OPTIONS"]
+
+# ultrafast: about 30% less CPU than superfast for a 1280x720 overlay frame, at the same PSNR
+# against the raw frames and about twice the file size (x264's presets from veryfast down trade
+# size for speed at a constant crf; measured by `python benchmarks/run_speed.py --view-parts`).
+# Encoding was the largest share of a run's view stage after rasterizing.
+# mbtree=0: with x264's macroblock-tree rate control, identical frames gave different files
+# (pixels up to 93 levels apart) from one `simpose run` process to the next (3 of 3 runs of a
+# 40-frame clip); without it every run gives the same bytes, for files within 0.2% of the size.
+X264_OPTIONS = {"crf": "20", "preset": "ultrafast", "x264-params": "mbtree=0"}
 
 
 class VideoWriter:
@@ -112,14 +121,7 @@ class VideoWriter:
         self._stream = self._container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1000))
         self._stream.width, self._stream.height = w - w % 2, h - h % 2  # yuv420p needs even sizes
         self._stream.pix_fmt = "yuv420p"
-        # superfast: half the encoding time of veryfast (10 vs 22 ms a 1280x720 overlay
-        # frame) for files about 1.3x the size at the same crf; veryfast had already halved
-        # x264's default. Encoding was the largest share of a run's view stage.
-        # mbtree=0: with x264's macroblock-tree rate control,
-        # identical frames gave different files (pixels up to 93 levels apart) from one
-        # `simpose run` process to the next (3 of 3 runs of a 40-frame clip); without it every
-        # run gives the same bytes, for files within 0.2% of the size.
-        self._stream.options = {"crf": "20", "preset": "superfast", "x264-params": "mbtree=0"}
+        self._stream.options = dict(X264_OPTIONS)
 
     def close(self) -> Path:
         if self.suffix == ".gif":
