@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from simpose.cues.video import ImageSequence, VideoError, VideoFile, _rotation_degrees, open_video, rotate_frame
+from simpose.cues.video import ImageSequence, VideoError, VideoFile, _rotation_degrees, open_video, prefetch, rotate_frame
 from simpose.viz.video import write_video
 
 
@@ -152,3 +152,22 @@ def test_video_without_video_stream(tmp_path):
         container.start_encoding()
     with pytest.raises(VideoError, match="no video stream"):
         open_video(path)
+
+
+def test_prefetch_keeps_order_and_raises_errors_in_the_consumer():
+    """The 2D stages and the overlay decode ahead in a thread: the frames come in order, a
+    decoding error comes out in the consumer after the frames before it, closing stops it."""
+    assert list(prefetch(iter(range(50)), size=3)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise OSError("corrupt frame")
+
+    got = []
+    with pytest.raises(OSError, match="corrupt frame"):
+        for x in prefetch(broken()):
+            got.append(x)
+    assert got == [1]
+    stream = prefetch(iter(range(1000)), size=2)
+    assert next(stream) == 0
+    stream.close()  # stops the thread that waits on a full queue (does not hang)

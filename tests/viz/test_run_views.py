@@ -92,25 +92,6 @@ def test_mesh_rasterized_small_still_lands_on_the_projected_body(body):
     assert (out[far] == 30).all()  # outside the box the frame is untouched
 
 
-def test_prefetch_keeps_order_and_raises_errors_in_the_consumer():
-    from simpose.cues.video import prefetch
-
-    assert list(prefetch(iter(range(50)), size=3)) == list(range(50))
-
-    def broken():
-        yield 1
-        raise OSError("corrupt frame")
-
-    got = []
-    with pytest.raises(OSError, match="corrupt frame"):
-        for x in prefetch(broken()):
-            got.append(x)
-    assert got == [1]
-    stream = prefetch(iter(range(1000)), size=2)
-    assert next(stream) == 0
-    stream.close()  # stops the thread that waits on a full queue (does not hang)
-
-
 def test_skeleton3d_frames_and_invalid_frames():
     X = _pose(6)
     valid = np.ones(6, bool)

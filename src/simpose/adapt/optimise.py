@@ -21,14 +21,15 @@ import dataclasses
 import logging
 import time
 
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
-from simpose.adapt import losses as L
-from simpose.body.fit import NATIVE, BodyFit
-from simpose.body.joints import get_joint_set
-from simpose.body.model import POSE_LIMITS_RAD, BodyModel
-from simpose.body.rig import JointRig
+import numpy as np
+
+if TYPE_CHECKING:  # torch, the losses and the body are imported where used: OptimiseConfig is on `simpose run`'s import path (simpose.geometry says why)
+    import torch
+
+    from simpose.body.fit import BodyFit
+    from simpose.body.model import BodyModel
 
 __all__ = ["OptimiseConfig", "OptimiseResult", "optimise_body", "MIN_FRAMES"]
 
@@ -114,6 +115,9 @@ class OptimiseResult:
 
 def _pad_masks(masks, frames: np.ndarray, cfg: OptimiseConfig, dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """(T', M, 2) padded mask samples and (T', M) weights of the chosen frames; None masks -> zero weight."""
+    import torch
+    from simpose.adapt import losses as L
+
     samples = [
         np.zeros((0, 2), np.float32) if masks is None or masks[t] is None else L.mask_samples(masks[t], cfg.mask_area, cfg.mask_boundary)
         for t in frames
@@ -152,6 +156,12 @@ def optimise_body(
         :class:`OptimiseResult`; a track with fewer than ``MIN_FRAMES`` valid frames is returned
         unchanged with ``adapted=False`` (and a log line).
     """
+    import torch
+    from simpose.adapt import losses as L
+    from simpose.body.fit import BodyFit
+    from simpose.body.joints import get_joint_set
+    from simpose.body.model import POSE_LIMITS_RAD
+
     t0 = time.perf_counter()
     T = len(fit.valid)
     W, H = image_size
@@ -268,6 +278,11 @@ def _posers(body: BodyModel, shape_params: np.ndarray, joint_set: str, sub: torc
     the 20 rig bones (the points of ``sub`` and the regressors' vertices are all that is skinned,
     a few per cent of the full forward); with ``optimise_shape`` the body model's full forward.
     """
+    import torch
+    from simpose.body.fit import NATIVE
+    from simpose.body.joints import get_joint_set
+    from simpose.body.rig import JointRig
+
     if optimise_shape:
 
         def posed(pose, glob, trans, shape_logit):
@@ -305,6 +320,9 @@ def _crop_flows(flows, frames: np.ndarray, start_uv: torch.Tensor, image_size, c
     Raises:
         ValueError: a flow that is not (H, W, 2).
     """
+    import torch
+    from simpose.adapt import losses as L
+
     W, H = image_size
     pairs, crops, origins, strides = [], [], [], []
     for i in range(len(frames) - 1):
