@@ -30,7 +30,6 @@ Nothing is tuned on the real video. Writes ``OUT/results.json`` and ``OUT/result
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import time
