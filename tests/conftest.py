@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,22 @@ def body():
     from simpose.body.model import BodyModel
 
     return BodyModel()
+
+
+class StopAfter(threading.Event):
+    """A stop event that reads as set once it has been asked ``n`` times (the 2D stages ask once
+    per frame, before reading it): the stage ends after ``n`` frames."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def is_set(self) -> bool:
+        self.n -= 1
+        return self.n < 0 or super().is_set()
+
+
+@pytest.fixture
+def stop_after():
+    """:class:`StopAfter`, for tests (conftest modules are not imported by name)."""
+    return StopAfter

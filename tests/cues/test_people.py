@@ -4,7 +4,6 @@ constructed sequences (no model); a short real clip with two people."""
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 import pytest
@@ -160,19 +159,7 @@ def test_bad_config_is_refused(bad):
         PeopleConfig(**bad)
 
 
-class _StopAfter(threading.Event):
-    """A stop event that reads as set from its (n+1)-th check on: the stage ends after n frames."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.n = n
-
-    def is_set(self) -> bool:
-        self.n -= 1
-        return self.n < 0
-
-
-def test_a_stopped_people_stage_resumes_to_the_uninterrupted_result(shared, tmp_path):
+def test_a_stopped_people_stage_resumes_to_the_uninterrupted_result(shared, tmp_path, stop_after):
     pytest.importorskip("ai_edge_litert", reason="ai-edge-litert not installed: pip install 'simpose[mediapipe]'")
     pytest.importorskip("mediapipe", reason="mediapipe not installed")
     from simpose.cues.people import detect_people
@@ -181,7 +168,7 @@ def test_a_stopped_people_stage_resumes_to_the_uninterrupted_result(shared, tmp_
     source = open_video(shared / "real" / "videos" / "multi_person_demo.mp4")
     config = PeopleConfig(detect_every=3)
     whole = detect_people(source, config, end=6)
-    part = detect_people(source, config, end=6, cache_dir=tmp_path, stop=_StopAfter(4))
+    part = detect_people(source, config, end=6, cache_dir=tmp_path, stop=stop_after(4))
     assert not part.complete and part.frame_index.tolist() == [0, 1, 2, 3]
     rest = detect_people(source, config, end=6, cache_dir=tmp_path)  # resumes after frame 3
     assert rest.complete and not rest.cached and rest.frame_index.tolist() == list(range(6))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 
 import numpy as np
 import pytest
@@ -152,21 +151,9 @@ def test_frame_range(mediapipe, person_clip, tmp_path):
     assert r.arrays["joints3d"].shape[0] == 3
 
 
-class _StopAfter(threading.Event):
-    """An event that reads as set once it has been asked ``n`` times (the keypoint stage asks once per frame)."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.n = n
-
-    def is_set(self) -> bool:
-        self.n -= 1
-        return self.n < 0 or super().is_set()
-
-
-def test_interrupted_run_keeps_the_frames_done(mediapipe, person_clip, tmp_path):
+def test_interrupted_run_keeps_the_frames_done(mediapipe, person_clip, tmp_path, stop_after):
     cache = tmp_path / "cache"
-    r = run_video(person_clip, tmp_path / "o", RunConfig(fov=60.0, cache_dir=str(cache), views=False), stop=_StopAfter(5))
+    r = run_video(person_clip, tmp_path / "o", RunConfig(fov=60.0, cache_dir=str(cache), views=False), stop=stop_after(5))
     assert not r.complete and r.n_frames == 5
     a = read_poses(tmp_path / "o" / "poses.npz")
     assert a["joints3d"].shape[0] == 5 and not bool(a["complete"])
