@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Callable, Iterator, Sequence
 
@@ -113,7 +114,12 @@ def run_tasks(
         ClusterError: Ray missing, the cluster unreachable, or tasks that failed every try.
     """
     with ray_session(address, num_cpus) as ray:
-        remote = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=True)(fn)
+        # Ray gives its workers OMP_NUM_THREADS=1 where it is unset; BLAS would then add up in
+        # another order than this process does, and a clip's bytes differ from a local run's in
+        # the last bits: the workers get this process's setting (unset here: one per core).
+        threads = os.environ.get("OMP_NUM_THREADS") or str(os.cpu_count() or 1)
+        env = {"env_vars": {"OMP_NUM_THREADS": threads}}
+        remote = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=True, runtime_env=env)(fn)
         pending = {remote.remote(*job): job for job in jobs}
         failed = []
         while pending:
