@@ -315,14 +315,16 @@ def eval_clips(
 @eval_app.command("tracks")
 def eval_tracks(
     pred: Path = typer.Option(..., help="Predictions: a run folder or its poses.npz (h36m17, every person: run --people all)."),
-    gt: Path = typer.Option(..., help="Ground truth: a tracks .npz (joints3d (T,G,17,3), valid, joints2d), a simpose synth clip, or a 3DPW .pkl."),
+    gt: Path = typer.Option(..., help="Ground truth: a tracks .npz (joints3d (T,G,17,3), valid, joints2d), a simpose synth clip, a 3DPW .pkl, or a PoseTrack18 annotation .json (2D only)."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json and results.md."),
+    min_confidence: float = typer.Option(0.0, help="PoseTrack .json only: predicted joints with a lower confidence are left out."),
 ) -> None:
-    """Multi-person tracks, 3DPW-challenge style: known and per-frame association; MPJPE, PA-MPJPE, PCK3D, AUC, matched share, ID switches."""
+    """Multi-person tracks, 3DPW-challenge style: known and per-frame association; MPJPE, PA-MPJPE, PCK3D, AUC, matched share, ID switches.
+    Against a PoseTrack18 .json (2D ground truth): PoseTrack's per-joint CLEAR-MOT (MOTA, MOTP, precision, recall, ID switches)."""
     from simpose.eval.tracks import TracksError, evaluate_tracks_files
 
     try:
-        _, paths = evaluate_tracks_files(pred, gt, out)
+        _, paths = evaluate_tracks_files(pred, gt, out, min_confidence)
     except TracksError as exc:
         _fail(str(exc))
     console.print(Path(paths[1]).read_text(), markup=False, soft_wrap=True)

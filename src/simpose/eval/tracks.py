@@ -47,7 +47,7 @@ from simpose.body.joints import convert, get_joint_set
 from simpose.eval import metrics
 
 __all__ = ["TracksError", "TracksGT", "write_gt", "read_gt", "gt_from_synth_clip", "associate_known", "associate_unknown",
-           "evaluate_tracks", "evaluate_tracks_files", "format_markdown"]  # fmt: skip
+           "evaluate_tracks", "load_run", "write_results", "evaluate_tracks_files", "format_markdown"]  # fmt: skip
 
 JOINT_SET = "h36m17"
 PCK_THRESHOLD_M = 0.15
@@ -380,29 +380,47 @@ def _json_safe(x):
     return None if isinstance(x, float) and not np.isfinite(x) else x
 
 
-def evaluate_tracks_files(pred_path: str | Path, gt_path: str | Path, out: str | Path) -> tuple[dict, list[Path]]:
-    """``simpose eval tracks``: read both, score, write ``out/results.json`` and ``out/results.md``.
-
-    The run's rows are paired with the ground truth's by the run's ``frame_index`` (frame t of the
-    video is row t of the ground truth), so a run over part of the video is scored on its frames.
-    """
+def load_run(pred_path: Path):
+    """A run's :class:`~simpose.track.sequence.PoseSequence` (a run folder or its poses.npz); TracksError if unreadable."""
     from simpose.track.sequence import EstimatorError, PoseSequence
 
-    pred_path, gt_path, out = Path(pred_path), Path(gt_path), Path(out)
     try:
         seq = PoseSequence.load(pred_path)
     except FileNotFoundError as exc:
         raise TracksError(str(exc)) from exc
     except (EstimatorError, OSError, KeyError, ValueError) as exc:
         raise TracksError(f"{pred_path}: not a readable poses.npz ({exc})") from exc
+    return seq
+
+
+def write_results(result: dict, markdown: str, out: Path) -> list[Path]:
+    """``out/results.json`` (strict JSON, NaN -> null) and ``out/results.md``; returns both paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "results.json", out / "results.md"]
+    paths[0].write_text(json.dumps(_json_safe(result), indent=2, allow_nan=False) + "\n")
+    paths[1].write_text(markdown)
+    return paths
+
+
+def evaluate_tracks_files(pred_path: str | Path, gt_path: str | Path, out: str | Path, min_confidence: float = 0.0) -> tuple[dict, list[Path]]:
+    """``simpose eval tracks``: read both, score, write ``out/results.json`` and ``out/results.md``.
+
+    The run's rows are paired with the ground truth's by the run's ``frame_index`` (frame t of the
+    video is row t of the ground truth), so a run over part of the video is scored on its frames.
+    A PoseTrack18 annotation ``.json`` as ground truth (2D only) is scored with the 2D tracking
+    metrics of :mod:`simpose.eval.tracks2d` instead (``min_confidence``: predicted joints below it
+    are left out there).
+    """
+    pred_path, gt_path, out = Path(pred_path), Path(gt_path), Path(out)
+    if gt_path.suffix.lower() == ".json":
+        from simpose.eval.tracks2d import evaluate_posetrack_files
+
+        return evaluate_posetrack_files(pred_path, gt_path, out, min_confidence)
+    seq = load_run(pred_path)
     if seq.joint_set != JOINT_SET:
         raise TracksError(f"{pred_path}: predictions are in joint set {seq.joint_set!r}; only {JOINT_SET!r} is scored")
     gt = _frames_of_run(read_gt(gt_path), seq.frame_index, pred_path)
     pred2d = seq.joints2d if seq.joints2d.shape == seq.joints3d.shape[:3] + (2,) else None
     result = evaluate_tracks(seq.joints3d, seq.valid, gt, pred2d=pred2d, track_ids=seq.track_ids)
     result = {"pred": str(pred_path), "gt": str(gt_path), **result}
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "results.json", out / "results.md"]
-    paths[0].write_text(json.dumps(_json_safe(result), indent=2, allow_nan=False) + "\n")
-    paths[1].write_text(format_markdown(result, f"{pred_path.name} vs {gt_path.name}"))
-    return result, paths
+    return result, write_results(result, format_markdown(result, f"{pred_path.name} vs {gt_path.name}"), out)
