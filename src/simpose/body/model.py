@@ -26,6 +26,7 @@ import numpy as np
 import roma
 import torch
 
+from simpose.body.joints import get_joint_set
 from simpose.body.regressors import build_regressor
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ __all__ = [
     "BodyModel",
     "BodyOutput",
     "POSE_BONES",
+    "POSE_BONE_PARENTS",
     "SHAPE_NAMES",
     "ANNY_TO_SIMPOSE",
     "JOINT_LIMITS_DEG",
@@ -54,6 +56,18 @@ POSE_BONES: tuple[str, ...] = (
     "upperleg01.L", "lowerleg01.L", "foot.L",
     "upperleg01.R", "lowerleg01.R", "foot.R",
 )  # fmt: skip
+
+
+def _pose_bone_parents() -> tuple[int, ...]:
+    """Read off the native joint set's tree (its joints are the heads of ``POSE_BONES``)."""
+    js = get_joint_set("anny")
+    parent_names = [js.names[js.parents[js.index(b)]] for b in POSE_BONES]
+    return tuple(POSE_BONES.index(n) if n in POSE_BONES else -1 for n in parent_names)
+
+
+# For each pose bone, the index in POSE_BONES of its nearest posable ancestor (-1: the root), without
+# loading anny (metrics need it); BodyModel.pose_bone_parents reads the same off anny's rig.
+POSE_BONE_PARENTS: tuple[int, ...] = _pose_bone_parents()
 
 # x_simpose = ANNY_TO_SIMPOSE @ x_anny: anny (x left, y back, z up) -> simpose (x left-of-body
 # = image right for a body facing the camera, y down, z away from the camera).

@@ -54,6 +54,7 @@ __all__ = [
     "pck3d",
     "auc3d",
     "pve",
+    "global_rotmats",
     "mpjae",
     "pa_mpjae",
     "accel_error",
@@ -349,6 +350,38 @@ def pve(
 
 
 # --------------------------------------------------------------------------- rotations
+
+
+def global_rotmats(pose_rotvecs: ArrayLike, global_rotvecs: ArrayLike, parents: tuple[int, ...] | list[int]) -> np.ndarray:
+    """Global joint orientations from local rotations along a kinematic tree (what :func:`mpjae` compares).
+
+    ``G_root = R(global_rotvecs)`` and ``G_k = G_parent(k) @ R(pose_rotvecs_k)``, parent -1 being
+    the root: the body model's rule (``simpose.body.model``; ``parents`` =
+    :data:`~simpose.body.model.POSE_BONE_PARENTS` for its 19 pose bones). The result is in the
+    frame ``global_rotvecs`` is given in (camera frame for the 3DPW protocol). NaN inputs give NaN
+    rotations (of that joint and everything below it).
+
+    Args:
+        pose_rotvecs: (..., K, 3) radians, each joint's rotation relative to its parent.
+        global_rotvecs: (..., 3) radians, the root's orientation.
+        parents: (K,) index of each joint's parent among the K, -1 for the root; parents first.
+
+    Returns:
+        (..., 1 + K, 3, 3): the root's orientation, then the K joints'.
+    """
+    import roma
+    import torch
+
+    local, root = _as_f64(pose_rotvecs), _as_f64(global_rotvecs)
+    if local.ndim < 2 or local.shape[-2:] != (len(parents), 3) or root.shape != local.shape[:-2] + (3,):
+        raise ValueError(f"pose_rotvecs {local.shape} must be (..., {len(parents)}, 3) and global_rotvecs {root.shape} (..., 3)")
+    if any(p >= k for k, p in enumerate(parents)):
+        raise ValueError(f"parents must list each parent before its children, got {tuple(parents)}")
+    R = roma.rotvec_to_rotmat(torch.as_tensor(local)).numpy()
+    G = [roma.rotvec_to_rotmat(torch.as_tensor(root)).numpy()]  # G[k + 1] is joint k's
+    for k, p in enumerate(parents):
+        G.append(G[p + 1] @ R[..., k, :, :])
+    return np.stack(G, axis=-3)
 
 
 def _angle_deg(r1: np.ndarray, r2: np.ndarray) -> np.ndarray:

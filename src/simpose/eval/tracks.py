@@ -31,7 +31,14 @@ error), all over *matched* frames only; PCK3D@150 mm and AUC (0..150 mm) over *a
 frames with missed frames counted as 0 (every joint a miss); ``matched_share`` = matched / GT
 frames; ``id_switches`` (``unknown`` only; 0 by construction under ``known``): the number of times
 the track matched to a person changes from one matched frame to the next (gaps skipped).
-MPJAE (angles) is not reported: the ground truth here holds positions only.
+MPJAE and PA-MPJAE (3DPW challenge joint-angle errors, degrees; :func:`simpose.eval.metrics.mpjae`,
+:func:`~simpose.eval.metrics.pa_mpjae`) over matched frames, when both sides carry the body model's
+rotations (a run's ``body_pose_rotvecs`` / ``body_global_rotvecs``; a synth clip's ``body`` moved
+into the camera frame): the angle between predicted and true *global* orientations
+(:func:`~simpose.eval.metrics.global_rotmats`, camera frame) of the root and anny's 19 pose bones,
+mean over those 20; PA-MPJAE first turns the predicted orientations by the rotation of the
+Procrustes alignment of the scored joints. A ground-truth ``.npz`` or 3DPW file (SMPL, another
+body) has no anny rotations: no angles then.
 A track "exists" in a frame where ``valid`` is True and its scored joints are finite.
 """
 
@@ -44,6 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from simpose.body.joints import convert, get_joint_set
+from simpose.body.model import POSE_BONE_PARENTS
 from simpose.eval import metrics
 
 __all__ = ["TracksError", "TracksGT", "write_gt", "read_gt", "gt_from_synth_clip", "associate_known", "associate_unknown",
@@ -67,6 +75,9 @@ class TracksGT:
         joints2d: (T, G, J, 2) float64 pixels, or None.
         scored: (J,) bool joints that are scored (False where the source has no such joint).
         source: where it came from (for the report).
+        body_pose_rotvecs: (T, G, 19, 3) radians, anny's ``POSE_BONES`` local rotations, or None.
+        body_global_rotvecs: (T, G, 3) radians, the body's orientation in the camera frame, or None
+            (both or neither; finite where valid).
     """
 
     joints3d: np.ndarray
@@ -74,6 +85,8 @@ class TracksGT:
     joints2d: np.ndarray | None = None
     scored: np.ndarray | None = None
     source: str = ""
+    body_pose_rotvecs: np.ndarray | None = None
+    body_global_rotvecs: np.ndarray | None = None
 
 
 def _check_gt(gt: TracksGT) -> TracksGT:
@@ -92,7 +105,14 @@ def _check_gt(gt: TracksGT) -> TracksGT:
     if bad.any():
         t, g, _ = np.argwhere(bad)[0]
         raise TracksError(f"{gt.source}: ground truth is non-finite where valid ({bad.sum()} joints; first frame {t}, person {g})")
-    return TracksGT(j3, valid.astype(bool), j2, scored, gt.source)
+    pose, glob = gt.body_pose_rotvecs, gt.body_global_rotvecs
+    if (pose is None) != (glob is None):
+        raise TracksError(f"{gt.source}: body_pose_rotvecs and body_global_rotvecs come together")
+    if pose is not None:
+        pose, glob = np.asarray(pose, np.float64), np.asarray(glob, np.float64)
+        if pose.shape != j3.shape[:2] + (len(POSE_BONE_PARENTS), 3) or glob.shape != j3.shape[:2] + (3,):
+            raise TracksError(f"{gt.source}: body rotations have shapes {pose.shape}, {glob.shape}; expected (T, G, 19, 3), (T, G, 3)")
+    return TracksGT(j3, valid.astype(bool), j2, scored, gt.source, pose, glob)
 
 
 # ------------------------------------------------------------------------------ files
@@ -113,7 +133,8 @@ def write_gt(path: str | Path, joints3d: np.ndarray, valid: np.ndarray | None = 
 
 def gt_from_synth_clip(path: str | Path) -> TracksGT:
     """A ``simpose synth`` clip's h36m17 joints (T, P, 17, 3/2) as ground truth (every person valid
-    in every frame where its joints are finite)."""
+    in every frame where its joints are finite), with its bodies' rotations in the camera frame when
+    the clip has them (``body/pose_rotvecs``, ``body/global_rotvecs`` and the cameras' extrinsics)."""
     from simpose.data.synthetic import SyntheticClipError, read_clip
 
     try:
@@ -125,7 +146,15 @@ def gt_from_synth_clip(path: str | Path) -> TracksGT:
     j3 = np.asarray(clip["joints3d"][JOINT_SET], np.float64)
     j2 = clip["joints2d"].get(JOINT_SET)
     valid = np.isfinite(j3).all(axis=(-1, -2)) if j3.ndim == 4 else np.zeros(j3.shape[:2], bool)
-    return _check_gt(TracksGT(j3, valid, j2, None, str(path)))
+    pose = glob = None
+    body, meta = clip["body"], clip["meta"]
+    if {"pose_rotvecs", "global_rotvecs", "trans", "shape_params"} <= set(body) and {"camera_R", "camera_t"} <= set(meta):
+        from simpose.adapt.synthetic import camera_frame_fit
+
+        fits = [camera_frame_fit(body, np.asarray(meta["camera_R"]), np.asarray(meta["camera_t"]), p) for p in range(j3.shape[1])]
+        pose = np.stack([f.pose_rotvecs for f in fits], 1)  # local rotations do not depend on the frame
+        glob = np.stack([f.global_rotvecs for f in fits], 1)
+    return _check_gt(TracksGT(j3, valid, j2, None, str(path), pose, glob))
 
 
 def _gt_from_3dpw(path: Path) -> TracksGT:
@@ -232,11 +261,15 @@ def associate_unknown(gt_x: np.ndarray, gt_ok: np.ndarray, pred_x: np.ndarray, p
 
 
 # ------------------------------------------------------------------------------ scoring
-def _score(gt3d: np.ndarray, gt_ok: np.ndarray, pred3d: np.ndarray, match: np.ndarray, root: int) -> tuple[dict, dict]:
-    """Per-frame values of one person: match (T,) predicted column or -1.
+def _score(
+    gt3d: np.ndarray, gt_ok: np.ndarray, pred3d: np.ndarray, match: np.ndarray, root: int,
+    gt_rot: np.ndarray | None = None, pred_rot: np.ndarray | None = None,
+) -> tuple[dict, dict]:
+    """Per-frame values of one person: gt3d (T, J, 3), gt_ok (T,), pred3d (T, P, J, 3), match (T,)
+    predicted column or -1; gt_rot (T, K, 3, 3), pred_rot (T, P, K, 3, 3) global orientations or None.
 
     Returns sums (to pool people) and the person's summary dict.
-    """
+    """  # fmt: skip
     frames = np.flatnonzero(gt_ok)
     hit = frames[match[frames] >= 0]
     g, p = gt3d[hit], pred3d[hit, match[hit]]
@@ -249,6 +282,12 @@ def _score(gt3d: np.ndarray, gt_ok: np.ndarray, pred3d: np.ndarray, match: np.nd
         "pck3d": float(metrics.pck3d(p, g, PCK_THRESHOLD_M, root=root).sum()) if hit.size else 0.0,
         "auc3d": float(metrics.auc3d(p, g, root=root).sum()) if hit.size else 0.0,
     }  # fmt: skip
+    if gt_rot is not None and pred_rot is not None:
+        # frames whose predicted rotations are not finite (no body fitted) are left out of the angles
+        gr, pr = gt_rot[hit], pred_rot[hit, match[hit]]
+        ae, pa = metrics.mpjae(pr, gr), metrics.pa_mpjae(pr, gr, p, g)
+        ok = np.isfinite(ae) & np.isfinite(pa)
+        sums.update(n_angles=int(ok.sum()), mpjae=float(ae[ok].sum()), pa_mpjae_angle=float(pa[ok].sum()))
     return sums, _summary(sums)
 
 
@@ -256,11 +295,15 @@ def _summary(s: dict) -> dict:
     m, n = s["n_matched"], s["n_gt"]
     per_match = lambda k: s[k] / m if m else float("nan")  # noqa: E731
     per_gt = lambda k: s[k] / n if n else float("nan")  # noqa: E731
-    return {
+    out = {
         "mpjpe_mm": per_match("mpjpe"), "pa_mpjpe_mm": per_match("pa_mpjpe"), "mpjpe_camera_mm": per_match("mpjpe_cam"),
         "pck3d_150mm": per_gt("pck3d"), "auc3d": per_gt("auc3d"),
         "matched_share": m / n if n else float("nan"), "n_gt_frames": n, "n_matched_frames": m,
     }  # fmt: skip
+    if "n_angles" in s:
+        a = s["n_angles"]
+        out.update(mpjae_deg=s["mpjae"] / a if a else float("nan"), pa_mpjae_deg=s["pa_mpjae_angle"] / a if a else float("nan"))
+    return out
 
 
 def _id_switches(match: np.ndarray) -> int:
@@ -270,7 +313,8 @@ def _id_switches(match: np.ndarray) -> int:
 
 
 def evaluate_tracks(
-    pred3d: np.ndarray, pred_valid: np.ndarray, gt: TracksGT, pred2d: np.ndarray | None = None, track_ids: np.ndarray | None = None
+    pred3d: np.ndarray, pred_valid: np.ndarray, gt: TracksGT, pred2d: np.ndarray | None = None, track_ids: np.ndarray | None = None,
+    pred_pose_rotvecs: np.ndarray | None = None, pred_global_rotvecs: np.ndarray | None = None,
 ) -> dict:
     """Score predicted tracks against ground-truth people under both associations.
 
@@ -279,8 +323,11 @@ def evaluate_tracks(
         gt: ground truth with the same T.
         pred2d: (T, P, 17, 2) pixels or None (used for association when gt has 2D too).
         track_ids: (P,) the id reported for each column (default 0..P-1).
+        pred_pose_rotvecs: (T, P, 19, 3), pred_global_rotvecs: (T, P, 3) camera frame, the fitted
+            bodies' rotations, or None; with the ground truth's, MPJAE and PA-MPJAE are scored.
     Returns:
-        JSON-able dict: ``joints`` scored, ``association_space``, and per association
+        JSON-able dict: ``joints`` scored, ``association_space``, ``angles`` (whether MPJAE is
+        scored: ``mpjae_deg`` / ``pa_mpjae_deg`` in each summary), and per association
         (``known``, ``unknown``) ``matches`` (track id per person / per frame summary),
         ``per_person`` list and ``overall`` (see the module docstring for the metrics).
     """
@@ -313,13 +360,23 @@ def evaluate_tracks(
     else:
         space, gt_x, pred_x = "3d", gt3d, p3d
 
+    gt_rot = pred_rot = None
+    if gt.body_pose_rotvecs is not None and pred_pose_rotvecs is not None and pred_global_rotvecs is not None:
+        K = len(POSE_BONE_PARENTS)
+        if np.shape(pred_pose_rotvecs) != (T, P, K, 3) or np.shape(pred_global_rotvecs) != (T, P, 3):
+            raise TracksError(f"predicted body rotations have shapes {np.shape(pred_pose_rotvecs)}, {np.shape(pred_global_rotvecs)}; expected {(T, P, K, 3)}, {(T, P, 3)}")
+        gt_rot = metrics.global_rotmats(gt.body_pose_rotvecs, gt.body_global_rotvecs, POSE_BONE_PARENTS)  # (T, G, 20, 3, 3)
+        pred_rot = metrics.global_rotmats(pred_pose_rotvecs, pred_global_rotvecs, POSE_BONE_PARENTS)  # (T, P, 20, 3, 3)
+
     known = associate_known(gt_x, gt_ok, pred_x, pred_ok)
     per_frame = associate_unknown(gt_x, gt_ok, pred_x, pred_ok)
-    result = {"n_frames": T, "n_gt_people": G, "n_pred_tracks": P, "joints": names, "root": "pelvis", "association_space": space}
+    result = {"n_frames": T, "n_gt_people": G, "n_pred_tracks": P, "joints": names, "root": "pelvis", "association_space": space,
+              "angles": gt_rot is not None}  # fmt: skip
+    keys = ("n_gt", "n_matched", "mpjpe", "pa_mpjpe", "mpjpe_cam", "pck3d", "auc3d") + (("n_angles", "mpjae", "pa_mpjae_angle") if gt_rot is not None else ())
     for name, match in (("known", np.where(pred_ok[:, np.maximum(known, 0)] & (known >= 0), known, -1)), ("unknown", per_frame)):
-        people, total = [], dict.fromkeys(("n_gt", "n_matched", "mpjpe", "pa_mpjpe", "mpjpe_cam", "pck3d", "auc3d"), 0)
+        people, total = [], dict.fromkeys(keys, 0)
         for g in range(G):
-            sums, summary = _score(gt3d[:, g], gt_ok[:, g], p3d, match[:, g], root)
+            sums, summary = _score(gt3d[:, g], gt_ok[:, g], p3d, match[:, g], root, None if gt_rot is None else gt_rot[:, g], pred_rot)
             summary["id_switches"] = _id_switches(match[:, g])
             tracks = sorted({int(ids[p]) for p in match[gt_ok[:, g], g] if p >= 0})
             people.append({"gt_person": g, "tracks": tracks, **summary})
@@ -341,19 +398,26 @@ def format_markdown(result: dict, title: str = "Tracks vs ground truth") -> str:
         f"{result['n_frames']} frames, {result['n_gt_people']} ground-truth people, {result['n_pred_tracks']} predicted tracks; "
         f"{len(result['joints'])} h36m17 joints, root {result['root']}; association on {result['association_space'].upper()} joints.",
         "MPJPE, PA-MPJPE and camera MPJPE over matched frames; PCK3D@150 mm and AUC over all ground-truth frames (misses count 0).", "",
-        "| association | person | tracks | MPJPE (mm) | PA-MPJPE (mm) | camera MPJPE (mm) | PCK3D@150 (%) | AUC (%) | matched | ID switches |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]  # fmt: skip
+    angles = result.get("angles", False)
+    head = "| association | person | tracks | MPJPE (mm) | PA-MPJPE (mm) | camera MPJPE (mm) | PCK3D@150 (%) | AUC (%) |"
+    lines += [head + (" MPJAE (°) | PA-MPJAE (°) |" if angles else "") + " matched | ID switches |",
+              "|---|---|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if angles else "") + "---:|---:|"]  # fmt: skip
     for name in ("known", "unknown"):
         rows = [(str(p["gt_person"]), ",".join(map(str, p["tracks"])) or "—", p) for p in result[name]["per_person"]]
         rows.append(("**all**", "", result[name]["overall"]))
         for person, tracks, v in rows:
             share = f(100 * v["matched_share"] if v["n_gt_frames"] else None, 0)
+            ang = f"{f(v['mpjae_deg'])} | {f(v['pa_mpjae_deg'])} | " if angles else ""
             lines.append(
                 f"| {name} | {person} | {tracks} | {f(v['mpjpe_mm'])} | {f(v['pa_mpjpe_mm'])} | {f(v['mpjpe_camera_mm'])} | "
-                f"{f(v['pck3d_150mm'])} | {f(v['auc3d'])} | {v['n_matched_frames']}/{v['n_gt_frames']} ({share}%) | {v['id_switches']} |"
+                f"{f(v['pck3d_150mm'])} | {f(v['auc3d'])} | {ang}{v['n_matched_frames']}/{v['n_gt_frames']} ({share}%) | {v['id_switches']} |"
             )
-    lines += ["", "MPJAE is not reported (the ground truth holds joint positions, no rotations).", ""]
+    if angles:
+        lines += ["", "MPJAE / PA-MPJAE: angle between global orientations (camera frame) of the root and the 19 pose bones, matched frames."]
+    else:
+        lines += ["", "MPJAE is not reported (the ground truth holds no body-model rotations, or the run none)."]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -368,7 +432,9 @@ def _frames_of_run(gt: TracksGT, frame_index: np.ndarray, pred_path: Path) -> Tr
         span = f"{frame_index.min()}..{frame_index.max()}" if frame_index.size else "none"
         raise TracksError(f"{pred_path}: the run's frames ({span}, {frame_index.size} frames) are not all within the ground truth's {T_gt} frames")
     pick = lambda a: None if a is None else a[frame_index]  # noqa: E731
-    return TracksGT(gt.joints3d[frame_index], gt.valid[frame_index], pick(gt.joints2d), gt.scored, gt.source)
+    return TracksGT(
+        gt.joints3d[frame_index], gt.valid[frame_index], pick(gt.joints2d), gt.scored, gt.source, pick(gt.body_pose_rotvecs), pick(gt.body_global_rotvecs)
+    )
 
 
 def _json_safe(x):
@@ -421,6 +487,9 @@ def evaluate_tracks_files(pred_path: str | Path, gt_path: str | Path, out: str |
         raise TracksError(f"{pred_path}: predictions are in joint set {seq.joint_set!r}; only {JOINT_SET!r} is scored")
     gt = _frames_of_run(read_gt(gt_path), seq.frame_index, pred_path)
     pred2d = seq.joints2d if seq.joints2d.shape == seq.joints3d.shape[:3] + (2,) else None
-    result = evaluate_tracks(seq.joints3d, seq.valid, gt, pred2d=pred2d, track_ids=seq.track_ids)
+    result = evaluate_tracks(
+        seq.joints3d, seq.valid, gt, pred2d=pred2d, track_ids=seq.track_ids,
+        pred_pose_rotvecs=seq.body_pose_rotvecs, pred_global_rotvecs=seq.body_global_rotvecs,
+    )  # fmt: skip
     result = {"pred": str(pred_path), "gt": str(gt_path), **result}
     return result, write_results(result, format_markdown(result, f"{pred_path.name} vs {gt_path.name}"), out)
