@@ -54,6 +54,7 @@ from simpose.cues.video import VideoSource
 from simpose.synth.scene import SceneConfig
 
 __all__ = [
+    "F16_MAX",
     "FORMAT",
     "JOINT_SETS",
     "KEYPOINT_SET",
@@ -80,7 +81,7 @@ KEYPOINT_SET = "blazepose33"
 JOINT_SETS = ("h36m17", "anny", "blazepose33")
 _ROOT_SET, _ROOT_JOINT = "h36m17", 0  # the pelvis: 3D joints are stored relative to it
 _MANIFEST = "detcache.json"
-_F16_MAX = 6e4
+F16_MAX = 6e4  # float16 values are clipped to this (joints near the camera plane project far out)
 # framing of real video for the cache (SceneConfig fields; the CLI's scene options add to these):
 # wide phone lenses to short tele; the distance that fits everyone in view times 0.5-2 (a first
 # build with 0.7-3 gave a median person of 165 px of 448 alone and 87 px among three: smaller than
@@ -168,7 +169,7 @@ def match_people(keypoints: np.ndarray, valid: np.ndarray, gt2d: np.ndarray) -> 
 def _f16(a: np.ndarray) -> np.ndarray:
     """float16, finite values clipped to its range (joints near the camera plane project far away)."""
     a = np.asarray(a, np.float64)
-    return np.clip(a, -_F16_MAX, _F16_MAX).astype(np.float16)
+    return np.clip(a, -F16_MAX, F16_MAX).astype(np.float16)
 
 
 def encode_record(arrays: dict[str, np.ndarray], meta: dict) -> bytes:

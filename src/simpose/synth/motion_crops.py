@@ -27,7 +27,7 @@ import numpy as np
 
 from simpose._files import atomic_open
 from simpose.cues.crops import CropConfig, crop_flow, motion_crops
-from simpose.synth.detcache import KEYPOINT_SET, DetectorCache, encode_record, det_path, read_detector_clip
+from simpose.synth.detcache import F16_MAX, KEYPOINT_SET, DetectorCache, det_path, encode_record, read_detector_clip
 from simpose.synth.scene import SceneConfig
 
 __all__ = ["MANIFEST", "crops_path", "build_motion_crops", "read_motion_crops"]
@@ -112,8 +112,9 @@ def _clip_crops(synth, seed: int, index: int, det_file: Path, config: CropConfig
     """Render clip ``index``, check it is the cached one, crop it; the file bytes."""
     det = read_detector_clip(det_file)
     clip = synth.make(seed, index)
-    gt = np.asarray(clip["joints2d"][KEYPOINT_SET], np.float64)
-    # float16 storage: its spacing grows with the value (joints near the camera plane project far out)
+    # the cache stores float16, clipped to its range (joints near the camera plane project far
+    # out), and its spacing grows with the value
+    gt = np.clip(np.asarray(clip["joints2d"][KEYPOINT_SET], np.float64), -F16_MAX, F16_MAX)
     gap = np.nanmax(np.abs(gt - det.joints2d[KEYPOINT_SET]) - np.abs(gt) * 2.0**-10)
     if not gap <= _GT_CHECK_PX:
         raise ValueError(f"clip {index}: the re-rendered ground truth differs from the detector cache's by {gap:.2f} px")
