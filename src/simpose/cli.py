@@ -322,9 +322,13 @@ def eval_tracks(
     """Multi-person tracks, 3DPW-challenge style: known and per-frame association; MPJPE, PA-MPJPE, PCK3D, AUC, matched share, ID switches.
     Against a PoseTrack18 .json (2D ground truth): PoseTrack's per-joint CLEAR-MOT (MOTA, MOTP, precision, recall, ID switches)."""
     from simpose.eval.tracks import TracksError, evaluate_tracks_files
+    from simpose.eval.tracks2d import evaluate_posetrack_files
 
     try:
-        _, paths = evaluate_tracks_files(pred, gt, out, min_confidence)
+        if gt.suffix.lower() == ".json":  # PoseTrack18: 2D ground truth only
+            _, paths = evaluate_posetrack_files(pred, gt, out, min_confidence)
+        else:
+            _, paths = evaluate_tracks_files(pred, gt, out)
     except TracksError as exc:
         _fail(str(exc))
     console.print(Path(paths[1]).read_text(), markup=False, soft_wrap=True)

@@ -208,7 +208,7 @@ def _pair_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(n > 0, np.where(ok, d, 0.0).sum(-1) / np.maximum(n, 1), np.inf)
 
 
-def _hungarian(cost: np.ndarray) -> list[tuple[int, int]]:
+def hungarian(cost: np.ndarray) -> list[tuple[int, int]]:
     """Minimum-cost pairs of a (G, P) matrix; inf entries are never paired."""
     from scipy.optimize import linear_sum_assignment
 
@@ -238,7 +238,7 @@ def associate_known(gt_x: np.ndarray, gt_ok: np.ndarray, pred_x: np.ndarray, pre
                 t = both[0]
                 cost[g, p] = _pair_distance(gt_x[t, g][None], pred_x[t, p][None])[0, 0]
     out = np.full(G, -1, np.int64)
-    for g, p in _hungarian(cost):
+    for g, p in hungarian(cost):
         out[g] = p
     return out
 
@@ -255,7 +255,7 @@ def associate_unknown(gt_x: np.ndarray, gt_ok: np.ndarray, pred_x: np.ndarray, p
         gs, ps = np.flatnonzero(gt_ok[t]), np.flatnonzero(pred_ok[t])
         if gs.size == 0 or ps.size == 0:
             continue
-        for r, c in _hungarian(_pair_distance(gt_x[t, gs], pred_x[t, ps])):
+        for r, c in hungarian(_pair_distance(gt_x[t, gs], pred_x[t, ps])):
             out[t, gs[r]] = ps[c]
     return out
 
@@ -468,20 +468,14 @@ def write_results(result: dict, markdown: str, out: Path) -> list[Path]:
     return paths
 
 
-def evaluate_tracks_files(pred_path: str | Path, gt_path: str | Path, out: str | Path, min_confidence: float = 0.0) -> tuple[dict, list[Path]]:
+def evaluate_tracks_files(pred_path: str | Path, gt_path: str | Path, out: str | Path) -> tuple[dict, list[Path]]:
     """``simpose eval tracks``: read both, score, write ``out/results.json`` and ``out/results.md``.
 
     The run's rows are paired with the ground truth's by the run's ``frame_index`` (frame t of the
     video is row t of the ground truth), so a run over part of the video is scored on its frames.
-    A PoseTrack18 annotation ``.json`` as ground truth (2D only) is scored with the 2D tracking
-    metrics of :mod:`simpose.eval.tracks2d` instead (``min_confidence``: predicted joints below it
-    are left out there).
+    (A PoseTrack18 ``.json``, 2D only, is :func:`simpose.eval.tracks2d.evaluate_posetrack_files`'s.)
     """
     pred_path, gt_path, out = Path(pred_path), Path(gt_path), Path(out)
-    if gt_path.suffix.lower() == ".json":
-        from simpose.eval.tracks2d import evaluate_posetrack_files
-
-        return evaluate_posetrack_files(pred_path, gt_path, out, min_confidence)
     seq = load_run(pred_path)
     if seq.joint_set != JOINT_SET:
         raise TracksError(f"{pred_path}: predictions are in joint set {seq.joint_set!r}; only {JOINT_SET!r} is scored")

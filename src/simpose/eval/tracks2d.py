@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from simpose.body.joints import conversion_matrix, get_joint_set
-from simpose.eval.tracks import TracksError, _hungarian, load_run, write_results
+from simpose.eval.tracks import TracksError, hungarian, load_run, write_results
 
 __all__ = ["Tracks2D", "posetrack_gt", "predictions_2d", "clear_mot", "format_markdown", "evaluate_posetrack_files"]
 
@@ -170,7 +170,7 @@ def _accumulate(d: np.ndarray, gt_ok: np.ndarray, pred_ok: np.ndarray, threshold
         # 2. Hungarian on the people and tracks left
         rows = [i for i, g in enumerate(gs) if int(g) not in matched]
         cols = [j for j, p in enumerate(ps) if int(p) not in matched.values()]
-        for r, c in _hungarian(cost[np.ix_(rows, cols)]) if rows and cols else []:
+        for r, c in hungarian(cost[np.ix_(rows, cols)]) if rows and cols else []:
             g, p = int(gs[rows[r]]), int(ps[cols[c]])
             counts["id_switches"] += int(g in last and last[g] != p)
             matched[g] = p
