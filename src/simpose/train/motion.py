@@ -216,7 +216,7 @@ def train_motion(crops: str | Path, out: str | Path, config: MotionTrainConfig =
         step += 1
         seconds += time.perf_counter() - t0
         if step % 50 == 0:
-            logger.info("step %d/%d: loss %.1f mm, %.2f s/step", step, config.steps, 1000 * loss.item(), seconds / step)
+            logger.info("step %d/%d: loss %.1f mm, %.2f s/step", step, config.steps, 1000 * loss.detach().item(), seconds / step)
         if step % config.save_every == 0 or step == end:
             save()
     if step < config.steps:
