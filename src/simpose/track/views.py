@@ -169,7 +169,7 @@ def _overlay(out_dir: Path, source, frame_index, arrays, body, fit, config, pick
     """Write overlay.mp4; appends (frame, image) of the rows in ``picks`` to ``thumbs``."""
     valid = arrays["valid"][:, 0]
     joint_set = str(arrays["joint_set"])
-    valid_rows = np.flatnonzero(arrays["valid"].any(1))  # thumbnails where anyone is seen
+    valid_rows = np.flatnonzero(valid)
     keep, faces = overlay_mesh(body, fit)
     renderer = OverlayRenderer(tuple(source.size), arrays["K"], faces, max_side=config.max_side)
     verts_cache: dict[int, np.ndarray] = {}
@@ -178,10 +178,7 @@ def _overlay(out_dir: Path, source, frame_index, arrays, body, fit, config, pick
             for i, index, image in _result_frames(source, frame_index, config):
                 verts = None
                 if valid[i]:
-                    if i not in verts_cache:  # batched mesh forward for the next valid frames
-                        nxt = valid_rows[valid_rows >= i][:MESH_BATCH]
-                        verts_cache = dict(zip(nxt.tolist(), body_vertices(body, fit, nxt)[:, keep]))
-                    verts = verts_cache[i]
+                    verts_cache, verts = _mesh_at(verts_cache, i, valid_rows, body, fit, keep)
                 out = renderer.render(image, verts, arrays["joints2d"][i, 0], arrays["confidence"][i, 0], joint_set)
                 writer.write(out)
                 if i in picks:
@@ -189,6 +186,16 @@ def _overlay(out_dir: Path, source, frame_index, arrays, body, fit, config, pick
     finally:
         renderer.close()
     return writer.path
+
+
+def _mesh_at(cache: dict[int, np.ndarray], i: int, rows: np.ndarray, body: BodyModel, fit: BodyFit, keep: np.ndarray):
+    """The overlay mesh (vertices ``keep``) of result row ``i`` from ``cache``; on a miss, one
+    batched forward of the next ``MESH_BATCH`` rows of ``rows`` (the person's valid rows) refills it.
+    Returns the cache and (V', 3) vertices."""
+    if i not in cache:
+        nxt = rows[rows >= i][:MESH_BATCH]
+        cache = dict(zip(nxt.tolist(), body_vertices(body, fit, nxt)[:, keep]))
+    return cache, cache[i]
 
 
 def _result_frames(source, frame_index: np.ndarray, config):
@@ -225,18 +232,14 @@ def _overlay_people(out_dir: Path, source, frame_index, arrays, body, fits, labe
     meshes = [overlay_mesh(body, fit) for fit in fits]  # per person (keep, faces): its own shape
     renderer = OverlayRenderer(tuple(source.size), arrays["K"], meshes[0][1], max_side=config.max_side)
     caches: list[dict[int, np.ndarray]] = [{} for _ in range(P)]
+    rows = [np.flatnonzero(valid[:, p]) for p in range(P)]
     try:
         with VideoWriter(out_dir / "overlay.mp4", float(arrays["fps"])) as writer:
             for i, index, image in _result_frames(source, frame_index, config):
                 verts: list[np.ndarray | None] = [None] * P
                 for p in range(P):
-                    if not valid[i, p]:
-                        continue
-                    if i not in caches[p]:  # batched mesh forward for this person's next valid frames
-                        rows = np.flatnonzero(valid[:, p])
-                        nxt = rows[rows >= i][:MESH_BATCH]
-                        caches[p] = dict(zip(nxt.tolist(), body_vertices(body, fits[p], nxt)[:, meshes[p][0]]))
-                    verts[p] = caches[p][i]
+                    if valid[i, p]:
+                        caches[p], verts[p] = _mesh_at(caches[p], i, rows[p], body, fits[p], meshes[p][0])
                 out = renderer.render_people(
                     image, verts, [m[1] for m in meshes], arrays["joints2d"][i], arrays["confidence"][i], joint_set, labels
                 )
