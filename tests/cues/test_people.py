@@ -179,3 +179,24 @@ def test_a_stopped_people_stage_resumes_to_the_uninterrupted_result(shared, tmp_
     again = detect_people(source, config, end=6, cache_dir=tmp_path)
     assert again.cached and again.complete
     np.testing.assert_array_equal(again.keypoints.keypoints, whole.keypoints.keypoints)
+
+
+def test_a_people_cache_entry_of_other_frames_is_not_resumed(shared, tiny_video, tmp_path, stop_after, caplog):
+    pytest.importorskip("ai_edge_litert", reason="ai-edge-litert not installed: pip install 'simpose[mediapipe]'")
+    pytest.importorskip("mediapipe", reason="mediapipe not installed")
+    from simpose.cues.people import detect_people
+    from simpose.cues.video import open_video
+
+    # a partial entry of two people (2 frames), put where the empty tiny video's entry lies (as a
+    # renamed or copied cache folder would): resuming it would splice the two people into the video
+    foreign = detect_people(open_video(shared / "real" / "videos" / "multi_person_demo.mp4"), cache_dir=tmp_path / "a", stop=stop_after(2))
+    assert not foreign.complete and len(foreign.track_ids) == 2
+    source = open_video(tiny_video)
+    fresh = detect_people(source, cache_dir=tmp_path / "b")
+    (entry,) = (tmp_path / "b").glob("*.npz")
+    (foreign_entry,) = (tmp_path / "a").glob("*.npz")
+    entry.write_bytes(foreign_entry.read_bytes())
+    again = detect_people(source, cache_dir=tmp_path / "b")
+    assert "made from another video's frames" in caplog.text
+    assert not again.cached and again.complete and again.track_ids.shape == (0,) == fresh.track_ids.shape
+    assert again.frame_index.tolist() == list(range(5))

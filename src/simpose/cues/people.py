@@ -398,16 +398,19 @@ def detect_people(
         CueError: ai-edge-litert or mediapipe missing, or the range holds no frame.
         VideoError: a frame cannot be decoded.
     """
-    from simpose.cues.cache import cache_key, cache_path, load_arrays, save_arrays
+    from simpose.cues.cache import cache_key, cache_path, content_fingerprint, load_arrays, save_arrays
 
-    entry, done, tracker = None, None, PeopleTracker(config, model)
+    entry, content, done, tracker = None, None, None, PeopleTracker(config, model)
     if cache_dir is not None:
         settings = {"stage": "people-keypoints", "format": _FORMAT, "people": dataclasses.asdict(config), "start": start, "end": end}
         entry = cache_path(cache_dir, source, cache_key(source, settings))
+        content = content_fingerprint(source)
         a = load_arrays(entry)
-        if a is not None and not (set(_RAW_KEYS) | {"complete", "tracker"}) <= a.keys():
-            log.warning("people cache entry %s is incomplete: recomputing it", entry)
-        elif a is not None and bool(a["complete"]):
+        problem = None if a is None else _entry_problem(a, source, start, end, content)
+        if problem:
+            log.warning("people cache entry %s does not match %s (%s): recomputing it", entry, source.path, problem)
+            a = None
+        if a is not None and bool(a["complete"]):
             log.info("people keypoints of %s from cache %s", source.path, entry)
             return _finish({k: a[k] for k in _RAW_KEYS}, source.size, True, config, cached=True)
         elif a is not None:
@@ -441,8 +444,37 @@ def detect_people(
     raw = _raw(per_frame, np.asarray(indices, np.int64), np.asarray(detector_frames, bool))
     raw = raw if done is None else _concat_raw(done, raw)
     if entry is not None:  # partial results too, with the tracker's state: the next call resumes after them
-        save_arrays(entry, {**raw, "complete": np.array(complete), "tracker": np.array(json.dumps(tracker.state()))})
+        state = {"complete": np.array(complete), "tracker": np.array(json.dumps(tracker.state())), "content": np.array(content)}
+        save_arrays(entry, {**raw, **state})
     return _finish(raw, source.size, complete, config)
+
+
+def _entry_problem(a: dict[str, np.ndarray], source: VideoSource, start: int, end: int | None, content: str) -> str | None:
+    """Why a people cache entry cannot be this video's detections of frames ``[start, end)``
+    (complete) or of a prefix of them (partial, to resume); None if it can. The key trusts the
+    file's path, size and mtime; the content fingerprint catches an entry made from other frames,
+    which a resumed partial entry would otherwise splice into this video's tracks."""
+    missing = [k for k in (*_RAW_KEYS, "complete", "tracker", "content") if k not in a]
+    if missing:
+        return f"no {', '.join(missing)}"
+    if str(a["content"]) != content:
+        return "made from another video's frames"
+    fi = a["frame_index"]
+    if fi.ndim != 1 or len(fi) == 0 or not np.array_equal(fi, np.arange(start, start + len(fi))):
+        return f"frame indices are not the range's from {start}"
+    last = source.n_frames if end is None else min(end, source.n_frames)
+    if source.n_frames_exact and len(fi) > last - start:
+        return f"{len(fi)} frames, more than the range's {last - start}"
+    T, P = len(fi), len(a["track_ids"])
+    shapes = {"keypoints": (T, P, J, 2), "world": (T, P, J, 3), "visibility": (T, P, J), "scores": (T, P),
+              "roi_size": (T, P), "valid": (T, P), "detector_frames": (T,)}  # fmt: skip
+    wrong = [k for k, shape in shapes.items() if a[k].shape != shape]
+    if wrong:
+        return f"wrong shapes of {', '.join(wrong)}"
+    valid = a["valid"].astype(bool)
+    if not (np.isfinite(a["keypoints"][valid]).all() and np.isfinite(a["world"][valid]).all()):
+        return "non-finite keypoints where a person is marked seen"
+    return None
 
 
 # unsmoothed per-track arrays of a run of frames, P in order of first appearance (= track id order)
