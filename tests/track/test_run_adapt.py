@@ -120,7 +120,7 @@ def test_adapt_options_are_checked():
 
     with pytest.raises(RunError, match="--adapt must be one of"):
         validate_run_config(RunConfig(adapt="mesh"))
-    with pytest.raises(RunError, match="--people main"):
+    with pytest.raises(RunError, match="--adapt needs --people='main'"):
         validate_run_config(RunConfig(adapt="params", people="all"))
     with pytest.raises(EstimatorError, match="adapt must be one of"):
         EstimatorConfig(adapt="yes")

@@ -22,6 +22,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -190,16 +191,12 @@ def validate_run_config(config: RunConfig, image_size: tuple[int, int] | None = 
     validate_options(config.focal, config.fov, config.fps, config.start, config.end, image_size)
     if config.mesh_every < 0 or config.max_side < 16:
         raise RunError(f"need --meshes-every >= 0 and max_side >= 16, got {config.mesh_every}, {config.max_side}")
-    from simpose.track.estimator import ADAPT_MODES, PEOPLE_MODES
+    from simpose.track.estimator import EstimatorConfig, EstimatorError
 
-    if config.people not in PEOPLE_MODES:
-        raise RunError(f"--people must be one of {', '.join(PEOPLE_MODES)}, got {config.people!r}")
-    if config.adapt not in ADAPT_MODES:
-        raise RunError(f"--adapt must be one of {', '.join(ADAPT_MODES)}, got {config.adapt!r}")
-    if config.adapt != "off" and config.people != "main":
-        raise RunError("--adapt needs --people main: the person masks are MediaPipe's single person's")
-    if not (isinstance(config.max_people, int) and config.max_people >= 1):
-        raise RunError(f"--max-people must be an integer >= 1, got {config.max_people!r}")
+    try:  # the estimator's own checks, one place; named here by the flags that set them
+        EstimatorConfig().with_settings(**config.estimator_settings())
+    except EstimatorError as e:
+        raise RunError(re.sub(r"\b(max_people|people|adapt|self_train|refine|motion_weights)\b", lambda m: "--" + m[1].replace("_", "-"), str(e))) from None
 
 
 def check_out_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> None:
