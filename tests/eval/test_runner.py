@@ -144,3 +144,26 @@ def _fake_h36m_sequences():
     ]  # fmt: skip
 
 
+
+
+def test_an_interrupted_h36m_evaluation_resumes_from_its_stored_predictions(tmp_path, monkeypatch):
+    from simpose.data import h36m as h36m_data
+    from simpose.eval.runner import run_h36m
+
+    seqs = _fake_h36m_sequences()
+    monkeypatch.setattr(h36m_data, "load_h36m", lambda root: seqs)
+    first, _ = run_h36m(tmp_path / "out", model="mean-pose", data=tmp_path, progress=False)
+    stored = sorted(p.name for p in (tmp_path / "out" / "predictions").glob("*.npy"))
+    assert stored == ["S9_Eating_1_0.npy", "S9_Walking_1_0.npy"]
+    # a stored prediction is used as it is: replaced by the ground truth, its sequence scores 0
+    walking = seqs[0]
+    np.save(tmp_path / "out" / "predictions" / "S9_Walking_1_0.npy", walking.joints3d[:, 0] - walking.joints3d[:, 0, :1])
+    again, _ = run_h36m(tmp_path / "out", model="mean-pose", data=tmp_path, progress=False)
+    assert again.per_action["Walking"]["mpjpe_mm"] == pytest.approx(0.0, abs=1e-9)
+    assert again.per_action["Eating"] == first.per_action["Eating"]
+    # other settings (here other inputs) never reuse them
+    path = tmp_path / "gt2d.npz"
+    det = {"S9": {s.take: [np.asarray(s.joints2d)[:, 0]] * 4 for s in seqs}}
+    np.savez(path, positions_2d=np.array(det, dtype=object), metadata=np.array({"num_joints": 17}, dtype=object))
+    other, _ = run_h36m(tmp_path / "out", model="mean-pose", data=tmp_path, keypoints2d=path, progress=False)
+    assert other.per_action["Walking"] == first.per_action["Walking"]

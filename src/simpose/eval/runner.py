@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -127,9 +130,15 @@ def run_h36m(
         inputs += f"; every {int(every)}th sequence only ({len(sequences)} sequences), not the whole protocol"
     pelvis = get_joint_set("h36m17").index("pelvis")
 
+    weights = getattr(estimator, "weights", None)
+    store = _PredictionStore(Path(out) / "predictions", {"model": name, "inputs": inputs, "weights": getattr(weights, "sha256", None)})
+
     def predict(seq):
+        done = store.get(seq)
+        if done is not None:
+            return done
         x, js = inputs_of(seq)
-        return failed_where_input_is(x, predict_finite(seq, x, js))
+        return store.put(seq, failed_where_input_is(x, predict_finite(seq, x, js)))
 
     def predict_finite(seq, x, js):
         if name != "simpose":
@@ -144,6 +153,44 @@ def run_h36m(
     result = evaluate_sequences(sequences, predict, model_name=name, inputs=inputs, progress=bar)
     paths = write_report(result, Path(out), plot=plot)
     return result, paths
+
+
+class _PredictionStore:
+    """Each sequence's prediction kept in ``folder`` as it is made, so that an interrupted
+    evaluation (the whole protocol is hours on a CPU) resumes where it stopped. ``key`` (model,
+    inputs, settings, weights) is written beside them; predictions made under another key are
+    discarded, never mixed in."""
+
+    def __init__(self, folder: Path, key: dict) -> None:
+        self.folder = folder
+        key_file = folder / "key.json"
+        if folder.is_dir() and any(folder.iterdir()) and not key_file.is_file():
+            raise EvalError(f"{folder}: holds files that are not an evaluation's predictions; choose another --out")
+        if key_file.is_file() and json.loads(key_file.read_text()) != key:
+            logger.info("%s: predictions of other settings, discarded", folder)
+            for f in folder.glob("*.npy"):
+                f.unlink()
+        folder.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(json.dumps(key))
+
+    def _path(self, seq) -> Path:
+        return self.folder / (re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{seq.subject}_{seq.take}_{seq.camera_index}") + ".npy")
+
+    def get(self, seq) -> np.ndarray | None:
+        """The stored (T, 17, 3) prediction of ``seq``, or None (none, or unreadable / wrong shape)."""
+        path = self._path(seq)
+        try:
+            pred = np.load(path)
+        except (OSError, ValueError):
+            return None
+        return pred if pred.shape == (len(seq.joints3d), 17, 3) else None
+
+    def put(self, seq, pred: np.ndarray) -> np.ndarray:
+        path = self._path(seq)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, np.asarray(pred, np.float64))
+        os.replace(tmp, path)  # atomic: a stop mid-write leaves no half file
+        return pred
 
 
 def failed_where_input_is(x: np.ndarray, pred: np.ndarray) -> np.ndarray:
