@@ -148,7 +148,7 @@ def main() -> None:
         masks, flows = base.adapt_cues(videos[n], None, np.arange(len(seq.valid)), False)
         for m in oracle_modes:
             est = Recorded(cache, adapt=m).estimator()
-            o = est.estimate_keypoints(kp, conf, ref_set, c.K, seq.fps, seq.image_size, masks=masks, flows=list(flows) if m != "off" else None)
+            o = est.estimate_keypoints(kp, conf, ref_set, c.K, seq.fps, seq.image_size, masks=masks, flows=flows)
             e = limb_errors(o.joints3d[s_in, 0].astype(np.float64), ref_cam)
             rows.setdefault(f"oracle 2D (the reference projected), {m}", {})[n] = e["pa"].mean() * 1000
             joints.setdefault(f"oracle {m}", []).append(e["pa"].mean(0) * 1000)

@@ -604,7 +604,8 @@ class Estimator:
         inputs = (kp, conf, valid, camera, float(fps), tuple(image_size), (x, np.nan_to_num(c), joint_set))
         seq = self._estimate(*inputs)
         if self.config.adapt != "off":
-            seq = self._adapt(seq, [None] * T if masks is None else list(masks), [None] * (T - 1) if flows is None else list(flows), inputs)
+            # flows are read per pair (a lazy sequence such as adapt_cues' stays lazy: a video's full-resolution flow is GBs)
+            seq = self._adapt(seq, [None] * T if masks is None else list(masks), [None] * (T - 1) if flows is None else flows, inputs)
         if frame_index is not None:
             seq = dataclasses.replace(seq, frame_index=np.asarray(frame_index, np.int64))
         return seq
