@@ -15,7 +15,8 @@ uses): in the same view (cues the adaptation saw), and in the held-out view ``ca
 meshes of cam01-03 (world frame by the calibration, the pelvis placed on the triangulated one,
 so the IoU judges pose and shape, not monocular depth), every ``--every``-th scored frame.
 Writes OUT/<row>/ (the evaluation's files), OUT/results.md (the table), and with ``--figure``
-``docs/images/adapt_real_frame.png`` (one frame of cam01: the mask, the mesh before and after).
+``docs/images/adapt_real_frame.png`` (one frame of cam01: the mask, the mesh before and after
+the adaptation: weights with all three cues where that row is run, else params).
 ``--speed params|weights``: only the CPU time of that adaptation on cam01. Results: ``docs/results/adapt_real/results.md``.
 """
 
@@ -190,7 +191,7 @@ def main() -> None:
     (args.out / "results.md").write_text(md)
     print(md)
     if args.figure:
-        after = "all three" if "all three" in rows else rows[-1]
+        after = next((r for r in ("weights (all three)", "all three") if r in rows), rows[-1])
         figure(Path("docs/images/adapt_real_frame.png"), videos["cam01"], SEQS[(estimates[rows[0]], "cam01")], SEQS[(estimates[after], "cam01")],
                masks["cam01"], body, int(scored[len(scored) // 2] + offsets["cam01"]), after)
 
