@@ -21,6 +21,11 @@ exact where the target obeys the rigid tree. The pose is then ``R_b = G_parent^T
 track is fitted to the median bone lengths over the track (:func:`fit_shape`, a few
 Levenberg-Marquardt steps through the joints-only forward), so the fitted joints lie along the
 target's bone directions at the body's own bone lengths.
+
+The fit is written on tensors (:func:`fit_pose_rotmats`; :func:`fit_pose` is its float64 wrapper
+on arrays), so it is differentiable in the target joints: the "weights" adaptation
+(:mod:`simpose.adapt.network`) back-propagates losses on the posed body through it into the
+lifter that predicted the joints.
 """
 
 from __future__ import annotations
@@ -238,7 +243,6 @@ def fit_pose(
     """
     js = get_joint_set(NATIVE)
     X = np.asarray(joints, np.float64)
-    T = X.shape[0]
     ok = np.isfinite(X).all((-1, -2))
     ok = ok if valid is None else ok & np.asarray(valid, bool)
     ref = reference_joints(body, shape_params).astype(np.float64)
