@@ -77,18 +77,17 @@ def scores(body: BodyModel, fit: BodyFit, truth: BodyFit) -> dict:
     }
 
 
-def estimator_rows(args, syn: ClipSynthesizer, body: BodyModel) -> None:
+def estimator_rows(args, syn: ClipSynthesizer, body: BodyModel, config: OptimiseConfig) -> None:
     """``--estimator``: the whole Estimator on each clip's COCO-17 2D (+ noise) with adapt off /
-    params / weights (the rasterizer's masks and flow as the cues), and weights with a lifter whose
-    weights were re-initialised (no synthetic pretraining)."""
+    params / weights (the rasterizer's masks and flow as the cues, ``config`` their settings), and
+    weights with a lifter whose weights were re-initialised (no synthetic pretraining)."""
     import copy
 
     import torch
 
     from simpose.track.estimator import Estimator
 
-    est = Estimator.from_pretrained(cache_dir="")
-    est.config = est.config.with_settings(self_train_config=dataclasses.replace(est.config.self_train_config, steps=args.st_steps, lr=args.st_lr))
+    est = Estimator.from_pretrained(cache_dir="", adapt_config=config)
     untrained = copy.deepcopy(est.lifter)
     torch.manual_seed(0)
     for m in untrained.net.modules():
@@ -106,6 +105,7 @@ def estimator_rows(args, syn: ClipSynthesizer, body: BodyModel) -> None:
     rng = np.random.default_rng(args.seed)
     results: dict[str, list[dict]] = {v: [] for v in variants}
     secs: dict[str, list[float]] = {v: [] for v in variants}
+    adapt_s: dict[str, list[float]] = {v: [] for v in variants}
     for c in range(args.clips):
         track = synthetic_track(syn, args.seed, c)
         kp = track.joints2d["coco17"] + rng.normal(0, args.kp_noise, track.joints2d["coco17"].shape)
@@ -115,15 +115,16 @@ def estimator_rows(args, syn: ClipSynthesizer, body: BodyModel) -> None:
             cpu = time.process_time()
             seq = est.estimate_keypoints(kp, conf, "coco17", track.K, syn.config.fps, track.image_size, masks=list(track.masks), flows=list(track.flows))
             secs[name].append((time.process_time() - cpu) / args.frames)
+            adapt_s[name].append(seq.timings.get("adapt", 0.0) / args.frames)
             results[name].append(scores(body, seq.body_fit(0), track.fit))
             print(f"clip {c} {name:32s} " + " ".join(f"{k} {np.nanmean(v):6.1f}" for k, v in results[name][-1].items()) + f"  CPU {secs[name][-1]:.3f} s/frame", flush=True)
     cols = ["MPJPE", "PA-MPJPE", "PVE", "root"]
     print(f"\n{args.clips} clips x {args.frames} frames, {args.size} px, the Estimator on COCO-17 2D + {args.kp_noise} px; mm, mean over frames")
-    print("| row | " + " | ".join(cols) + " | CPU s/frame (whole Estimator) |")
-    print("|---|" + "---:|" * (len(cols) + 1))
+    print("| row | " + " | ".join(cols) + " | CPU s/frame (whole Estimator) | adaptation wall s/frame |")
+    print("|---|" + "---:|" * (len(cols) + 2))
     for name, lst in results.items():
         vals = [np.nanmean(np.concatenate([d[k] for d in lst])) for k in cols]
-        print(f"| {name} | " + " | ".join(f"{v:.1f}" for v in vals) + f" | {np.mean(secs[name]):.3f} |")
+        print(f"| {name} | " + " | ".join(f"{v:.1f}" for v in vals) + f" | {np.mean(secs[name]):.3f} | {np.mean(adapt_s[name]):.3f} |")
 
 
 def main() -> None:
@@ -141,9 +142,7 @@ def main() -> None:
                     help="aligned: the noisy-joints fit then the product's keypoint-only alignment (the Estimator's start); fit: the noisy-joints fit only")
     ap.add_argument("--estimator", action="store_true", help="rows of the whole Estimator: adapt off / params / weights, and an untrained lifter")
     ap.add_argument("--variants", default="", help="with --estimator: comma-separated subset of its rows")
-    ap.add_argument("--st-steps", type=int, default=20, help="with --estimator: the weights variant's fine-tuning steps (SelfTrainConfig.steps)")
-    ap.add_argument("--st-lr", type=float, default=1e-4, help="with --estimator: its step size (SelfTrainConfig.lr)")
-    ap.add_argument("--set", action="append", default=[], help="OptimiseConfig field=value")
+    ap.add_argument("--set", action="append", default=[], help="OptimiseConfig field=value (with --estimator too: the adaptation's settings)")
     ap.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of the rows")
     args = ap.parse_args()
 
@@ -154,7 +153,7 @@ def main() -> None:
     syn = ClipSynthesizer(SceneConfig(size=args.size, frames=args.frames, people=1, occluder_prob=0.0, truncated_share=0.0))
     body = BodyModel()
     if args.estimator:
-        return estimator_rows(args, syn, body)
+        return estimator_rows(args, syn, body, base)
     rng = np.random.default_rng(args.seed)
     rows = [r.strip() for r in args.rows.split(",")]
     results: dict[str, list[dict]] = {"start": []}

@@ -385,7 +385,7 @@ def run(
     detector_lifter: bool = typer.Option(True, help="Lift MediaPipe's own 33 landmarks with the lifter trained on its output (--no-detector-lifter: map them to h36m17 for the h36m17 lifter)."),
     people: str = typer.Option("main", help="main: the main person (MediaPipe Pose); all: everyone, one track each (motion_<id>.bvh per track)."),
     max_people: int = typer.Option(8, help="With --people all: the most-seen tracks kept (and tracked at once)."),
-    adapt: str = typer.Option("off", help="Test-time self-supervision on the video's keypoints, person masks and optical flow (a second MediaPipe pass with segmentation, and DIS flow): params optimises the body; weights then fine-tunes a copy of the lifter on it and lifts again; off: none."),
+    adapt: str = typer.Option("off", help="Test-time self-supervision on the video's keypoints, person masks and optical flow (a second MediaPipe pass with segmentation, and DIS flow): params optimises the body; weights back-propagates the same losses into a copy of the lifter through the body fit; off: none."),
     engine: str = typer.Option("local", help="A folder of videos: local (one after another) or ray (one Ray task per video; pip install 'simpose[cluster]')."),
     address: str | None = typer.Option(None, help="With --engine ray: the cluster to join (HEAD:6379, or auto); default: start Ray here with --workers CPUs."),
     workers: int = typer.Option(1, help="With --engine ray and no --address: CPUs of the Ray instance started here."),

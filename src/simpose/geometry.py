@@ -1,7 +1,7 @@
 """Geometry every stage shares: pure functions on arrays, imported downward only.
 
 - cameras: :func:`look_at` (a camera looking at a point);
-- rigid and similarity alignment: :func:`kabsch` (weighted rotation fit), :func:`similarity_fit`
+- rigid and similarity alignment: :func:`kabsch` (weighted rotation fit, on tensors), :func:`similarity_fit`
   (Umeyama: rotation, scale and translation of one point set onto another);
 - rotations via roma on numpy arrays: :func:`rotvec_to_rotmat`, :func:`rotmat_to_rotvec`;
 - meshes: :func:`vertex_normals`;
@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 if TYPE_CHECKING:
+    import torch
+
     from simpose.camera import Camera
 
 # torch, roma and simpose.camera are imported in the functions that use them: the numpy
@@ -74,20 +76,25 @@ def look_at(eye: np.ndarray, target: np.ndarray, focal: float, size: tuple[int, 
 # ---------------------------------------------------------------------------------- alignment
 
 
-def kabsch(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+def kabsch(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """Weighted Kabsch: (T, 3, 3) proper rotations R minimising ``sum_k w_k |R a_k - b_k|^2``.
+
+    On tensors and differentiable (through the SVD: the targets' directions must not be
+    degenerate, e.g. all on one line, for the gradient to exist).
 
     Args:
         a: (K, 3) source directions (shared by every frame). b: (T, K, 3) targets. w: (K,) weights.
     Returns:
-        (T, 3, 3) float64 rotations (det +1: a reflection is never returned).
+        (T, 3, 3) rotations in b's dtype (det +1: a reflection is never returned).
     """
-    H = np.einsum("k,ki,tkj->tij", w, a, b)  # sum w a b^T
-    U, _, Vt = np.linalg.svd(H)
-    d = np.sign(np.linalg.det(np.swapaxes(Vt, -1, -2) @ np.swapaxes(U, -1, -2)))
-    D = np.broadcast_to(np.eye(3), H.shape).copy()
-    D[:, 2, 2] = d
-    return np.swapaxes(Vt, -1, -2) @ D @ np.swapaxes(U, -1, -2)
+    import torch
+
+    H = torch.einsum("k,ki,tkj->tij", w.to(b.dtype), a.to(b.dtype), b)  # sum w a b^T
+    U, _, Vt = torch.linalg.svd(H)
+    V, Ut = Vt.transpose(-1, -2), U.transpose(-1, -2)
+    d = torch.sign(torch.linalg.det(V @ Ut)).detach()  # the reflection fix: a constant, not a variable
+    D = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1))
+    return V @ D @ Ut
 
 
 def similarity_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -456,3 +456,23 @@ def test_a_card_that_does_not_match_the_code_is_a_clear_error(tmp_path, change, 
 
     with pytest.raises(EstimatorError, match=message):
         Estimator.from_pretrained(tmp_path / "w.pt")
+
+
+@pytest.mark.parametrize("fps", [None, 60.0])
+def test_differentiable_lift_matches_predict_and_reaches_the_weights(fps):
+    """Lifter.differentiable: predict's numbers (camera, mirror averaging, resampling back), and a
+    loss on its output has a gradient on every layer; the weights changed, it follows them."""
+    lifter = _lifter()
+    x = _walk(50)
+    conf = np.full(x.shape[:2], 0.9)
+    K = np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]])
+    run = lifter.differentiable(x, None, conf, K, "anny", fps)
+    y = run()
+    np.testing.assert_allclose(y.detach().numpy(), lifter.predict(x, None, conf, K, "anny", fps=fps), atol=1e-5)
+    y.square().sum().backward()
+    grads = [p.grad for p in lifter.net.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads) and sum(float(g.abs().sum()) for g in grads) > 0
+    with torch.no_grad():
+        for p in lifter.net.parameters():
+            p.mul_(1.01)
+    np.testing.assert_allclose(run().detach().numpy(), lifter.predict(x, None, conf, K, "anny", fps=fps), atol=1e-5)

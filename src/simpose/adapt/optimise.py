@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # torch, the losses and the body are imported where used: Opt
     from simpose.body.fit import BodyFit
     from simpose.body.model import BodyModel
 
-__all__ = ["OptimiseConfig", "OptimiseResult", "optimise_body", "MIN_FRAMES"]
+__all__ = ["OptimiseConfig", "OptimiseResult", "CueTerms", "optimise_body", "MIN_FRAMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ class OptimiseConfig:
             track's are multiplied by its start body's median projected height over this.
             None: the scales are absolute pixels.
         flow_cells: the flow is cut to the person and kept at most this many cells a side.
+        net_lr: the "weights" variant's Adam step size on the network's weights
+            (:func:`simpose.adapt.network.adapt_network`; ``lr`` then moves only the translations).
     """
 
     w_keypoints: float = 1.0
@@ -87,6 +89,7 @@ class OptimiseConfig:
     optimise_shape: bool = False
     reference_height_px: float | None = 130.0
     flow_cells: int = 128
+    net_lr: float = 3e-5
 
     def __post_init__(self) -> None:
         for name in ("w_keypoints", "w_silhouette", "w_motion", "w_smooth", "w_pose"):
@@ -130,6 +133,117 @@ def _pad_masks(masks, frames: np.ndarray, cfg: OptimiseConfig, dtype) -> tuple[t
     return torch.as_tensor(pts, dtype=dtype), torch.as_tensor(w, dtype=dtype)
 
 
+class CueTerms:
+    """The loss of one track's adaptation as a function of its body parameters: the data terms
+    (keypoints, silhouette, flow) and the priors of :func:`optimise_body`, with every cue prepared
+    once (the shared part of the "params" and "weights" variants).
+
+    Call it at step ``it`` with the body of the track's valid frames (``frames``): pose (T', 19, 3),
+    glob (T', 3), trans (T', 3) and the shape logits (1, 6); it returns {term: weighted scalar}
+    (keys ``kp``, ``sil``, ``flow``, ``smooth``, ``pose``; a term without its cue is absent).
+    Visibility and the silhouette's partners are refreshed at the steps the config says (a
+    selection, not differentiable).
+    """
+
+    def __init__(
+        self, body: BodyModel, fit: BodyFit, K: np.ndarray, image_size: tuple[int, int], keypoints2d: np.ndarray | None,
+        keypoint_confidence: np.ndarray | None, joint_set: str, masks, flows, config: OptimiseConfig,
+    ) -> None:  # fmt: skip
+        """Args as :func:`optimise_body` (``fit``: the start, with at least one valid frame).
+        Raises:
+            ValueError: cues of the wrong length or size."""
+        import torch
+        from simpose.adapt import losses as L
+        from simpose.body.joints import get_joint_set
+        from simpose.body.model import POSE_LIMITS_RAD
+
+        T = len(fit.valid)
+        W, H = image_size
+        self.frames = frames = np.flatnonzero(fit.valid)
+        if masks is not None and len(masks) != T:
+            raise ValueError(f"masks must have {T} entries, got {len(masks)}")
+        if flows is not None and len(flows) != T - 1:
+            raise ValueError(f"flows must have {T - 1} entries, got {len(flows)}")
+        if keypoints2d is not None:
+            J = len(get_joint_set(joint_set))
+            if np.shape(keypoints2d) != (T, J, 2):
+                raise ValueError(f"keypoints2d must be ({T}, {J}, 2) for {joint_set!r}, got {np.shape(keypoints2d)}")
+        bad = [np.shape(x) for x in (masks if masks is not None else []) if x is not None and np.shape(x) != (H, W)]
+        if bad:
+            raise ValueError(f"masks must be {(H, W)} (image_size {W}x{H}), got {bad[0]}")
+        self.config, self.image_size = config, (W, H)
+        dt = self.dtype = body.dtype
+        self.Kt = torch.as_tensor(np.broadcast_to(np.asarray(K, np.float64), (T, 3, 3))[frames].copy(), dtype=dt)
+        self.pose0 = torch.as_tensor(fit.pose_rotvecs[frames], dtype=dt)
+        self.limits = torch.as_tensor(POSE_LIMITS_RAD, dtype=dt)
+        self.sub = torch.as_tensor(np.linspace(0, body.num_vertices - 1, min(config.n_points, body.num_vertices)).round().astype(np.int64))
+        self.posed, self.all_vertices = _posers(body, fit.shape_params, joint_set, self.sub, config.optimise_shape)
+        s0 = torch.as_tensor(fit.shape_params, dtype=dt).clamp(1e-3, 1 - 1e-3)[None]
+        self.shape_logit0 = torch.logit(s0)
+
+        # the robust scales are given for a person reference_height_px tall: on a larger image the
+        # same misfit is more pixels, and the data terms keep their balance with the priors
+        with torch.no_grad():
+            start = [torch.as_tensor(a[frames], dtype=dt) for a in (fit.pose_rotvecs, fit.global_rotvecs, fit.trans)]
+            start_uv = L.project(self.all_vertices(*start, self.shape_logit0), self.Kt)  # (T', V, 2)
+        height = float(torch.median(start_uv[..., 1].amax(1) - start_uv[..., 1].amin(1)))
+        self.px = px = 1.0 if config.reference_height_px is None else max(height, 1.0) / config.reference_height_px
+        # visibility cells about the spacing of the projected vertices (a few pixels per cell on any image)
+        self.cell = config.cell_px * max(px, 1.0)
+
+        self.use_kp = config.w_keypoints > 0 and keypoints2d is not None
+        if self.use_kp:
+            self.kp = torch.as_tensor(np.asarray(keypoints2d, np.float64)[frames], dtype=dt)
+            conf = np.isfinite(keypoints2d).all(-1).astype(np.float64) if keypoint_confidence is None else np.asarray(keypoint_confidence, np.float64)
+            self.kconf = torch.as_tensor(conf[frames], dtype=dt)
+        self.use_sil = config.w_silhouette > 0 and masks is not None and any(m is not None for m in masks)
+        if self.use_sil:
+            self.mpts, self.mw = _pad_masks(masks, frames, config, dt)
+        self.use_flow = False
+        if config.w_motion > 0 and flows is not None:
+            pairs, self.flow_t, self.origin, self.stride = _crop_flows(flows, frames, start_uv, (W, H), config.flow_cells)
+            self.use_flow = len(pairs) > 0
+            self.pair_i = torch.as_tensor(pairs)
+        self.triples = torch.as_tensor(frames[2:] - frames[:-2] == 2)  # a gap in the track breaks the acceleration
+        self.vis = self.matches = None
+
+    def __call__(self, it: int, pose: torch.Tensor, glob: torch.Tensor, trans: torch.Tensor, shape_logit: torch.Tensor) -> dict:
+        import torch
+        from simpose.adapt import losses as L
+
+        cfg, px = self.config, self.px
+        if it % cfg.visibility_every == 0 and (self.use_sil or self.use_flow):
+            with torch.no_grad():
+                verts = self.all_vertices(pose, glob, trans, shape_logit)
+                self.vis = L.splat_visibility(verts, self.Kt, self.image_size, self.cell, cfg.depth_tol_m)[:, self.sub].to(self.dtype)
+                del verts
+        joints_kp, joints_native, points = self.posed(pose, glob, trans, shape_logit)
+        terms = {}
+        if self.use_kp:
+            terms["kp"] = cfg.w_keypoints * L.keypoint_loss(L.project(joints_kp, self.Kt), self.kp, self.kconf, cfg.keypoint_px * px)
+        if self.use_sil or self.use_flow:
+            p2 = L.project(points, self.Kt)
+        if self.use_sil:
+            if it % cfg.match_every == 0 or it % cfg.visibility_every == 0 or self.matches is None:
+                self.matches = L.silhouette_matches(p2, self.vis, self.mpts, self.mw)
+            terms["sil"] = cfg.w_silhouette * L.silhouette_chamfer_loss(p2, self.vis, self.mpts, self.mw, cfg.silhouette_px * px, self.matches)
+        if self.use_flow:
+            i = self.pair_i
+            terms["flow"] = cfg.w_motion * L.flow_loss(p2[i], p2[i + 1], self.flow_t, self.vis[i], cfg.flow_px * px, self.origin, self.stride)
+        terms["smooth"] = cfg.w_smooth * L.smoothness_loss(joints_native, cfg.smooth_m, self.triples)
+        terms["pose"] = cfg.w_pose * L.pose_prior_loss(pose, self.pose0, self.limits, cfg.pose_sigma)
+        return terms
+
+
+HISTORY_TERMS = ("kp", "sil", "flow", "smooth", "pose")  # OptimiseResult.history's columns after the total
+
+
+def history_row(terms: dict) -> list[float]:
+    """One row of :attr:`OptimiseResult.history` from :class:`CueTerms`' output."""
+    total = sum(terms.values())
+    return [float(total.detach())] + [float(terms[k].detach()) if k in terms else 0.0 for k in HISTORY_TERMS]
+
+
 def optimise_body(
     body: BodyModel,
     fit: BodyFit,
@@ -157,116 +271,50 @@ def optimise_body(
         unchanged with ``adapted=False`` (and a log line).
     """
     import torch
-    from simpose.adapt import losses as L
     from simpose.body.fit import BodyFit
-    from simpose.body.joints import get_joint_set
-    from simpose.body.model import POSE_LIMITS_RAD
 
     t0 = time.perf_counter()
-    T = len(fit.valid)
-    W, H = image_size
     frames = np.flatnonzero(fit.valid)
     if len(frames) < MIN_FRAMES:
         logger.info("track of %d valid frames: too short to adapt (needs %d); kept as fitted", len(frames), MIN_FRAMES)
         return OptimiseResult(fit, np.zeros((0, 6)), 0.0, False)
-    if masks is not None and len(masks) != T:
-        raise ValueError(f"masks must have {T} entries, got {len(masks)}")
-    if flows is not None and len(flows) != T - 1:
-        raise ValueError(f"flows must have {T - 1} entries, got {len(flows)}")
-    if keypoints2d is not None:
-        J = len(get_joint_set(joint_set))
-        if np.shape(keypoints2d) != (T, J, 2):
-            raise ValueError(f"keypoints2d must be ({T}, {J}, 2) for {joint_set!r}, got {np.shape(keypoints2d)}")
-    bad = [np.shape(x) for x in (masks if masks is not None else []) if x is not None and np.shape(x) != (H, W)]
-    if bad:
-        raise ValueError(f"masks must be {(H, W)} (image_size {W}x{H}), got {bad[0]}")
+    loss = CueTerms(body, fit, K, image_size, keypoints2d, keypoint_confidence, joint_set, masks, flows, config)
     dt = body.dtype
-    Kt = torch.as_tensor(np.broadcast_to(np.asarray(K, np.float64), (T, 3, 3))[frames].copy(), dtype=dt)
-
-    pose0 = torch.as_tensor(fit.pose_rotvecs[frames], dtype=dt)
-    pose = pose0.clone().requires_grad_()
+    pose = loss.pose0.clone().requires_grad_()
     glob = torch.as_tensor(fit.global_rotvecs[frames], dtype=dt).clone().requires_grad_()
     trans = torch.as_tensor(fit.trans[frames], dtype=dt).clone().requires_grad_()
-    s0 = torch.as_tensor(fit.shape_params, dtype=dt).clamp(1e-3, 1 - 1e-3)[None]
-    shape_logit = torch.logit(s0).clone().requires_grad_(config.optimise_shape)
+    shape_logit = loss.shape_logit0.clone().requires_grad_(config.optimise_shape)
     groups = [{"params": [pose], "lr": config.lr}, {"params": [glob], "lr": config.lr}, {"params": [trans], "lr": 3 * config.lr}]
     if config.optimise_shape:
         groups.append({"params": [shape_logit], "lr": 3 * config.lr})
     opt = torch.optim.Adam(groups)
-    limits = torch.as_tensor(POSE_LIMITS_RAD, dtype=dt)
-    sub = torch.as_tensor(np.linspace(0, body.num_vertices - 1, min(config.n_points, body.num_vertices)).round().astype(np.int64))
-    posed, all_vertices = _posers(body, fit.shape_params, joint_set, sub, config.optimise_shape)
-
-    # the robust scales are given for a person reference_height_px tall: on a larger image the
-    # same misfit is more pixels, and the data terms keep their balance with the priors
-    with torch.no_grad():
-        start_uv = L.project(all_vertices(pose, glob, trans, shape_logit), Kt)  # (T', V, 2)
-    height = float(torch.median(start_uv[..., 1].amax(1) - start_uv[..., 1].amin(1)))
-    px = 1.0 if config.reference_height_px is None else max(height, 1.0) / config.reference_height_px
-    # visibility cells about the spacing of the projected vertices (a few pixels per cell on any image)
-    cell = config.cell_px * max(px, 1.0)
-
-    use_kp = config.w_keypoints > 0 and keypoints2d is not None
-    if use_kp:
-        kp = torch.as_tensor(np.asarray(keypoints2d, np.float64)[frames], dtype=dt)
-        conf = np.isfinite(keypoints2d).all(-1).astype(np.float64) if keypoint_confidence is None else np.asarray(keypoint_confidence, np.float64)
-        kconf = torch.as_tensor(conf[frames], dtype=dt)
-    use_sil = config.w_silhouette > 0 and masks is not None and any(m is not None for m in masks)
-    if use_sil:
-        mpts, mw = _pad_masks(masks, frames, config, dt)
-    use_flow = False
-    if config.w_motion > 0 and flows is not None:
-        pairs, flow_t, origin, stride = _crop_flows(flows, frames, start_uv, (W, H), config.flow_cells)
-        use_flow = len(pairs) > 0
-        pair_i = torch.as_tensor(pairs)
-    del start_uv
-
-    triples = torch.as_tensor(frames[2:] - frames[:-2] == 2)  # a gap in the track breaks the acceleration
     history = np.zeros((config.iterations, 6))
-    vis = None
     for it in range(config.iterations):
-        if it % config.visibility_every == 0 and (use_sil or use_flow):
-            with torch.no_grad():
-                verts = all_vertices(pose, glob, trans, shape_logit)
-                vis = L.splat_visibility(verts, Kt, (W, H), cell, config.depth_tol_m)[:, sub].to(dt)
-                del verts
-        joints_kp, joints_native, points = posed(pose, glob, trans, shape_logit)
-        terms = {}
-        if use_kp:
-            terms["kp"] = config.w_keypoints * L.keypoint_loss(L.project(joints_kp, Kt), kp, kconf, config.keypoint_px * px)
-        if use_sil or use_flow:
-            p2 = L.project(points, Kt)
-        if use_sil:
-            if it % config.match_every == 0 or it % config.visibility_every == 0:
-                matches = L.silhouette_matches(p2, vis, mpts, mw)
-            terms["sil"] = config.w_silhouette * L.silhouette_chamfer_loss(p2, vis, mpts, mw, config.silhouette_px * px, matches)
-        if use_flow:
-            terms["flow"] = config.w_motion * L.flow_loss(p2[pair_i], p2[pair_i + 1], flow_t, vis[pair_i], config.flow_px * px, origin, stride)
-        terms["smooth"] = config.w_smooth * L.smoothness_loss(joints_native, config.smooth_m, triples)
-        terms["pose"] = config.w_pose * L.pose_prior_loss(pose, pose0, limits, config.pose_sigma)
-        total = sum(terms.values())
+        terms = loss(it, pose, glob, trans, shape_logit)
         opt.zero_grad()
-        total.backward()
+        sum(terms.values()).backward()
         if it < config.warmup:  # place the body before posing it: a wrong depth otherwise bends the pose and shape
             pose.grad = None
             shape_logit.grad = None
         opt.step()
-        history[it] = [float(total.detach())] + [float(terms[k].detach()) if k in terms else 0.0 for k in ("kp", "sil", "flow", "smooth", "pose")]
+        history[it] = history_row(terms)
     seconds = time.perf_counter() - t0
 
-    def put(src: np.ndarray, new: torch.Tensor) -> np.ndarray:
-        out = np.array(src, np.float64, copy=True)
-        out[frames] = new.detach().numpy()
-        return out
-
     new_fit = BodyFit(
-        pose_rotvecs=put(fit.pose_rotvecs, pose),
-        global_rotvecs=put(fit.global_rotvecs, glob),
-        trans=put(fit.trans, trans),
+        pose_rotvecs=put_frames(fit.pose_rotvecs, frames, pose),
+        global_rotvecs=put_frames(fit.global_rotvecs, frames, glob),
+        trans=put_frames(fit.trans, frames, trans),
         shape_params=torch.sigmoid(shape_logit)[0].detach().numpy().astype(np.float64),
         valid=fit.valid.copy(),
     )
     return OptimiseResult(new_fit, history, seconds, True)
+
+
+def put_frames(src: np.ndarray, frames: np.ndarray, new: torch.Tensor) -> np.ndarray:
+    """A float64 copy of ``src`` (T, ...) with rows ``frames`` replaced by ``new`` (T', ...)."""
+    out = np.array(src, np.float64, copy=True)
+    out[frames] = new.detach().numpy()
+    return out
 
 
 def _posers(body: BodyModel, shape_params: np.ndarray, joint_set: str, sub: torch.Tensor, optimise_shape: bool):

@@ -21,6 +21,11 @@ exact where the target obeys the rigid tree. The pose is then ``R_b = G_parent^T
 track is fitted to the median bone lengths over the track (:func:`fit_shape`, a few
 Levenberg-Marquardt steps through the joints-only forward), so the fitted joints lie along the
 target's bone directions at the body's own bone lengths.
+
+The fit is written on tensors (:func:`fit_pose_rotmats`; :func:`fit_pose` is its float64 wrapper
+on arrays), so it is differentiable in the target joints: the "weights" adaptation
+(:mod:`simpose.adapt.network`) back-propagates losses on the posed body through it into the
+lifter that predicted the joints.
 """
 
 from __future__ import annotations
@@ -28,13 +33,14 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import roma
 import torch
 
 from simpose.body.joints import get_joint_set
 from simpose.body.model import POSE_BONES, SHAPE_NAMES, BodyModel
-from simpose.geometry import kabsch, rotmat_to_rotvec, rotvec_to_rotmat
+from simpose.geometry import kabsch
 
-__all__ = ["BodyFit", "fit_body", "fit_pose", "fit_shape", "reference_joints", "bone_lengths", "min_rotation"]
+__all__ = ["BodyFit", "fit_body", "fit_pose", "fit_pose_rotmats", "fit_shape", "reference_joints", "bone_lengths", "min_rotation", "min_rotations"]
 
 NATIVE = "anny"
 
@@ -139,22 +145,93 @@ def fit_shape(
     return s
 
 
+def min_rotations(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(N, 3, 3) smallest rotations taking directions a (N, 3) onto b (N, 3) (any lengths),
+    differentiable; the identity where one is zero or they are exactly parallel or opposite
+    (the axis is undefined there).
+
+    ``R = I + [v]x + [v]x^2 / (1 + c)`` with ``v = a x b``, ``c = a . b`` (unit a, b): Rodrigues'
+    formula without the angle, so no trigonometry and a smooth gradient at small angles; near
+    ``c = -1`` the denominator is taken as ``|v|^2 / (1 - c)`` (equal, and exact there).
+    """
+    a = a / a.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    b = b / b.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    v = torch.linalg.cross(a, b, dim=-1)
+    c = (a * b).sum(-1)
+    s2 = (v * v).sum(-1)
+    ok = s2 > 1e-18  # |v| > 1e-9, as the rotation-vector form's threshold
+    den = torch.where(c >= 0, 1.0 + c, s2 / (1.0 - c).clamp_min(1e-12))
+    den = torch.where(ok, den, torch.ones_like(den))  # a safe value in the branch not taken (no NaN gradient)
+    zero = torch.zeros_like(c)
+    vx = torch.stack([zero, -v[..., 2], v[..., 1], v[..., 2], zero, -v[..., 0], -v[..., 1], v[..., 0], zero], -1).reshape(*v.shape[:-1], 3, 3)
+    eye = torch.eye(3, dtype=a.dtype).expand_as(vx)
+    R = eye + vx + (vx @ vx) / den[..., None, None]
+    return torch.where(ok[..., None, None], R, eye)
+
+
 def min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) smallest rotations taking directions a (N, 3) onto b (N, 3) (any lengths;
-    identity where they are parallel or opposite: the axis is undefined there)."""
-    a = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-12)
-    axis = np.cross(a, b)
-    s = np.linalg.norm(axis, axis=-1, keepdims=True)
-    angle = np.arctan2(s, np.sum(a * b, -1, keepdims=True))
-    rotvec = np.where(s > 1e-9, axis / np.maximum(s, 1e-12) * angle, 0.0)
-    return rotvec_to_rotmat(rotvec)
+    """:func:`min_rotations` on arrays: (N, 3, 3) float64 from directions a, b (N, 3)."""
+    return min_rotations(torch.as_tensor(np.asarray(a, np.float64)), torch.as_tensor(np.asarray(b, np.float64))).numpy()
+
+
+def _pose_fit_plan(ref: np.ndarray) -> list[tuple[int, list[int], np.ndarray]]:
+    """Per bone-heading joint j (tree order): the joints whose directions from j fix its rotation
+    (``c``) and their weights. A child at the same place as j (anny's spine05 head is the root's)
+    shows no direction: j's rotation is then read from that child's children, at weight 1e-3 (they
+    settle only what the direct children leave open, the pelvis tilt about the hip line, so the
+    direct children stay exact). One entry: a one-child bone (minimal rotation)."""
+    js = get_joint_set(NATIVE)
+    kids = js.children
+    plan = []
+    for j in range(len(js)):
+        c = list(kids[j])
+        if not c:
+            continue
+        while any(np.linalg.norm(ref[k] - ref[j]) < 1e-6 for k in c):
+            c = [g for k in c for g in (kids[k] if np.linalg.norm(ref[k] - ref[j]) < 1e-6 else [k])]
+        plan.append((j, c, np.array([1.0 if k in kids[j] else 1e-3 for k in c])))
+    return plan
+
+
+def fit_pose_rotmats(body: BodyModel, joints: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The closed-form pose fit (module docstring) on tensors, differentiable in ``joints``.
+
+    Args:
+        body: the body model (its bone tree).
+        joints: (T, J, 3) native (``anny``) joints, metres, camera frame; every frame finite and
+            not degenerate (a branching bone's children not all on one line).
+        ref: (J, 3) the shape's reference-pose joints (:func:`reference_joints`), root at the origin.
+    Returns:
+        global rotations (T, 3, 3) (the body orientation) and the ``POSE_BONES`` rotations
+        relative to their parents (T, 19, 3, 3), in ``joints``' dtype.
+    """
+    js = get_joint_set(NATIVE)
+    T = joints.shape[0]
+    ref = ref.to(joints.dtype)
+    eye = torch.eye(3, dtype=joints.dtype).expand(T, 3, 3)
+    G: dict[int, torch.Tensor] = {}  # world rotation of the bone headed at joint j, (T, 3, 3)
+    for j, c, w in _pose_fit_plan(ref.detach().numpy()):
+        a = ref[c] - ref[j]  # (K, 3)
+        b = joints[:, c] - joints[:, j : j + 1]  # (T, K, 3)
+        if len(c) >= 2:  # unit directions: bone lengths differ between body and target
+            a_n = a / a.norm(dim=-1, keepdim=True)
+            b_n = b / b.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+            G[j] = kabsch(a_n, b_n, torch.as_tensor(w, dtype=joints.dtype))
+        else:
+            Gp = G[js.parents[j]] if js.parents[j] >= 0 else eye
+            local_target = torch.einsum("tji,tj->ti", Gp, b[:, 0])  # G_parent^T b
+            G[j] = Gp @ min_rotations(a[0].expand(T, 3), local_target)
+    G_root = G[js.root]
+    G_b = torch.stack([G[js.index(name)] for name in POSE_BONES], 1)  # (T, 19, 3, 3)
+    G_par = torch.stack([G_b[:, p] if p >= 0 else G_root for p in body.pose_bone_parents], 1)
+    return G_root, G_par.transpose(-1, -2) @ G_b
 
 
 def fit_pose(
     body: BodyModel, joints: np.ndarray, shape_params: np.ndarray, valid: np.ndarray | None = None
 ) -> BodyFit:
-    """Pose the body (of a given shape) so that its native joints follow target joints.
+    """Pose the body (of a given shape) so that its native joints follow target joints
+    (:func:`fit_pose_rotmats` on arrays, float64).
 
     Args:
         body: the body model.
@@ -166,46 +243,14 @@ def fit_pose(
     """
     js = get_joint_set(NATIVE)
     X = np.asarray(joints, np.float64)
-    T = X.shape[0]
     ok = np.isfinite(X).all((-1, -2))
     ok = ok if valid is None else ok & np.asarray(valid, bool)
-    ref = reference_joints(body, shape_params)
-    kids = js.children
-    root = js.root
-    G = np.full((T, len(js), 3, 3), np.nan)  # world rotation of the bone headed at joint j
-    Xo = np.where(ok[:, None, None], X, 0.0)
-    # joints in tree order (parents before children): the set lists them that way
-    for j in range(len(js)):
-        c = list(kids[j])
-        if not c:
-            continue
-        # a child at the same place as j (anny's spine05 head is the root's) shows no direction:
-        # j's rotation is then read from that child's children
-        while any(np.linalg.norm(ref[k] - ref[j]) < 1e-6 for k in c):
-            c = [g for k in c for g in (kids[k] if np.linalg.norm(ref[k] - ref[j]) < 1e-6 else [k])]
-        a = ref[c] - ref[j]  # (K, 3)
-        b = Xo[:, c] - Xo[:, j : j + 1]  # (T, K, 3)
-        if len(c) >= 2:
-            # unit directions (bone lengths differ between body and target); joints reached past a
-            # coincident child only settle what the direct children leave open (the pelvis tilt
-            # about the hip line), so the direct children stay exact
-            a_n = a / np.linalg.norm(a, axis=-1, keepdims=True)
-            b_n = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-9)
-            w = np.array([1.0 if k in kids[j] else 1e-3 for k in c])
-            G[:, j] = kabsch(a_n, b_n, w)
-        else:
-            Gp = G[:, js.parents[j]] if js.parents[j] >= 0 else np.broadcast_to(np.eye(3), (T, 3, 3))
-            local_target = np.einsum("tji,tj->ti", Gp, b[:, 0])  # G_parent^T b
-            G[:, j] = Gp @ min_rotation(np.broadcast_to(a[0], (T, 3)), local_target)
-    bone_joint = [js.index(b) for b in POSE_BONES]
-    parents = body.pose_bone_parents
-    G_root = G[:, root]
-    G_b = G[:, bone_joint]  # (T, 19, 3, 3)
-    G_par = np.stack([G_b[:, p] if p >= 0 else G_root for p in parents], axis=1)
-    local = np.swapaxes(G_par, -1, -2) @ G_b
-    pose = rotmat_to_rotvec(local)
-    glob = rotmat_to_rotvec(G_root)
-    trans = X[:, root].copy()
+    ref = reference_joints(body, shape_params).astype(np.float64)
+    Xo = np.where(ok[:, None, None], X, ref[None])  # missing frames: the reference pose (no NaN, no degenerate SVD)
+    with torch.no_grad():
+        G_root, local = fit_pose_rotmats(body, torch.as_tensor(Xo), torch.as_tensor(ref))
+        pose, glob = roma.rotmat_to_rotvec(local).numpy(), roma.rotmat_to_rotvec(G_root).numpy()
+    trans = X[:, js.root].copy()
     pose[~ok], glob[~ok], trans[~ok] = np.nan, np.nan, np.nan
     return BodyFit(pose, glob, trans, np.asarray(shape_params, np.float64).reshape(6), ok)
 

@@ -303,6 +303,50 @@ class Lifter:
             out = resample_to_frames(out, T, fps, self.fps, causal)
         return {name: self._select(out, name) for name in output_sets}
 
+    def differentiable(
+        self, joints2d: np.ndarray, joint_set: str | None = None, confidence: np.ndarray | None = None, camera=None,
+        output_set: str = "anny", fps: float | None = None,
+    ):  # fmt: skip
+        """The offline :meth:`predict` of one sequence as a function of the network's weights.
+
+        Everything that depends on the 2D only (conversion, resampling, the view cameras, the
+        normalisation, the mirrored input) is prepared once here; the returned function runs the
+        network (input and mirror, averaged as :meth:`_centre_head` does) with autograd on, so a
+        loss on its output reaches :attr:`net`'s weights (test-time adaptation through the
+        output, :mod:`simpose.adapt.network`). One batch of the whole sequence (no chunks).
+
+        Args: as :meth:`predict` (offline mode), one output set.
+        Returns:
+            a function of no argument -> (T, J_set, 3) float32 tensor, metres, camera axes,
+            relative to the set's root: :meth:`predict`'s numbers (to float32 rounding).
+        """
+        _check_output_set(output_set)
+        x, conf = self._inputs(joints2d, joint_set, confidence)
+        T = len(x)
+        if T == 0:
+            raise ValueError("an empty sequence has nothing to lift")
+        x, conf, camera, resampled = self.at_training_rate(x, conf, camera, fps)
+        padded, R = self.offline_input(x, conf, camera)
+        inputs = torch.from_numpy(padded)[None]  # (1, T' + RF - 1, 3 J_in)
+        if self.flip:
+            inputs = torch.cat([inputs, mirror_input(inputs.view(1, len(padded), -1, 3), self.input_set).view(1, len(padded), -1)])
+        R_t = None if R is None else torch.from_numpy(np.asarray(R, np.float32))
+        # back to the sequence's own frames: resample_to_frames is linear, so it is a matrix (T, T')
+        back = torch.from_numpy(resample_to_frames(np.eye(len(x), dtype=np.float32), T, fps, self.fps)) if resampled else None
+        sl, root = self._slices[output_set], output_roots()[output_set]
+
+        def run() -> torch.Tensor:
+            out = self.net(inputs)[:, :, HEAD_CENTRE]  # (1 or 2, T', J_all, 3)
+            y = (out[0] + mirror_output(out[1])) / 2 if self.flip else out[0]
+            if R_t is not None:  # virtual cameras -> camera axes (R^T y per frame)
+                y = torch.einsum("tji,tkj->tki", R_t, y)
+            if back is not None:
+                y = torch.einsum("ts,sjk->tjk", back, y)
+            y = y[:, sl]
+            return y - y[:, root : root + 1]
+
+        return run
+
     def _features(self, x: np.ndarray, conf: np.ndarray, camera, causal: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(T, J_in, 3) normalised features before the 2D scale, the (T,) per-frame 2D scales
         (:func:`sliding_scales`) and the view rotations (None without a camera)."""

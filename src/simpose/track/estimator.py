@@ -115,12 +115,10 @@ class EstimatorConfig:
             the video's own cues. ``"params"``: its pose and translation optimised against the
             detector's keypoints, the person masks and the optical flow of the cue stage
             (:func:`simpose.adapt.optimise.optimise_body`; a second MediaPipe pass with
-            segmentation, and DIS flow, both cached). ``"weights"``: then a copy of the lifter is
-            fine-tuned (``self_train_config``'s steps and step size) to lift the video to the
-            adapted bodies' joints, and the track is lifted, placed and fitted again by it: the
-            cues reach the network's weights through the adapted body (a distillation step
-            rather than back-propagation through the closed-form body fit), and the network's
-            prior keeps the poses plausible. ``"off"``: none (the default; docs/results/adapt_real
+            segmentation, and DIS flow, both cached). ``"weights"``: the same losses back-propagated
+            into a copy of the lifter's weights through the closed-form body fit (with a per-frame
+            translation; :func:`simpose.adapt.network.adapt_network`), the body the adapted
+            network's: its prior keeps the poses plausible. ``"off"``: none (the default; docs/results/adapt_real
             says why).
         adapt_config: its settings.
         motion_weights: a motion model (``simpose train motion``: crops of RGB / optical flow /
@@ -458,36 +456,25 @@ class Estimator:
         return masks, _BoxedFlows(cues.flow, cues.flow_boxes, frame_index)
 
     def _adapt(self, seq: PoseSequence, masks, flows, inputs) -> PoseSequence:
-        """``config.adapt`` on an estimate: the adapted bodies ("params"), or the track estimated
-        again by a lifter fine-tuned on them ("weights"). ``inputs``: :meth:`_estimate`'s arguments."""
-        from simpose.body.fit import body_joints
+        """``config.adapt`` on an estimate (:meth:`adapt_sequence`). ``inputs``: :meth:`_estimate`'s arguments."""
+        return self.adapt_sequence(seq, masks, flows, inputs)
 
-        adapted = self.adapt_sequence(seq, masks, flows)
-        if self.config.adapt == "params" or np.array_equal(adapted.body_pose_rotvecs, seq.body_pose_rotvecs, equal_nan=True):
-            return adapted  # (weights: no track was adapted, nothing to teach the lifter)
-        tick = time.perf_counter()
-        teachers = []
-        for p in range(seq.valid.shape[1]):
-            fit = adapted.body_fit(p)
-            teachers.append({"h36m17": body_joints(self.body, fit, JOINT_SET), "anny": body_joints(self.body, fit, "anny")})
-        again = self._estimate(*inputs, teachers=teachers)
-        timings = {**adapted.timings, "adapt_weights": time.perf_counter() - tick}
-        return dataclasses.replace(again, frame_index=seq.frame_index, complete=seq.complete, fov_assumed=seq.fov_assumed, track_ids=seq.track_ids, timings=timings)
-
-    def adapt_sequence(self, seq: PoseSequence, masks: list, flows) -> PoseSequence:
-        """Each person's body optimised against its keypoints, masks and flow (``config.adapt``);
-        the exported joints are the adapted body's. A track too short to adapt keeps its body
-        (with a warning).
+    def adapt_sequence(self, seq: PoseSequence, masks: list, flows, inputs=None) -> PoseSequence:
+        """Each person's body adapted to its keypoints, masks and flow (``config.adapt``: its
+        parameters optimised, or the lifter's weights fine-tuned through it); the exported joints
+        are the adapted body's. A track too short to adapt keeps its body (with a warning).
 
         Args:
             seq: the estimate (``seq.keypoints`` of the detector where present, else ``joints2d``).
             masks: T entries, (H, W) bool or None. flows: T - 1 entries, (H, W, 2) pixels
                 (NaN: not computed) or None.
+            inputs: :meth:`_estimate`'s arguments (the 2D the lifter took); needed by ``"weights"``.
         Returns:
             ``seq`` with the body and joints replaced; ``timings["adapt"]`` its seconds.
         """
         import torch
 
+        from simpose.adapt.network import adapt_network
         from simpose.adapt.optimise import optimise_body
         from simpose.body.rig import JointRig
 
@@ -496,13 +483,21 @@ class Estimator:
         kp_all = seq.keypoints if own else seq.joints2d
         conf_all = seq.keypoint_confidence if own else seq.confidence
         joint_set = seq.keypoint_set if own else seq.joint_set
+        weights = self.config.adapt == "weights"
+        if weights and inputs is None:
+            raise EstimatorError('adapt="weights" needs the estimate\'s inputs (the 2D the lifter took)')
         arrays = {k: np.array(getattr(seq, k)) for k in ("body_pose_rotvecs", "body_global_rotvecs", "body_trans", "body_shape", "joints3d")}
         for p in range(seq.valid.shape[1]):
             v = seq.valid[:, p]
             if not v.any():
                 continue
-            res = optimise_body(self.body, seq.body_fit(p), seq.K, seq.image_size, np.asarray(kp_all[:, p], np.float64),
-                                np.nan_to_num(np.asarray(conf_all[:, p], np.float64)), joint_set, masks, flows, self.config.adapt_config)  # fmt: skip
+            cues = (seq.K, seq.image_size, np.asarray(kp_all[:, p], np.float64), np.nan_to_num(np.asarray(conf_all[:, p], np.float64)), joint_set, masks, flows, self.config.adapt_config)
+            if weights:
+                kp, conf, valid, camera, fps, _, own_2d = inputs
+                lifter, x_in, c_in, set_in = self._lifter_input(kp[:, p], conf[:, p], None if own_2d is None else (own_2d[0][:, p], own_2d[1][:, p], own_2d[2]))
+                res, _ = adapt_network(self.body, lifter, (*lifter_inputs(x_in, c_in, valid[:, p]), set_in), fps, seq.body_fit(p), *cues, camera=camera)
+            else:
+                res = optimise_body(self.body, seq.body_fit(p), *cues)
             if not res.adapted:
                 log.warning("person %d: a track of %d frames is too short to adapt; kept unadapted", p, int(v.sum()))
                 continue
@@ -609,18 +604,18 @@ class Estimator:
         inputs = (kp, conf, valid, camera, float(fps), tuple(image_size), (x, np.nan_to_num(c), joint_set))
         seq = self._estimate(*inputs)
         if self.config.adapt != "off":
-            seq = self._adapt(seq, [None] * T if masks is None else list(masks), [None] * (T - 1) if flows is None else list(flows), inputs)
+            # flows are read per pair (a lazy sequence such as adapt_cues' stays lazy: a video's full-resolution flow is GBs)
+            seq = self._adapt(seq, [None] * T if masks is None else list(masks), [None] * (T - 1) if flows is None else flows, inputs)
         if frame_index is not None:
             seq = dataclasses.replace(seq, frame_index=np.asarray(frame_index, np.int64))
         return seq
 
     # -------------------------------------------------------------- the 3D stages
-    def _estimate(self, kp, conf, valid, camera, fps: float, image_size, own=None, teachers=None, rel3d=None) -> PoseSequence:
+    def _estimate(self, kp, conf, valid, camera, fps: float, image_size, own=None, rel3d=None) -> PoseSequence:
         """(T, P, 17, 2) h36m17 pixels, (T, P, 17), (T, P) valid -> PoseSequence, one track per person.
 
         ``own``: the 2D as it came, ``(x (T, P, J, 2), confidence (T, P, J), joint_set)``, for a
         detector lifter of that set (:meth:`lifter_for`); None: the h36m17 points are lifted.
-        ``teachers``: per person, targets a copy of the lifter is fine-tuned on first (:meth:`lift_and_fit`).
         ``rel3d``: (h36m17 (T, 17, 3), anny (T, J, 3)) root-relative 3D of the one person (the
         motion model's), used in place of the lifter's."""
         from simpose.body.joints import get_joint_set
@@ -631,8 +626,7 @@ class Estimator:
         timings: dict[str, float] = {}
         for p in range(P):
             lifter_2d = (own[0][:, p], own[1][:, p], own[2]) if own is not None else None
-            teacher = None if teachers is None else teachers[p]
-            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps, lifter_2d, teacher, rel3d)
+            j3d, v, fit, t = self.lift_and_fit(kp[:, p], conf[:, p], valid[:, p], camera, fps, lifter_2d, rel3d)
             for k, s in t.items():
                 timings[k] = timings.get(k, 0.0) + s
             out["joints3d"].append(j3d)
@@ -660,7 +654,14 @@ class Estimator:
             **extra,
         )  # fmt: skip
 
-    def lift_and_fit(self, kp, conf, valid, camera, fps: float, lifter_2d=None, teacher=None, rel3d=None):
+    def _lifter_input(self, kp, conf, lifter_2d=None):
+        """(lifter, x (T, J, 2), confidence (T, J), joint_set): the network that lifts one person's
+        2D and the 2D it takes (:meth:`lift_and_fit`'s ``lifter_2d`` rule)."""
+        if lifter_2d is not None and self.lifter_for(lifter_2d[2]) is not self.lifter:
+            return (self.lifter_for(lifter_2d[2]), *lifter_2d)
+        return self.lifter, kp, conf, JOINT_SET
+
+    def lift_and_fit(self, kp, conf, valid, camera, fps: float, lifter_2d=None, rel3d=None):
         """The 3D stages for one person (module docstring, steps 2-5).
 
         Args:
@@ -669,9 +670,6 @@ class Estimator:
             lifter_2d: ``(x (T, J, 2), confidence (T, J), joint_set)``: the 2D as it came; the
                 lifter of :meth:`lifter_for` its set lifts it when that is a detector lifter;
                 None: the h36m17 points are lifted.
-            teacher: ``{"h36m17": (T, 17, 3), "anny": (T, Ja, 3)}`` camera-frame metres (NaN:
-                no target): a copy of the lifter is first fine-tuned to lift the 2D to these
-                (``self_train_config``'s steps and step size), then lifts it (``adapt="weights"``).
             rel3d: (h36m17 (T, 17, 3), anny (T, J, 3)) root-relative 3D from another model (the
                 motion model) in place of the lifter's; None: lifted.
         Returns:
@@ -685,17 +683,10 @@ class Estimator:
         cfg = self.config
         timings = {"refine": 0.0, "self_train": 0.0}
         tick = time.perf_counter()
-        lifter, x_in, c_in, set_in = self.lifter, kp, conf, JOINT_SET
-        if lifter_2d is not None and self.lifter_for(lifter_2d[2]) is not self.lifter:
-            lifter = self.lifter_for(lifter_2d[2])
-            x_in, c_in, set_in = lifter_2d
+        lifter, x_in, c_in, set_in = self._lifter_input(kp, conf, lifter_2d)
         if rel3d is not None:  # NaN on invalid frames, as lift gives
             h36m_rel, anny_rel = (np.where(valid[:, None, None], np.asarray(r, np.float64), np.nan) for r in rel3d)
         else:
-            if teacher is not None:
-                st = cfg.self_train_config
-                kp_in, conf_in = lifter_inputs(x_in, c_in, valid)
-                lifter = fine_tune(lifter, kp_in, teacher, conf_in, camera, set_in, st.steps, st.lr, st.max_frames, fps=fps)
             h36m_rel, anny_rel = lift(lifter, x_in, c_in, valid, camera, fps, set_in)
         timings["lifter"] = time.perf_counter() - tick
 
