@@ -282,14 +282,17 @@ def run_video(
         CueError: mediapipe missing.
         RunError: no person found; bad focal/fov/range.
     """
-    from simpose.cues.video import open_video
+    from simpose.cues.video import KeptFrames, VideoFile, open_video
 
     validate_run_config(config)
     check_out_dir(out_dir, path, config.cache_dir)
     out_dir = Path(out_dir)
     if estimator is None:  # loads (lifter, body model) while the 2D stage runs
         estimator = _LoadingEstimator(config.lifter_weights, config.estimator_settings(), config.detector_weights)
-    seq = estimator.estimate_video(path, config.focal, config.fov, config.start, config.end, config.fps, stop=stop, progress=config.progress)
+    source = open_video(path, fps=config.fps)
+    if config.views and isinstance(source, VideoFile):  # the views draw on the frames the 2D stage decoded (memory allowing)
+        source = KeptFrames(source)
+    seq = estimator.estimate_video(source, config.focal, config.fov, config.start, config.end, config.fps, stop=stop, progress=config.progress)
     timings = dict(seq.timings)
     body, fits = estimator.body, [seq.body_fit(p) for p in range(seq.num_people)]
 
@@ -303,7 +306,6 @@ def run_video(
             from simpose.track.views import write_views
 
             tick = time.perf_counter()
-            source = open_video(path, fps=config.fps)
             try:
                 paths.update(write_views(work, source, seq.frame_index, arrays, body, fits, config, timings=timings))
             except KeyboardInterrupt:  # the poses are done: keep them (without any view), then stop
