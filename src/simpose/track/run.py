@@ -5,7 +5,8 @@ the stages, each timed in ``RunResult.timings``; ``setup``: loading the lifter a
 their first calls, once per process); this module writes what it returns:
 ``poses.npz``/``poses.json``/``motion.bvh`` (:mod:`simpose.export`), ``run_config.json`` (the
 settings and the weights used: path and sha256), then the views: ``overlay.mp4``,
-``skeleton3d.mp4``, ``summary.png`` (:mod:`simpose.viz`).
+``skeleton3d.mp4``, ``summary.png`` (:mod:`simpose.viz`), drawn on the frames the 2D stage
+decoded where they fit in :data:`~simpose.cues.video.KEEP_BYTES` (a video is decoded once).
 
 Frames where the person is not found stay invalid (NaN) in every output except the BVH (which
 needs a value per frame; see :mod:`simpose.export.bvh`).
