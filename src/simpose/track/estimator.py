@@ -54,6 +54,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -67,6 +68,9 @@ from simpose.track.inputs import (
 )  # fmt: skip
 from simpose.track.position import PositionConfig
 from simpose.track.sequence import JOINT_SET, EstimatorError, PoseSequence
+
+if TYPE_CHECKING:
+    from simpose.cues.video import VideoSource
 
 __all__ = ["Estimator", "EstimatorConfig", "WeightsInfo", "PEOPLE_MODES", "ADAPT_MODES", "most_seen"]
 
@@ -349,7 +353,7 @@ class Estimator:
     # -------------------------------------------------------------- video
     def estimate_video(
         self,
-        path,
+        path: str | os.PathLike | VideoSource,
         focal: float | None = None,
         fov: float | None = None,
         start: int = 0,
