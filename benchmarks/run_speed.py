@@ -6,6 +6,7 @@
     python benchmarks/run_speed.py --view-parts [--frames 100]
     python benchmarks/run_speed.py --decode-ahead [--repeats 3]
     python benchmarks/run_speed.py --cpu-account [--repeats 2] [--baseline OTHER_CHECKOUT]
+    python benchmarks/run_speed.py --import-overlap [--repeats 3]
 
 ``--whole`` (issue 17, item 6): the wall time of whole processes, each started afresh, on a
 205-frame 1280x720 30 fps video (or ``--video``): the issue measured a real street video of
@@ -42,6 +43,11 @@ plain MediaPipe loop of ``--whole``, interleaved, ``--repeats`` times (fewest CP
 as ratios to the loop's wall: every stage perfectly overlapped (total CPU / 2), and the run's
 dependency chain (set-up beside the 2D stage, then the 3D stages, which need the whole track,
 on one core, then writing and the views on 2 cores).
+
+``--import-overlap``: fresh processes that import mediapipe and make its Pose graph (what the
+2D stage needs before its first frame), alone or with torch and roma imported in a thread beside
+(as a run did when its set-up thread started first), interleaved: the seconds until the 2D stage
+can start.
 
 ``--decode-ahead``: the 2D stages (MediaPipe's single-person Pose; the multi-person stage)
 with the video decoded in the loop, as before, and in a thread of its own
@@ -371,6 +377,37 @@ def open_frames(video: Path) -> int:
     return open_video(video).n_frames
 
 
+IMPORT_OVERLAP = """
+import sys, threading, time
+t0 = time.perf_counter()
+if sys.argv[1] == "beside":  # the set-up's imports in a thread, as a run started them before the 2D stage's
+    threading.Thread(target=lambda: (__import__("torch"), __import__("roma")), daemon=True).start()
+from simpose.cues.keypoints import KeypointConfig, import_mediapipe
+c = KeypointConfig()
+pose = import_mediapipe().solutions.pose.Pose(static_image_mode=False, model_complexity=c.model_complexity, enable_segmentation=False)
+print(time.perf_counter() - t0)
+"""
+
+
+def import_overlap(repeats: int) -> None:
+    """The table of ``--import-overlap`` (module docstring)."""
+    import subprocess
+    import sys
+
+    rows = []
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    for r in range(repeats):
+        load = os.getloadavg()[0]
+        for how in ("alone", "beside"):
+            done = subprocess.run([sys.executable, "-c", IMPORT_OVERLAP, how], env=env, capture_output=True, text=True, check=True)
+            rows.append((r, load, how, float(done.stdout.strip().splitlines()[-1])))
+    print("seconds from process start until MediaPipe's Pose graph is ready (the 2D stage can start)")
+    print("| repeat | load avg | torch + roma imported in a thread beside | seconds |")
+    print("|---:|---:|---|---:|")
+    for r, load, how, sec in rows:
+        print(f"| {r} | {load:.2f} | {'yes' if how == 'beside' else 'no'} | {sec:.2f} |")
+
+
 def people_table(max_people: int, repeats: int) -> None:
     """The table of ``--people`` (module docstring)."""
     from simpose.cues.keypoints import KeypointConfig, detect_keypoints
@@ -582,6 +619,7 @@ def main() -> None:
     parser.add_argument("--view-parts", action="store_true", help="per-frame cost of each part of the views (1280x720)")
     parser.add_argument("--decode-ahead", action="store_true", help="2D stages with the video decoded in the loop or in a thread")
     parser.add_argument("--cpu-account", action="store_true", help="CPU seconds of every stage of a run, and the best ratio reachable on 2 cores")
+    parser.add_argument("--import-overlap", action="store_true", help="MediaPipe's import alone or beside torch's, in fresh processes")
     parser.add_argument("--account-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -596,6 +634,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             video = args.video or make_video(Path(tmp) / "bench_1280x720.mp4", 205, (1280, 720), fps=30.0)
             return decode_ahead(video, args.repeats)
+    if args.import_overlap:
+        return import_overlap(args.repeats)
     if args.cpu_account:
         with tempfile.TemporaryDirectory() as tmp:
             video = args.video or make_video(Path(tmp) / "bench_1280x720.mp4", 205, (1280, 720), fps=30.0)

@@ -31,7 +31,7 @@ import numpy as np
 
 from simpose._files import staged_folder
 from simpose.adapt.selftrain import SelfTrainConfig
-from simpose.cues.keypoints import KeypointConfig
+from simpose.cues.keypoints import KeypointConfig, import_mediapipe
 from simpose.track.estimator import Estimator
 from simpose.track.inputs import (
     DEFAULT_FOV,
@@ -288,11 +288,16 @@ def run_video(
     validate_run_config(config)
     check_out_dir(out_dir, path, config.cache_dir)
     out_dir = Path(out_dir)
-    if estimator is None:  # loads (lifter, body model) while the 2D stage runs
-        estimator = _LoadingEstimator(config.lifter_weights, config.estimator_settings(), config.detector_weights)
     source = open_video(path, fps=config.fps)
     if config.views and isinstance(source, VideoFile):  # the views draw on the frames the 2D stage decoded (memory allowing)
         source = KeptFrames(source)
+    if estimator is None:  # loads (lifter, body model) while the 2D stage runs
+        if config.people == "main":
+            # the 2D stage's import first: beside the loading thread's torch import it shares the
+            # GIL and the 2D stage, the run's critical path, would start ~1.5 s later; the load
+            # then runs beside the frames, where MediaPipe's graph leaves the GIL free
+            import_mediapipe()
+        estimator = _LoadingEstimator(config.lifter_weights, config.estimator_settings(), config.detector_weights)
     seq = estimator.estimate_video(source, config.focal, config.fov, config.start, config.end, config.fps, stop=stop, progress=config.progress)
     timings = dict(seq.timings)
     body, fits = estimator.body, [seq.body_fit(p) for p in range(seq.num_people)]
