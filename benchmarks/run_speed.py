@@ -5,6 +5,8 @@
     python benchmarks/run_speed.py --people [--max-people 8] [--repeats 2]
     python benchmarks/run_speed.py --view-parts [--frames 100]
     python benchmarks/run_speed.py --decode-ahead [--repeats 3]
+    python benchmarks/run_speed.py --cpu-account [--repeats 2] [--baseline OTHER_CHECKOUT]
+    python benchmarks/run_speed.py --import-overlap [--repeats 3]
 
 ``--whole`` (issue 17, item 6): the wall time of whole processes, each started afresh, on a
 205-frame 1280x720 30 fps video (or ``--video``): the issue measured a real street video of
@@ -30,6 +32,22 @@ stage's time per person tracked (per person-frame) at most 1.5x the single-perso
 CPU ms, in one process): the second decode, the mesh forward, the overlay drawing at mesh
 raster sizes 640 / 480 / 320 (and its PSNR against 640's), x264 at the presets
 superfast / ultrafast (file size, PSNR against the raw frames), the 3D view's drawing and encoding.
+
+``--cpu-account`` (issue 17, item 6): where the CPU time of a run goes, and the best wall time
+2 cores allow. One fresh process runs the work of ``simpose run --no-cache --fov 60`` on the
+1280x720 video stage after stage (imports, set-up, the 2D stage, each 3D stage, writing, each
+part of the views, then the views as the run writes them, threads overlapped), nothing
+overlapped, so each stage's CPU time (user + system of every thread) is its own; beside it the
+plain MediaPipe loop of ``--whole``, interleaved, ``--repeats`` times (fewest CPU seconds kept;
+``--baseline DIR``: that checkout's account too). From the account, two floors on 2 idle cores
+as ratios to the loop's wall: every stage perfectly overlapped (total CPU / 2), and the run's
+dependency chain (set-up beside the 2D stage, then the 3D stages, which need the whole track,
+on one core, then writing and the views on 2 cores).
+
+``--import-overlap``: fresh processes that import mediapipe and make its Pose graph (what the
+2D stage needs before its first frame), alone or with torch and roma imported in a thread beside
+(as a run did when its set-up thread started first), interleaved: the seconds until the 2D stage
+can start.
 
 ``--decode-ahead``: the 2D stages (MediaPipe's single-person Pose; the multi-person stage)
 with the video decoded in the loop, as before, and in a thread of its own
@@ -59,7 +77,6 @@ from pathlib import Path
 import numpy as np
 
 from simpose.data.paths import shared_dir
-from simpose.track.run import RunConfig, run_video
 
 
 def make_video(path: Path, n_frames: int, size: tuple[int, int] = (640, 480), fps: float | None = None) -> Path:
@@ -103,10 +120,10 @@ print(n)
 """
 
 
-def whole_process(argv: list[str], src: Path | None = None) -> tuple[float, float]:
+def whole_process(argv: list[str], src: Path | None = None, stdout: list | None = None) -> tuple[float, float]:
     """Wall and CPU seconds (user + system, all its threads) of one fresh Python process (its
     imports, model loading and all); ``src``: another tree's ``src`` folder to import simpose
-    from (``--baseline``)."""
+    from (``--baseline``); ``stdout``: a list the process's output is appended to."""
     import resource
     import subprocess
     import sys
@@ -120,6 +137,8 @@ def whole_process(argv: list[str], src: Path | None = None) -> tuple[float, floa
     seconds, cpu_s = time.perf_counter() - t0, cpu() - c0
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:3])}... failed ({done.returncode}): {done.stderr[-2000:]}")
+    if stdout is not None:
+        stdout.append(done.stdout)
     return seconds, cpu_s
 
 
@@ -146,6 +165,249 @@ def whole(video: Path, repeats: int, baseline: Path | None = None) -> None:
     print("targets (wall): <= 1.5x with the views, <= 1.2x without; CPU time: what the process costs the machine, threads added up")
 
 
+def account_child(video: Path, out: Path) -> None:
+    """``--account-child`` (run by :func:`cpu_account` in a fresh process): the work of one
+    ``simpose run`` of ``video``, stage after stage, nothing overlapped, so each stage's CPU time
+    (user + system of every thread, native ones included) is its own. Prints one JSON line:
+    ``[[stage, wall s, CPU s], ...]``."""
+    import json
+    import resource
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    rows: list = [("interpreter start, numpy", float("nan"), cpu())]
+    mark = [time.perf_counter(), cpu()]
+
+    def lap(name: str) -> None:
+        t, c = time.perf_counter(), cpu()
+        rows.append((name, t - mark[0], c - mark[1]))
+        mark[:] = [t, c]
+
+    import simpose.cli  # noqa: F401  (what `simpose run` imports before any work)
+    from simpose.track.run import RunConfig
+
+    lap("imports: simpose.cli, simpose.track.run")
+    import av  # noqa: F401
+    import mediapipe  # noqa: F401
+
+    lap("imports: av, mediapipe (the MediaPipe loop pays them too)")
+    import torch  # noqa: F401
+
+    lap("set-up: import torch")
+    import roma  # noqa: F401  (imports torch._dynamo; so does torch.optim's first step, in the refinement)
+
+    lap("set-up: import roma (torch._dynamo)")
+    from simpose.track.estimator import Estimator
+
+    est = Estimator.from_pretrained(cache_dir="")
+    lap("set-up: body model, lifters, warm-up")
+
+    # estimate_video with its stages wrapped (they run one after another in this thread; the
+    # 2D stage's decoding thread ends within it)
+    import simpose.adapt.refine
+    import simpose.body.align
+    import simpose.body.fit
+    import simpose.cues.detect
+    import simpose.track.estimator
+    from simpose.body.rig import JointRig
+
+    spent: dict[str, list[float]] = {}
+
+    def wrapped(fn, key):
+        def call(*args, **kwargs):
+            t, c = time.perf_counter(), cpu()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                acc = spent.setdefault(key, [0.0, 0.0])
+                acc[0] += time.perf_counter() - t
+                acc[1] += cpu() - c
+
+        return call
+
+    patches = [
+        (simpose.cues.detect, "detect", "2D stage: decode + MediaPipe (decoding in its thread)"),
+        (simpose.track.estimator, "lift", "3D: lifter"),
+        (simpose.adapt.refine, "refine_sequence", "3D: refinement"),
+        (simpose.body.fit, "fit_shape", "3D body fit: fit_shape"),
+        (simpose.body.fit, "fit_pose", "3D body fit: fit_pose"),
+        (simpose.body.align, "align_body", "3D body fit: align_body"),
+    ]
+    originals = [(m, n, getattr(m, n)) for m, n, _ in patches]
+    for m, n, key in patches:
+        setattr(m, n, wrapped(getattr(m, n), key))
+    build = JointRig.build
+    JointRig.build = staticmethod(wrapped(build, "3D body fit: JointRig.build"))
+    from simpose.cues.video import open_video
+
+    try:  # as run_video: the views draw on the frames the 2D stage decoded, where this tree keeps them
+        from simpose.cues.video import KeptFrames
+
+        source = KeptFrames(open_video(video))
+    except ImportError:
+        source = open_video(video)
+    try:
+        seq = est.estimate_video(source if hasattr(source, "kept") else video, fov=60.0)
+    finally:
+        for m, n, fn in originals:
+            setattr(m, n, fn)
+        JointRig.build = staticmethod(build)
+    t, c = time.perf_counter() - mark[0], cpu() - mark[1]
+    for _, _, key in patches[:1] + patches[1:3] + patches[3:5] + [(None, None, "3D body fit: JointRig.build")] + patches[5:]:
+        rows.append((key, *spent.get(key, [0.0, 0.0])))
+    rows.append(("3D: the rest (position, rig forwards, bookkeeping)", t - sum(v[0] for v in spent.values()), c - sum(v[1] for v in spent.values())))
+    mark[:] = [time.perf_counter(), cpu()]
+
+    from simpose.export.bvh import write_body_bvh
+
+    fit = seq.body_fit(0)
+    seq.save(out, json=True)
+    write_body_bvh(out / "motion.bvh", est.body, fit, seq.fps)
+    lap("write poses.npz, poses.json, motion.bvh")
+
+    # the views' parts one after another, as the run draws them (track.views)
+    from simpose.body.fit import body_vertices
+    from simpose.track.views import MESH_BATCH, overlay_mesh, write_views
+    from simpose.viz.overlay import OverlayRenderer
+    from simpose.viz.skeleton3d import render_skeleton3d
+    from simpose.viz.summary import write_summary
+    from simpose.viz.video import write_video
+
+    a, config = seq.to_arrays(), RunConfig(fov=60.0, cache_dir="")
+    frames = [f for _, f in source.frames()]
+    lap("views: second decode of the video (none where the 2D stage's frames are kept)")
+    rows_valid = np.flatnonzero(fit.valid)
+    keep, faces = overlay_mesh(est.body, fit)
+    verts = {}
+    for i in range(0, len(rows_valid), MESH_BATCH):
+        verts.update(zip(rows_valid[i : i + MESH_BATCH].tolist(), body_vertices(est.body, fit, rows_valid[i : i + MESH_BATCH])[:, keep]))
+    lap("views: mesh forward (anny)")
+    renderer = OverlayRenderer(tuple(source.size), a["K"], faces, max_side=config.max_side)
+    drawn = [renderer.render(f, verts.get(i), a["joints2d"][i, 0], a["confidence"][i, 0], str(a["joint_set"])) for i, f in enumerate(frames)]
+    renderer.close()
+    lap("views: overlay drawing (mesh raster, skeleton)")
+    write_video(out / "overlay_parts.mp4", drawn, seq.fps)
+    lap("views: overlay encoding (x264)")
+    sk = list(render_skeleton3d(a["joints3d"][:, 0], a["valid"][:, 0], str(a["joint_set"]), seq.fps))
+    lap("views: 3D view drawing")
+    write_video(out / "skeleton_parts.mp4", sk, seq.fps)
+    lap("views: 3D view encoding (x264)")
+    thumbs = [(i, drawn[i]) for i in rows_valid[np.linspace(0, len(rows_valid) - 1, 4).round().astype(int)]]
+    write_summary(out / "summary_parts.png", a["joints3d"][:, 0], a["confidence"][:, 0], a["valid"][:, 0], str(a["joint_set"]), seq.fps, thumbs, "")
+    lap("views: summary.png")
+    del frames, drawn, sk
+    write_views(out, source, seq.frame_index, a, est.body, [fit], config)
+    lap("views as the run writes them (threads overlapped; not added to the totals)")
+    print(json.dumps(rows))
+
+
+def cpu_account(video: Path, repeats: int, baseline: Path | None = None) -> None:
+    """The tables of ``--cpu-account`` (module docstring); ``baseline``: another checkout's
+    account too, in the same repeats."""
+    import json
+
+    T = int(open_frames(video))
+    trees = [("this tree", None)] + ([(f"baseline {baseline}", baseline / "src")] if baseline else [])
+    stages: dict[str, dict[str, list[float]]] = {name: {} for name, _ in trees}  # tree -> stage -> CPU s per repeat
+    loops = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(repeats):  # interleaved: the loop and the accounts see the same load
+            loops.append(whole_process(["-c", MEDIAPIPE_LOOP, str(video)]))
+            for name, src in trees:
+                out: list[str] = []
+                whole_process([__file__, "--account-child", "--video", str(video), "--out", tmp], src, stdout=out)
+                for stage, _, cpu_s in json.loads(out[0].strip().splitlines()[-1]):
+                    stages[name].setdefault(stage, []).append(cpu_s)
+    mp_wall, mp_cpu = min(loops, key=lambda x: x[1])
+    # the fewest CPU seconds of each stage (CPU time grows a little on a busy machine too)
+    cpu = {name: {stage: min(v) for stage, v in rows.items()} for name, rows in stages.items()}
+    print(f"CPU account of `simpose run` on {video.name} ({T} frames): each stage's CPU seconds (user + system, every thread), "
+          f"fewest of {repeats} repeats; load average {os.getloadavg()[0]:.2f}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '1')}, "
+          f"{os.cpu_count()} CPUs")  # fmt: skip
+    names = [name for name, _ in trees]
+    print("| stage (one after another in one fresh process) | " + " | ".join(f"{n}: CPU s | ms / frame" for n in names) + " |")
+    print("|---|" + "---:|---:|" * len(names))
+    print(f"| plain MediaPipe loop, whole process (for reference; wall {mp_wall:.1f} s) | "
+          + " | ".join(f"{mp_cpu:.2f} | {1000 * mp_cpu / T:.1f}" for _ in names) + " |")  # fmt: skip
+    totals = {}
+    for name in names:
+        c = cpu[name]
+        views = sum(v for n, v in c.items() if n.startswith("views:"))
+        totals[name] = {
+            "before_3d": sum(v for n, v in c.items() if not n.startswith(("3D", "write", "views"))),
+            "3d": sum(v for n, v in c.items() if n.startswith("3D")),
+            "write": sum(v for n, v in c.items() if n.startswith("write")),
+            "views_parts": views,
+            "views": next((v for n, v in c.items() if n.startswith("views as the run")), views),
+        }
+    for stage in cpu[names[0]]:
+        print(f"| {stage} | " + " | ".join(f"{cpu[n].get(stage, float('nan')):.2f} | {1000 * cpu[n].get(stage, float('nan')) / T:.1f}" for n in names) + " |")
+    for label, key in (("before the 3D stages (imports, set-up, 2D stage)", "before_3d"), ("3D stages", "3d"), ("views, part by part", "views_parts")):
+        print(f"| **{label}** | " + " | ".join(f"**{totals[n][key]:.2f}** | {1000 * totals[n][key] / T:.1f}" for n in names) + " |")
+    for label, with_views in (("run --no-views", False), ("run with views (as the run writes them)", True)):
+        tot = {n: totals[n]["before_3d"] + totals[n]["3d"] + totals[n]["write"] + (totals[n]["views"] if with_views else 0.0) for n in names}
+        print(f"| **{label}** | " + " | ".join(f"**{tot[n]:.2f}** | {1000 * tot[n] / T:.1f}" for n in names) + " |")
+    # Floors on 2 idle cores, as ratios to the loop's wall W. The loop keeps about one core busy
+    # (its threads take turns per frame: pose.process waits for the graph), so W is taken as
+    # its CPU time; the last column takes the wall measured here (longer on a busy machine).
+    print()
+    print("| best reachable on 2 cores, ratio to the MediaPipe loop's wall W | "
+          + " | ".join(f"{n}: W = loop CPU ({mp_cpu:.1f} s) | {n}: W = loop wall here ({mp_wall:.1f} s)" for n in names) + " |")  # fmt: skip
+    print("|---|" + "---:|---:|" * len(names))
+    for label, with_views in (("--no-views", False), ("with views", True)):
+        cells = {"perfect": [], "chain": []}
+        for n in names:
+            t = totals[n]
+            after = t["write"] + (t["views"] if with_views else 0.0)  # on 2 cores
+            total = t["before_3d"] + t["3d"] + after
+            for W in (mp_cpu, mp_wall):
+                cells["perfect"].append(f"{max(W, total / 2) / W:.2f}x")
+                cells["chain"].append(f"{(max(W, t['before_3d'] / 2) + t['3d'] + after / 2) / W:.2f}x")
+        print(f"| {label}: every stage perfectly overlapped (total CPU / 2 cores, at least W) | " + " | ".join(cells["perfect"]) + " |")
+        print(f"| {label}: set-up beside the 2D stage, then the 3D stages on one core, then the rest on 2 cores | " + " | ".join(cells["chain"]) + " |")
+    print("targets: 1.2x (--no-views), 1.5x (with views)")
+
+
+def open_frames(video: Path) -> int:
+    """Frames of a video."""
+    from simpose.cues.video import open_video
+
+    return open_video(video).n_frames
+
+
+IMPORT_OVERLAP = """
+import sys, threading, time
+t0 = time.perf_counter()
+if sys.argv[1] == "beside":  # the set-up's imports in a thread, as a run started them before the 2D stage's
+    threading.Thread(target=lambda: (__import__("torch"), __import__("roma")), daemon=True).start()
+from simpose.cues.keypoints import KeypointConfig, import_mediapipe
+c = KeypointConfig()
+pose = import_mediapipe().solutions.pose.Pose(static_image_mode=False, model_complexity=c.model_complexity, enable_segmentation=False)
+print(time.perf_counter() - t0)
+"""
+
+
+def import_overlap(repeats: int) -> None:
+    """The table of ``--import-overlap`` (module docstring)."""
+    import subprocess
+    import sys
+
+    rows = []
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    for r in range(repeats):
+        load = os.getloadavg()[0]
+        for how in ("alone", "beside"):
+            done = subprocess.run([sys.executable, "-c", IMPORT_OVERLAP, how], env=env, capture_output=True, text=True, check=True)
+            rows.append((r, load, how, float(done.stdout.strip().splitlines()[-1])))
+    print("seconds from process start until MediaPipe's Pose graph is ready (the 2D stage can start)")
+    print("| repeat | load avg | torch + roma imported in a thread beside | seconds |")
+    print("|---:|---:|---|---:|")
+    for r, load, how, sec in rows:
+        print(f"| {r} | {load:.2f} | {'yes' if how == 'beside' else 'no'} | {sec:.2f} |")
+
+
 def people_table(max_people: int, repeats: int) -> None:
     """The table of ``--people`` (module docstring)."""
     from simpose.cues.keypoints import KeypointConfig, detect_keypoints
@@ -153,6 +415,7 @@ def people_table(max_people: int, repeats: int) -> None:
     from simpose.cues.blazepose import BlazePose
     from simpose.cues.video import open_video, prefetch
     from simpose.track.estimator import Estimator
+    from simpose.track.run import RunConfig, run_video
 
     videos = (shared_dir() or Path("../shared")) / "real" / "videos"
     config = PeopleConfig(max_people=max_people)
@@ -248,6 +511,7 @@ def view_parts(video: Path, tmp: Path, n_frames: int) -> None:
     from simpose.viz.skeleton3d import render_skeleton3d
     from simpose.track.estimator import Estimator
     from simpose.track.sequence import PoseSequence
+    from simpose.track.run import RunConfig, run_video
     from simpose.viz.video import X264_OPTIONS, write_video
 
     est = Estimator.from_pretrained(cache_dir="")
@@ -349,19 +613,33 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=None)
     parser.add_argument("--whole", action="store_true", help="whole processes against a plain MediaPipe loop (1280x720 video)")
     parser.add_argument("--repeats", type=int, default=2, help="with --whole: interleaved repeats")
-    parser.add_argument("--baseline", type=Path, default=None, help="with --whole: another checkout (its src/) timed in the same repeats")
+    parser.add_argument("--baseline", type=Path, default=None, help="with --whole / --cpu-account: another checkout (its src/) in the same repeats")
     parser.add_argument("--people", action="store_true", help="multi-person 2D stage and --people all runs on the demo videos")
     parser.add_argument("--max-people", type=int, default=8, help="with --people: people tracked at most")
     parser.add_argument("--view-parts", action="store_true", help="per-frame cost of each part of the views (1280x720)")
     parser.add_argument("--decode-ahead", action="store_true", help="2D stages with the video decoded in the loop or in a thread")
+    parser.add_argument("--cpu-account", action="store_true", help="CPU seconds of every stage of a run, and the best ratio reachable on 2 cores")
+    parser.add_argument("--import-overlap", action="store_true", help="MediaPipe's import alone or beside torch's, in fresh processes")
+    parser.add_argument("--account-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.account_child:  # before any other import: the child counts them
+        return account_child(args.video, args.out)
     logging.basicConfig(level=logging.ERROR)
+    from simpose.track.run import RunConfig, run_video
+
     if args.people:
         return people_table(args.max_people, args.repeats)
     if args.decode_ahead:
         with tempfile.TemporaryDirectory() as tmp:
             video = args.video or make_video(Path(tmp) / "bench_1280x720.mp4", 205, (1280, 720), fps=30.0)
             return decode_ahead(video, args.repeats)
+    if args.import_overlap:
+        return import_overlap(args.repeats)
+    if args.cpu_account:
+        with tempfile.TemporaryDirectory() as tmp:
+            video = args.video or make_video(Path(tmp) / "bench_1280x720.mp4", 205, (1280, 720), fps=30.0)
+            return cpu_account(video, args.repeats, args.baseline)
     if args.view_parts:
         with tempfile.TemporaryDirectory() as tmp:
             video = args.video or make_video(Path(tmp) / "bench_1280x720.mp4", 205, (1280, 720), fps=30.0)

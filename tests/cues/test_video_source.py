@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from simpose.cues.video import ImageSequence, VideoError, VideoFile, _rotation_degrees, open_video, prefetch, rotate_frame
+from simpose.cues.video import ImageSequence, KeptFrames, VideoError, VideoFile, _rotation_degrees, open_video, prefetch, rotate_frame
 from simpose.viz.video import write_video
 
 
@@ -171,3 +171,28 @@ def test_prefetch_keeps_order_and_raises_errors_in_the_consumer():
     stream = prefetch(iter(range(1000)), size=2)
     assert next(stream) == 0
     stream.close()  # stops the thread that waits on a full queue (does not hang)
+
+
+def test_kept_frames_decode_once_and_give_the_same_frames(tiny_video):
+    """A second pass over kept frames comes from memory (the very arrays of the first pass) and
+    equals a fresh decode; a pass past what is kept, or a budget too small, decodes again."""
+    plain = dict(open_video(tiny_video).frames())
+    kept = KeptFrames(open_video(tiny_video))
+    first = list(kept.frames())
+    assert [i for i, _ in first] == list(range(5)) and kept.end == 5
+    for i, image in first:
+        np.testing.assert_array_equal(image, plain[i])
+    again = list(kept.frames(start=1))  # end None: to the end found by the first pass
+    assert [i for i, _ in again] == [1, 2, 3, 4]
+    assert all(image is first[i][1] for i, image in again)
+    assert [i for i, _ in kept.frames(start=3, end=99)] == [3, 4]
+    small = KeptFrames(open_video(tiny_video), max_bytes=2 * first[0][1].nbytes)  # room for 2 of 5 frames
+    list(small.frames())
+    assert small.kept == {}  # over the budget: keeps nothing
+    second = list(small.frames())
+    assert all(image is not first[i][1] for i, image in second)
+    for i, image in second:
+        np.testing.assert_array_equal(image, plain[i])
+    part = KeptFrames(open_video(tiny_video))
+    list(part.frames(end=2))  # kept 0 and 1 only
+    assert [i for i, _ in part.frames()] == list(range(5))  # decodes the rest

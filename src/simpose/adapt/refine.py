@@ -29,11 +29,15 @@ none on real data.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simpose.body.joints import get_joint_set
 from simpose.geometry import gaussian_smooth, solve_translation
+
+if TYPE_CHECKING:  # imported where used: RefineConfig is on `simpose run`'s import path
+    import torch
 
 __all__ = ["RefineConfig", "bone_pairs", "jitter_scale", "refine_sequence"]
 
@@ -162,26 +166,88 @@ def refine_sequence(
     triple = torch.as_tensor(frames[2:] - frames[:-2] == 2) if len(frames) > 2 else torch.zeros(0, dtype=torch.bool)
     accel_sd = config.accel_m * (50.0 / fps) ** 2
 
-    X = torch.as_tensor(Y0 + t0[:, None]).clone().requires_grad_(True)
+    X = torch.as_tensor(Y0 + t0[:, None]).clone()
     n_len = int(length.max()) + 1
     bones0 = torch.linalg.norm(prior[:, child] - prior[:, parent], dim=-1).median(0).values
-    L = (torch.zeros(n_len, dtype=X.dtype).index_add_(0, length, bones0) / torch.bincount(length, minlength=n_len)).requires_grad_(True)
-    opt = torch.optim.Adam([X, L], lr=config.lr)
-    n = float(len(frames) * J)
-    for _ in range(config.iterations):
-        opt.zero_grad()
-        proj = X[..., :2] / X[..., 2:].clamp_min(0.1)
-        e_2d = (weight * ((proj - target) * depth).pow(2).sum(-1)).sum()
-        bones = torch.linalg.norm(X[:, child] - X[:, parent], dim=-1)
-        e_bone = (bones - L[length]).pow(2).sum() / config.bone_m**2
-        e_prior = ((X - X[:, root : root + 1]) - prior).pow(2).sum() / config.prior_m**2
-        accel = X[2:] - 2 * X[1:-1] + X[:-2]
-        e_accel = accel[triple].pow(2).sum() / accel_sd**2
-        loss = (e_2d + e_bone + e_prior + e_accel) / n
-        loss.backward()
-        opt.step()
-    out[frames] = X.detach().numpy()
+    L = torch.zeros(n_len, dtype=X.dtype).index_add_(0, length, bones0) / torch.bincount(length, minlength=n_len)
+    terms = _Terms(target, weight, depth, prior, root, child, parent, length, triple, config.bone_m, config.prior_m, accel_sd, float(len(frames) * J))
+    # Adam (torch.optim.Adam's defaults and update, written out) on the gradient in closed form:
+    # autograd's graph cost three times the arithmetic here
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    moments = [(torch.zeros_like(X), torch.zeros_like(X)), (torch.zeros_like(L), torch.zeros_like(L))]
+    for step in range(1, config.iterations + 1):
+        for param, grad, (m, v) in zip((X, L), _gradient(X, L, terms), moments):
+            m.lerp_(grad, 1 - beta1)
+            v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            denom = (v.sqrt() / (1 - beta2**step) ** 0.5).add_(eps)
+            param.addcdiv_(m, denom, value=-config.lr / (1 - beta1**step))
+    out[frames] = X.numpy()
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Terms:
+    """The fixed parts of :func:`refine_sequence`'s cost for F frames, J joints, E bones (tensors).
+
+    target: (F, J, 2) normalised 2D; weight: (F, J) 2D weights (1 / s^2, 0: unseen); depth:
+    (F, 1, 1) body depth; prior: (F, J, 3) the lifter's root-relative pose; root: its index;
+    child, parent, length: (E,) each bone's joints and its length's index; triple: (F - 2,)
+    frames t + 1 whose neighbours are consecutive; bone_m, prior_m, accel_sd: the stds; n: F * J
+    (the cost is a mean).
+    """
+
+    target: torch.Tensor
+    weight: torch.Tensor
+    depth: torch.Tensor
+    prior: torch.Tensor
+    root: int
+    child: torch.Tensor
+    parent: torch.Tensor
+    length: torch.Tensor
+    triple: torch.Tensor
+    bone_m: float
+    prior_m: float
+    accel_sd: float
+    n: float
+
+
+def _energy(X: torch.Tensor, L: torch.Tensor, c: _Terms) -> torch.Tensor:
+    """The cost of the module docstring, over n: X (F, J, 3) camera-frame joints, L (n_len,) bone lengths."""
+    import torch
+
+    proj = X[..., :2] / X[..., 2:].clamp_min(0.1)
+    e_2d = (c.weight * ((proj - c.target) * c.depth).pow(2).sum(-1)).sum()
+    bones = torch.linalg.norm(X[:, c.child] - X[:, c.parent], dim=-1)
+    e_bone = (bones - L[c.length]).pow(2).sum() / c.bone_m**2
+    e_prior = ((X - X[:, c.root : c.root + 1]) - c.prior).pow(2).sum() / c.prior_m**2
+    accel = X[2:] - 2 * X[1:-1] + X[:-2]
+    e_accel = accel[c.triple].pow(2).sum() / c.accel_sd**2
+    return (e_2d + e_bone + e_prior + e_accel) / c.n
+
+
+def _gradient(X: torch.Tensor, L: torch.Tensor, c: _Terms) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gradient of :func:`_energy` in closed form: (F, J, 3) and (n_len,)."""
+    import torch
+
+    z = X[..., 2:].clamp_min(0.1)
+    proj = X[..., :2] / z
+    g_proj = (2 * c.weight)[..., None] * c.depth**2 * (proj - c.target)  # d e_2d / d proj
+    gX = torch.cat([g_proj / z, -(g_proj * proj).sum(-1, keepdim=True) / z * (X[..., 2:] >= 0.1)], -1)
+    diff = X[:, c.child] - X[:, c.parent]
+    bones = torch.linalg.norm(diff, dim=-1)
+    g_len = 2 * (bones - L[c.length]) / c.bone_m**2  # (F, E)
+    g_bone = (g_len / bones)[..., None] * diff
+    gX.index_add_(1, c.child, g_bone)
+    gX.index_add_(1, c.parent, -g_bone)
+    gL = torch.zeros_like(L).index_add_(0, c.length, -g_len.sum(0))
+    g_prior = 2 * ((X - X[:, c.root : c.root + 1]) - c.prior) / c.prior_m**2
+    gX += g_prior
+    gX[:, c.root] -= g_prior.sum(1)
+    g_acc = 2 * (X[2:] - 2 * X[1:-1] + X[:-2]) * c.triple[:, None, None] / c.accel_sd**2
+    gX[2:] += g_acc
+    gX[1:-1] -= 2 * g_acc
+    gX[:-2] += g_acc
+    return gX / c.n, gL / c.n
 
 
 def _fill(trans: np.ndarray, lifted: np.ndarray) -> np.ndarray:

@@ -237,8 +237,9 @@ def align_body(
                 s2d_sq = reweighted(X)
             H, g, X = normal_equations(params, mid)
             cost = cost_of(params, X, mid)
-            diag = torch.diagonal(H, dim1=1, dim2=2)
-            step = -torch.linalg.solve(H + torch.diag_embed(lam * diag + 1e-9), g[..., None])[..., 0]
+            damped = H.clone()  # H + diag(lam * diag(H) + 1e-9), added in place (no (T, 63, 63) diagonal matrix)
+            damped.diagonal(dim1=1, dim2=2).add_(lam * torch.diagonal(H, dim1=1, dim2=2) + 1e-9)
+            step = -torch.linalg.solve(damped, g[..., None])[..., 0]
             trial = params + step
             X_new = joints(trial)
             better = cost_of(trial, X_new, mid) < cost

@@ -43,6 +43,14 @@ def _skew(v: torch.Tensor) -> torch.Tensor:
     ], -2)  # fmt: skip
 
 
+def _cross(a: torch.Tensor, b: torch.Tensor, dim: int = -2) -> torch.Tensor:
+    """Cross products ``a_p x b`` of the columns ``a_p`` of ``a`` (..., 3, P) with ``b`` (..., 3, 1),
+    broadcast; the result's components are stacked at ``dim`` (-2: (..., 3, P))."""
+    a0, a1, a2 = a.unbind(-2)
+    b0, b1, b2 = b.unbind(-2)
+    return torch.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim)
+
+
 def right_jacobian(rotvecs: torch.Tensor) -> torch.Tensor:
     """(..., 3) -> (..., 3, 3) right Jacobian of SO(3): ``R(v + dv) = R(v) exp([J_r(v) dv]x)`` to first order."""
     a = torch.linalg.norm(rotvecs, dim=-1)[..., None, None]
@@ -206,13 +214,13 @@ class JointRig:
         joints = y @ Rg.transpose(-1, -2) + trans[:, None]
         m = torch.stack([S[k] - Wsum[k][None, :, None] * X[:, k, None] for k in range(1, len(S))], 1)  # (B, 19, J, 3)
         A = G[:, 1:] @ right_jacobian(pose_rotvecs)  # (B, 19, 3, 3): d phi / d theta
-        # body frame: phi x m = -[m]x A d, column by column (a x m for each column a of A)
-        cols = A.transpose(-1, -2)[:, :, None]  # (B, 19, 1, 3 params, 3)
-        d_pose = torch.linalg.cross(cols, m[:, :, :, None].expand(-1, -1, -1, 3, -1), dim=-1)  # (B, 19, J, 3 params, 3)
-        Ag = right_jacobian(global_rotvecs).transpose(-1, -2)[:, None]  # (B, 1, 3 params, 3)
-        d_glob = torch.linalg.cross(Ag.expand(-1, y.shape[1], -1, -1), y[:, :, None].expand(-1, -1, 3, -1), dim=-1)  # (B, J, 3, 3)
+        # body frame: phi x m = -[m]x A d, column by column (a x m for each column a of A),
+        # written out by component and broadcast, already in the (B, J, 3, 19, 3 params) layout
+        # of the Jacobian (torch.linalg.cross needs both operands expanded, and a permuted copy)
         J = y.shape[1]
-        body = torch.cat([d_pose.permute(0, 2, 4, 1, 3).reshape(B, J, 3, -1), d_glob.transpose(-1, -2)], -1)  # (B, J, 3, 60)
+        d_pose = _cross(A[:, None], m.transpose(1, 2)[..., None], dim=2)  # (B, J, 3, 19, 3 params)
+        d_glob = _cross(right_jacobian(global_rotvecs)[:, None], y[..., None])  # (B, J, 3, 3 params)
+        body = torch.cat([d_pose.reshape(B, J, 3, -1), d_glob], -1)  # (B, J, 3, 60)
         jac = torch.cat([Rg[:, None] @ body, torch.eye(3, dtype=dtype).expand(B, J, 3, 3)], -1)
         return joints, jac
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from simpose.cues.errors import VideoError
 
-__all__ = ["VideoSource", "VideoFile", "ImageSequence", "open_video", "rotate_frame", "prefetch", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES"]
+__all__ = ["VideoSource", "VideoFile", "ImageSequence", "KeptFrames", "KEEP_BYTES", "open_video", "rotate_frame", "prefetch", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 # the names a folder's videos go by (multi-view folders, simpose run over a folder of videos)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 DEFAULT_FPS = 30.0
+# KeptFrames holds at most this many bytes of frames (a 1280x720 frame is 2.8 MB: 390 frames)
+KEEP_BYTES = 1 << 30
 # FFmpeg "decodes" text files as ANSI-art video (the tty demuxer); these codecs are never a video
 _TEXT_ART_CODECS = ("ansi", "bintext", "xbin", "idf")
 # EXIF orientations (tag 0x0112) that swap width and height.
@@ -204,6 +206,51 @@ class ImageSequence(VideoSource):
             if image.shape[1::-1] != self.size:
                 raise VideoError(f"{f}: image size changed to {image.shape[1]}x{image.shape[0]} while reading")
             yield index, image
+
+
+class KeptFrames(VideoSource):
+    """A video whose frames are decoded once for two passes (a run's 2D stage, then its views).
+
+    The frames a pass yields are kept, up to ``max_bytes`` in all; a later pass over frames all
+    kept is served from memory, any other decodes ``source`` again. Past ``max_bytes`` every
+    kept frame is dropped and nothing more is kept (the views then decode again, as without
+    it). Frames are shared, not copied: whoever reads them must not modify them.
+
+    Args:
+        source: the opened video.
+        max_bytes: the most bytes of frames held.
+    """
+
+    def __init__(self, source: VideoSource, max_bytes: int = KEEP_BYTES) -> None:
+        self.source = source
+        self.path, self.fps, self.size = source.path, source.fps, source.size
+        self.n_frames, self.n_frames_exact = source.n_frames, source.n_frames_exact
+        self.max_bytes = max_bytes
+        self.kept: dict[int, np.ndarray] = {}
+        self.end: int | None = None  # one past the last frame, once a pass has reached it
+        self._bytes = 0
+        self._full = False  # over max_bytes once: keeps nothing more
+
+    def frames(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """See :meth:`VideoSource.frames`."""
+        stop = end if self.end is None else (self.end if end is None else min(end, self.end))
+        if stop is not None and all(i in self.kept for i in range(start, stop)):
+            for i in range(start, stop):
+                yield i, self.kept[i]
+            return
+        last = start - 1
+        for index, image in self.source.frames(start, end):
+            if not self._full and index not in self.kept:
+                self._bytes += image.nbytes
+                if self._bytes > self.max_bytes:
+                    self.kept.clear()
+                    self._full = True
+                else:
+                    self.kept[index] = image
+            last = index
+            yield index, image
+        if end is None or last + 1 < end:  # the video ended here
+            self.end = last + 1
 
 
 def open_video(path: str | os.PathLike, fps: float | None = None) -> VideoSource:

@@ -54,6 +54,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -67,6 +68,9 @@ from simpose.track.inputs import (
 )  # fmt: skip
 from simpose.track.position import PositionConfig
 from simpose.track.sequence import JOINT_SET, EstimatorError, PoseSequence
+
+if TYPE_CHECKING:
+    from simpose.cues.video import VideoSource
 
 __all__ = ["Estimator", "EstimatorConfig", "WeightsInfo", "PEOPLE_MODES", "ADAPT_MODES", "most_seen"]
 
@@ -347,7 +351,7 @@ class Estimator:
     # -------------------------------------------------------------- video
     def estimate_video(
         self,
-        path: str | os.PathLike,
+        path: str | os.PathLike | VideoSource,
         focal: float | None = None,
         fov: float | None = None,
         start: int = 0,
@@ -361,7 +365,8 @@ class Estimator:
         (file, image folder or image).
 
         Args:
-            path: the input.
+            path: the input, or a :class:`~simpose.cues.video.VideoSource` opened already (its
+                frame rate is used; ``fps`` is then only checked).
             focal: focal length in pixels (wins over ``fov``); fov: degrees across the larger
                 image side; neither: ``DEFAULT_FOV`` with a warning (``fov_assumed``).
             start, end: frame range ``[start, end)`` (end None: to the end).
@@ -377,12 +382,13 @@ class Estimator:
                 ``"all"``, ai-edge-litert) missing.
             EstimatorError: no person found; bad focal/fov/range.
         """
-        from simpose.cues.video import open_video
+        from simpose.cues.video import VideoSource, open_video
         from simpose.cues.detect import detect, graceful_interrupt
 
         validate_options(focal, fov, fps, start, end)
         tick = time.perf_counter()
-        source = open_video(path, fps=fps)
+        source = path if isinstance(path, VideoSource) else open_video(path, fps=fps)
+        path = source.path
         validate_options(focal, fov, fps, start, end, tuple(source.size))
         K, assumed = camera_matrix(source.size, focal, fov)  # bad options fail before the slow stage
         stop = stop or threading.Event()

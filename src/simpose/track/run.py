@@ -5,7 +5,8 @@ the stages, each timed in ``RunResult.timings``; ``setup``: loading the lifter a
 their first calls, once per process); this module writes what it returns:
 ``poses.npz``/``poses.json``/``motion.bvh`` (:mod:`simpose.export`), ``run_config.json`` (the
 settings and the weights used: path and sha256), then the views: ``overlay.mp4``,
-``skeleton3d.mp4``, ``summary.png`` (:mod:`simpose.viz`).
+``skeleton3d.mp4``, ``summary.png`` (:mod:`simpose.viz`), drawn on the frames the 2D stage
+decoded where they fit in :data:`~simpose.cues.video.KEEP_BYTES` (a video is decoded once).
 
 Frames where the person is not found stay invalid (NaN) in every output except the BVH (which
 needs a value per frame; see :mod:`simpose.export.bvh`).
@@ -31,7 +32,7 @@ import numpy as np
 
 from simpose._files import staged_folder
 from simpose.adapt.selftrain import SelfTrainConfig
-from simpose.cues.keypoints import KeypointConfig
+from simpose.cues.keypoints import KeypointConfig, import_mediapipe
 from simpose.track.estimator import Estimator
 from simpose.track.inputs import (
     DEFAULT_FOV,
@@ -279,14 +280,22 @@ def run_video(
         CueError: mediapipe missing.
         RunError: no person found; bad focal/fov/range.
     """
-    from simpose.cues.video import open_video
+    from simpose.cues.video import KeptFrames, VideoFile, open_video
 
     validate_run_config(config)
     check_out_dir(out_dir, path, config.cache_dir)
     out_dir = Path(out_dir)
+    source = open_video(path, fps=config.fps)
+    if config.views and isinstance(source, VideoFile):  # the views draw on the frames the 2D stage decoded (memory allowing)
+        source = KeptFrames(source)
     if estimator is None:  # loads (lifter, body model) while the 2D stage runs
+        if config.people == "main":
+            # the 2D stage's import first: beside the loading thread's torch import it shares the
+            # GIL and the 2D stage, the run's critical path, would start ~1.5 s later; the load
+            # then runs beside the frames, where MediaPipe's graph leaves the GIL free
+            import_mediapipe()
         estimator = _LoadingEstimator(config.lifter_weights, config.estimator_settings(), config.detector_weights)
-    seq = estimator.estimate_video(path, config.focal, config.fov, config.start, config.end, config.fps, stop=stop, progress=config.progress)
+    seq = estimator.estimate_video(source, config.focal, config.fov, config.start, config.end, config.fps, stop=stop, progress=config.progress)
     timings = dict(seq.timings)
     body, fits = estimator.body, [seq.body_fit(p) for p in range(seq.num_people)]
 
@@ -300,7 +309,6 @@ def run_video(
             from simpose.track.views import write_views
 
             tick = time.perf_counter()
-            source = open_video(path, fps=config.fps)
             try:
                 paths.update(write_views(work, source, seq.frame_index, arrays, body, fits, config, timings=timings))
             except KeyboardInterrupt:  # the poses are done: keep them (without any view), then stop
