@@ -386,6 +386,7 @@ def run(
     people: str = typer.Option("main", help="main: the main person (MediaPipe Pose); all: everyone, one track each (motion_<id>.bvh per track)."),
     max_people: int = typer.Option(8, help="With --people all: the most-seen tracks kept (and tracked at once)."),
     adapt: str = typer.Option("off", help="Test-time self-supervision on the video's keypoints, person masks and optical flow (a second MediaPipe pass with segmentation, and DIS flow): params optimises the body; weights back-propagates the same losses into a copy of the lifter through the body fit; off: none."),
+    adapt_with: str = typer.Option("all", help="The cues of --adapt: all (keypoints, person masks, optical flow; a second MediaPipe pass) or keypoints (the 2D stage's own, no second pass)."),
     engine: str = typer.Option("local", help="A folder of videos: local (one after another) or ray (one Ray task per video; pip install 'simpose[cluster]')."),
     address: str | None = typer.Option(None, help="With --engine ray: the cluster to join (HEAD:6379, or auto); default: start Ray here with --workers CPUs."),
     workers: int = typer.Option(1, help="With --engine ray and no --address: CPUs of the Ray instance started here."),
@@ -410,7 +411,7 @@ def run(
     config = RunConfig(
         focal=focal, fov=fov, start=start, end=end, fps=fps, cache_dir=cache_dir, views=views, mesh_every=meshes_every, refine=refine,
         self_train=self_train, detector_lifter=detector_lifter, progress=True, people=people, max_people=max_people, adapt=adapt,
-        motion_weights=str(motion_weights) if motion_weights is not None else "",
+        adapt_with=adapt_with, motion_weights=str(motion_weights) if motion_weights is not None else "",
     )
     if self_train and not refine:
         _fail("--self-train learns from the refined track: drop --no-refine")

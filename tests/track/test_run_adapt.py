@@ -125,3 +125,28 @@ def test_adapt_options_are_checked():
     with pytest.raises(EstimatorError, match="adapt must be one of"):
         EstimatorConfig(adapt="yes")
     validate_run_config(RunConfig(adapt="weights"))
+
+
+def test_adapting_with_keypoints_only_needs_no_second_pass(runs, person_clip, tmp_path, monkeypatch):
+    """adapt_with="keypoints": the 2D stage's keypoints only; the masks/flow pass never runs and
+    their loss terms are zero, while the keypoint term still moves the body."""
+    import simpose.adapt.optimise as opt
+    from simpose.track.estimator import Estimator
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError("the second cue pass ran with adapt_with='keypoints'")
+
+    monkeypatch.setattr(Estimator, "adapt_cues", no_pass)
+    results = []
+    real = opt.optimise_body
+    monkeypatch.setattr(opt, "optimise_body", lambda *a, **k: results.append(real(*a, **k)) or results[-1])
+    off = runs[0]
+    cfg = RunConfig(fov=60.0, cache_dir=str(off.out_dir.parent / "kp_cache"), views=False, adapt="params", adapt_with="keypoints")
+    out = run_video(person_clip, tmp_path / "kp", cfg)
+    h = results[0].history  # total, keypoints, silhouette, motion, smooth, pose
+    assert results[0].adapted and (h[:, 1] > 0).all() and (h[:, 2:4] == 0).all()
+    v = off.arrays["valid"][:, 0]
+    assert np.linalg.norm(out.arrays["joints3d"][v] - off.arrays["joints3d"][v], axis=-1).mean() > 1e-4
+    assert json.loads((out.out_dir / "run_config.json").read_text())["adapt_with"] == "keypoints"
+    with pytest.raises(Exception, match="--adapt-with must be one of"):
+        run_video(person_clip, tmp_path / "bad", RunConfig(fov=60.0, views=False, adapt="params", adapt_with="masks"))

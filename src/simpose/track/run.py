@@ -110,6 +110,7 @@ class RunConfig:
         adapt: ``"params"``: the body optimised against the video's keypoints, person masks and
             optical flow; ``"weights"``: then a copy of the lifter fine-tuned on it lifts the
             video again (``EstimatorConfig.adapt``); ``"off"``: neither.
+        adapt_with: ``"all"`` cues or ``"keypoints"`` only (``EstimatorConfig.adapt_with``).
         motion_weights: a motion model in place of the lifter (``EstimatorConfig.motion_weights``); '': the lifter.
     """
 
@@ -137,6 +138,7 @@ class RunConfig:
     people: str = "main"
     max_people: int = 8
     adapt: str = "off"
+    adapt_with: str = "all"
     motion_weights: str = ""
 
     def to_dict(self) -> dict:
@@ -197,7 +199,7 @@ def validate_run_config(config: RunConfig, image_size: tuple[int, int] | None = 
     try:  # the estimator's own checks, one place; named here by the flags that set them
         EstimatorConfig().with_settings(**config.estimator_settings())
     except EstimatorError as e:
-        raise RunError(re.sub(r"\b(max_people|people|adapt|self_train|refine|motion_weights)\b", lambda m: "--" + m[1].replace("_", "-"), str(e))) from None
+        raise RunError(re.sub(r"\b(max_people|people|adapt_with|adapt|self_train|refine|motion_weights)\b", lambda m: "--" + m[1].replace("_", "-"), str(e))) from None
 
 
 def check_out_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> None:
