@@ -8,7 +8,8 @@ steps, batch, seed: the same training budget), trained by :func:`simpose.train.m
 on the training clips of the motion crop cache (resumable: a killed run continues), seeing:
 
 RGB | flow (DIS) | flow (ground truth at training, DIS at test) | keypoints | flow + keypoints | RGB + flow + keypoints
-(and, not in ``all``: flow_person_keypoints, the flow + keypoints row with ``flow_norm="person"``)
+(and, not in ``all``: flow_person_keypoints, the flow + keypoints row with ``flow_norm="person"``, and
+flow_gt_person_keypoints, that with the exact flow at training)
 
 Columns:
 
@@ -51,11 +52,14 @@ ROWS = {  # the issue's main comparison first: a run cut short still answers it
     # the flow on the keypoint skeleton minus its median (benchmarks/motion_flow_stats.py: the
     # renders' flow off the person and the person's translation are what differs from real video)
     "flow_person_keypoints": (("flow", "keypoints"), "dis", "person"),
+    # the same with the renderer's exact flow at training (DIS at test): is the renders' DIS noise on the person what is left?
+    "flow_gt_person_keypoints": (("flow", "keypoints"), "gt", "person"),
 }
 LABELS = {
     "rgb": "RGB", "flow": "flow (DIS)", "flow_gt": "flow (GT at training, DIS at test)", "keypoints": "keypoints",
     "flow_keypoints": "flow + keypoints", "rgb_flow_keypoints": "RGB + flow + keypoints",
     "flow_person_keypoints": "flow on the person, minus its median (flow_norm person) + keypoints",
+    "flow_gt_person_keypoints": "flow on the person, minus its median, GT at training, DIS at test + keypoints",
 }  # fmt: skip
 
 
