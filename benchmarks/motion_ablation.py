@@ -182,6 +182,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/results/motion_ablation"))
     parser.add_argument("--data", type=Path, default=(shared_dir() or Path("../shared")) / "real" / "pose2sim")
     parser.add_argument("--steps", type=int, default=800)
+    parser.add_argument("--seed", type=int, default=0, help="training seed of every row (another seed: the rows' spread)")
     parser.add_argument("--rows", default="all", help="comma-separated names of ROWS, or all")
     parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--estimator", default="", help="comma-separated rows also scored through simpose.Estimator (simpose run --model motion)")
@@ -196,13 +197,13 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     results_path = args.out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
-    if results.get("steps") != args.steps or results.get("crops") != str(args.crops):  # rows of another budget or cache: start afresh
+    if results.get("steps") != args.steps or results.get("crops") != str(args.crops) or results.get("seed", 0) != args.seed:  # rows of another budget or cache: start afresh
         results = {"rows": {}, "crops": str(args.crops)}
     tracks: dict = {}
     for name in names:
         inputs, flow_source, flow_norm = ROWS[name]
-        config = MotionTrainConfig(inputs=inputs, flow_source=flow_source, steps=args.steps, flow_norm=flow_norm)
-        cmd = f"simpose train motion --crops {args.crops} --out {args.work / name} --inputs {','.join(inputs)} --flow {flow_source} --flow-norm {flow_norm} --steps {args.steps}"
+        config = MotionTrainConfig(inputs=inputs, flow_source=flow_source, steps=args.steps, flow_norm=flow_norm, seed=args.seed)
+        cmd = f"simpose train motion --crops {args.crops} --out {args.work / name} --inputs {','.join(inputs)} --flow {flow_source} --flow-norm {flow_norm} --steps {args.steps} --seed {args.seed}"
         weights = train_motion(args.crops, args.work / name, config, command=cmd)
         model = MotionModel.from_weights(weights)
         row = {"inputs": list(inputs), "training_flow": flow_source, "train_seconds": model.card["training_seconds"], "weights": str(weights)}
@@ -214,7 +215,7 @@ def main() -> None:
             if name in args.estimator.split(","):
                 row["estimator"] = real_estimator(weights, args.data, args.work / name / "real_estimator")
         results["rows"][name] = {**results["rows"].get(name, {}), **row}
-        results.update(steps=args.steps, batch=config.batch, window=config.window, crop=model.card["crop"]["size"], train_clips=len(train_files), held_out_clips=len(held_idx))
+        results.update(steps=args.steps, seed=args.seed, batch=config.batch, window=config.window, crop=model.card["crop"]["size"], train_clips=len(train_files), held_out_clips=len(held_idx))
         results_path.write_text(json.dumps(results, indent=2))
         logging.info("%s: %s", name, json.dumps(row))
     results["reference"] = ("the shipped keypoint lifter through simpose.Estimator (lifter_blazepose33, trained on far more data) "
