@@ -8,6 +8,8 @@ steps, batch, seed: the same training budget), trained by :func:`simpose.train.m
 on the training clips of the motion crop cache (resumable: a killed run continues), seeing:
 
 RGB | flow (DIS) | flow (ground truth at training, DIS at test) | keypoints | flow + keypoints | RGB + flow + keypoints
+(and, not in ``all``: flow_person_keypoints, the flow + keypoints row with ``flow_norm="person"``, and
+flow_gt_person_keypoints, that with the exact flow at training)
 
 Columns:
 
@@ -39,18 +41,25 @@ import numpy as np
 
 from simpose.data.paths import shared_dir
 
-# name -> (inputs, training flow)
+# name -> (inputs, training flow, flow_norm)
 ROWS = {  # the issue's main comparison first: a run cut short still answers it
-    "keypoints": (("keypoints",), "dis"),
-    "flow_keypoints": (("flow", "keypoints"), "dis"),
-    "flow": (("flow",), "dis"),
-    "rgb": (("rgb",), "dis"),
-    "flow_gt": (("flow",), "gt"),
-    "rgb_flow_keypoints": (("rgb", "flow", "keypoints"), "dis"),
+    "keypoints": (("keypoints",), "dis", "raw"),
+    "flow_keypoints": (("flow", "keypoints"), "dis", "raw"),
+    "flow": (("flow",), "dis", "raw"),
+    "rgb": (("rgb",), "dis", "raw"),
+    "flow_gt": (("flow",), "gt", "raw"),
+    "rgb_flow_keypoints": (("rgb", "flow", "keypoints"), "dis", "raw"),
+    # the flow on the keypoint skeleton minus its median (benchmarks/motion_flow_stats.py: the
+    # renders' flow off the person and the person's translation are what differs from real video)
+    "flow_person_keypoints": (("flow", "keypoints"), "dis", "person"),
+    # the same with the renderer's exact flow at training (DIS at test): is the renders' DIS noise on the person what is left?
+    "flow_gt_person_keypoints": (("flow", "keypoints"), "gt", "person"),
 }
 LABELS = {
     "rgb": "RGB", "flow": "flow (DIS)", "flow_gt": "flow (GT at training, DIS at test)", "keypoints": "keypoints",
     "flow_keypoints": "flow + keypoints", "rgb_flow_keypoints": "RGB + flow + keypoints",
+    "flow_person_keypoints": "flow on the person, minus its median (flow_norm person) + keypoints",
+    "flow_gt_person_keypoints": "flow on the person, minus its median, GT at training, DIS at test + keypoints",
 }  # fmt: skip
 
 
@@ -173,6 +182,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/results/motion_ablation"))
     parser.add_argument("--data", type=Path, default=(shared_dir() or Path("../shared")) / "real" / "pose2sim")
     parser.add_argument("--steps", type=int, default=800)
+    parser.add_argument("--seed", type=int, default=0, help="training seed of every row (another seed: the rows' spread)")
     parser.add_argument("--rows", default="all", help="comma-separated names of ROWS, or all")
     parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--estimator", default="", help="comma-separated rows also scored through simpose.Estimator (simpose run --model motion)")
@@ -180,20 +190,20 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for noisy in ("anny", "simpose.eval", "simpose.cues"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    names = list(ROWS) if args.rows == "all" else args.rows.split(",")
+    names = [n for n in ROWS if ROWS[n][2] == "raw"] if args.rows == "all" else args.rows.split(",")
     files = sorted(args.crops.glob("crops_*.npz"))
     train_files, held = split_clips(files, HOLD_OUT_EVERY)
     held_idx = [int(f.stem.split("_")[1]) for f in held]
     args.out.mkdir(parents=True, exist_ok=True)
     results_path = args.out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
-    if results.get("steps") != args.steps or results.get("crops") != str(args.crops):  # rows of another budget or cache: start afresh
+    if results.get("steps") != args.steps or results.get("crops") != str(args.crops) or results.get("seed", 0) != args.seed:  # rows of another budget or cache: start afresh
         results = {"rows": {}, "crops": str(args.crops)}
     tracks: dict = {}
     for name in names:
-        inputs, flow_source = ROWS[name]
-        config = MotionTrainConfig(inputs=inputs, flow_source=flow_source, steps=args.steps)
-        cmd = f"simpose train motion --crops {args.crops} --out {args.work / name} --inputs {','.join(inputs)} --flow {flow_source} --steps {args.steps}"
+        inputs, flow_source, flow_norm = ROWS[name]
+        config = MotionTrainConfig(inputs=inputs, flow_source=flow_source, steps=args.steps, flow_norm=flow_norm, seed=args.seed)
+        cmd = f"simpose train motion --crops {args.crops} --out {args.work / name} --inputs {','.join(inputs)} --flow {flow_source} --flow-norm {flow_norm} --steps {args.steps} --seed {args.seed}"
         weights = train_motion(args.crops, args.work / name, config, command=cmd)
         model = MotionModel.from_weights(weights)
         row = {"inputs": list(inputs), "training_flow": flow_source, "train_seconds": model.card["training_seconds"], "weights": str(weights)}
@@ -205,7 +215,7 @@ def main() -> None:
             if name in args.estimator.split(","):
                 row["estimator"] = real_estimator(weights, args.data, args.work / name / "real_estimator")
         results["rows"][name] = {**results["rows"].get(name, {}), **row}
-        results.update(steps=args.steps, batch=config.batch, window=config.window, crop=model.card["crop"]["size"], train_clips=len(train_files), held_out_clips=len(held_idx))
+        results.update(steps=args.steps, seed=args.seed, batch=config.batch, window=config.window, crop=model.card["crop"]["size"], train_clips=len(train_files), held_out_clips=len(held_idx))
         results_path.write_text(json.dumps(results, indent=2))
         logging.info("%s: %s", name, json.dumps(row))
     results["reference"] = ("the shipped keypoint lifter through simpose.Estimator (lifter_blazepose33, trained on far more data) "

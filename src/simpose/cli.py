@@ -227,6 +227,7 @@ def train_motion_cmd(
     out: Path = typer.Option(..., "--out", help="Run folder: checkpoint.pt, config.json, motion.pt + motion.json."),
     inputs: str = typer.Option("flow,keypoints", help="What the network sees: a comma-separated subset of rgb, flow, keypoints."),
     flow: str = typer.Option("dis", help="Training flow: dis (as at test time) or gt (the renderer's)."),
+    flow_norm: str = typer.Option("raw", "--flow-norm", help="What the network makes of the flow, in training and in use: raw, or person (on the keypoint skeleton minus its median, zero elsewhere)."),
     steps: int = typer.Option(1000, help="Training steps."),
     batch: int = typer.Option(32, help="Windows per step."),
     window: int = typer.Option(9, help="Frames per window (odd)."),
@@ -239,7 +240,7 @@ def train_motion_cmd(
     from simpose.train.motion import MotionTrainConfig, train_motion
 
     try:
-        config = MotionTrainConfig(inputs=inputs, flow_source=flow, steps=steps, batch=batch, window=window, seed=seed)
+        config = MotionTrainConfig(inputs=inputs, flow_source=flow, steps=steps, batch=batch, window=window, seed=seed, flow_norm=flow_norm)
         weights = train_motion(crops, out, config, resume=resume, command=" ".join(["simpose", *sys.argv[1:]]))
     except (ValueError, OSError) as exc:
         _fail(str(exc))

@@ -83,3 +83,26 @@ def test_motion_crops_of_a_known_translation():
 def test_box_cuts_mark_jumps_only():
     boxes = np.float32([[100, 100, 50], [105, 102, 52], [300, 100, 50], [302, 100, 90], [303, 101, 90]])
     np.testing.assert_array_equal(box_cuts(boxes), [False, False, True, True, False])
+
+
+def test_person_mask_is_the_capsule_between_found_joints():
+    from simpose.body.joints import get_joint_set
+    from simpose.cues.crops import person_mask
+
+    js = get_joint_set("blazepose33")
+    S, r = 64, 0.05
+    kp = np.zeros((2, 33, 2))
+    conf = np.zeros((2, 33))
+    a, b = js.index("left_shoulder"), js.index("left_elbow")
+    kp[0, a], kp[0, b] = (-0.25, 0.0), (0.25, 0.0)  # crop units: a horizontal bone through the centre row
+    conf[0, [a, b]] = 1
+    m = person_mask(kp, conf, S, r)
+    assert not m[1].any()  # nothing found: no person
+    u = np.arange(S)
+    centre = (u + 0.5) / S - 0.5  # crop units of the pixel centres
+    # inside: pixels on the segment within the radius (half a pixel of rasterisation slack)
+    inside = (np.abs(centre[:, None]) < r - 1 / S) & (np.abs(centre[None]) < 0.25 - 1 / S)
+    outside = (np.abs(centre[:, None]) > r + 1 / S) | (np.abs(centre[None]) > 0.25 + r + 1 / S)
+    assert m[0][inside].all() and not m[0][outside].any()
+    conf[0, b] = 0  # one end not found: no bone
+    assert not person_mask(kp, conf, S, r)[0].any()

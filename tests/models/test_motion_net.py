@@ -84,3 +84,44 @@ def test_frame_inputs_flow_into_each_frame():
     np.testing.assert_allclose(f[:, 2], [0, 1, 1, 0])
     np.testing.assert_allclose(x["keypoints"][2].numpy(), 0)  # not found: coordinates and confidence 0
     np.testing.assert_allclose(x["rgb"].numpy(), -0.5)
+
+
+def test_person_flow_is_the_median_free_flow_on_the_person():
+    import numpy as np
+
+    from simpose.models.motion_net import person_flow
+
+    g = torch.Generator().manual_seed(0)
+    flow = torch.randn(3, 4, S, S, generator=g)
+    flow[:, 3] = (torch.rand(3, S, S, generator=g) > 0.6).float()
+    flow[2, 3] = 0  # no person pixel: no flow
+    out = person_flow(flow).numpy()
+    f = flow.numpy()
+    for i in range(2):
+        on = f[i, 3] > 0.5
+        med = np.array([np.median(f[i, c][on]) if on.sum() % 2 else np.sort(f[i, c][on])[on.sum() // 2 - 1] for c in range(2)])  # torch: the lower median
+        np.testing.assert_allclose(out[i, :2][:, on], f[i, :2][:, on] - med[:, None], atol=1e-6)
+        assert (out[i, :2][:, ~on] == 0).all()
+    assert (out[2, :2] == 0).all()
+    np.testing.assert_array_equal(out[:, 2], f[:, 2])  # "exists" unchanged
+
+
+def test_flow_norm_person_ignores_background_and_translation():
+    """A network with flow_norm 'person' reads the same input when the whole flow field moves by a
+    constant (camera or crop translation) and the flow off the person changes; a raw one does not."""
+    torch.manual_seed(0)
+    x = _inputs(2, W)
+    flow = torch.cat([x["flow"], (torch.rand(2, W, 1, S, S) > 0.5).float()], 2)  # + person map
+    moved = flow.clone()
+    moved[:, :, :2] += torch.tensor([0.7, -0.3])[:, None, None]
+    off = moved[:, :, 3:4] < 0.5
+    moved[:, :, :2] += 5 * torch.randn(2, W, 2, S, S) * off
+    for norm, same in (("person", True), ("raw", False)):
+        torch.manual_seed(0)
+        net = MotionNet(MotionNetConfig(inputs=("flow", "keypoints"), crop=S, window=W, channels=(4, 4, 8, 8), embed=8, temporal=16, flow_norm=norm)).eval()
+        a, b = net(flow=flow, keypoints=x["keypoints"]), net(flow=moved, keypoints=x["keypoints"])
+        assert torch.allclose(a, b, atol=1e-5) == same
+    with pytest.raises(ValueError):  # without the person map
+        MotionNet(MotionNetConfig(inputs=("flow",), crop=S, window=W, flow_norm="person"))(flow=x["flow"])
+    with pytest.raises(ValueError):
+        MotionNetConfig(flow_norm="mean")

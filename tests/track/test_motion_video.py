@@ -55,3 +55,19 @@ def test_motion_model_guards():
         EstimatorConfig(motion_weights="w.pt", self_train=True)
     result = CliRunner().invoke(app, ["run", "video.mp4", "--out", "o", "--model", "motion"])
     assert result.exit_code == 2 and "--motion-weights" in result.output
+
+
+def test_run_with_freshly_trained_motion_weights(mediapipe, person_clip, motion_caches, tmp_path):
+    """End to end: ``simpose train motion``'s weights (a few steps on a tiny crop cache, flow on the
+    person) drive ``simpose run --model motion`` on a short real clip."""
+    from simpose.train.motion import MotionTrainConfig, train_motion
+
+    config = MotionTrainConfig(inputs=("flow", "keypoints"), window=3, steps=3, batch=4, warmup=1, flow_norm="person")
+    weights = train_motion(motion_caches(), tmp_path / "train", config)
+    result = CliRunner().invoke(app, ["run", str(person_clip), "--out", str(tmp_path / "o"), "--no-cache", "--no-views",
+                                      "--model", "motion", "--motion-weights", str(weights)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    poses = np.load(tmp_path / "o" / "poses.npz")
+    j3 = poses["joints3d"]
+    assert j3.shape[0] == 8 and np.isfinite(j3[poses["valid"].astype(bool)]).all()
+    assert MotionModel.from_weights(weights).net.config.flow_norm == "person"

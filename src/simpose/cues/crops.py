@@ -25,7 +25,7 @@ import numpy as np
 
 from simpose.cues.flow import FlowConfig, compute_flow, import_cv2, crop_boxes, pair_boxes, person_boxes
 
-__all__ = ["CropConfig", "MotionCrops", "square_boxes", "box_cuts", "crop_affine", "crop_images", "crop_flow", "keypoints_in_crop", "motion_crops"]
+__all__ = ["CropConfig", "MotionCrops", "square_boxes", "box_cuts", "crop_affine", "crop_images", "crop_flow", "keypoints_in_crop", "person_mask", "motion_crops"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,6 +180,40 @@ def keypoints_in_crop(keypoints: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     b = np.asarray(boxes, np.float64)
     rel = (np.asarray(keypoints, np.float64) - b[:, None, :2]) / b[:, None, 2:3]
     return np.nan_to_num(rel).astype(np.float32)
+
+
+PERSON_RADIUS = 0.05  # crop units: about a limb's half width plus the keypoints' error at a 0.2 pad
+
+
+def person_mask(keypoints: np.ndarray, confidence: np.ndarray, size: int, radius: float = PERSON_RADIUS) -> np.ndarray:
+    """The person's region in its crops, drawn from the keypoints alone (the same on rendered and
+    real frames: the crop cache has no rendered mask, real video none at all).
+
+    The union of capsules of radius ``radius`` along the BlazePose-33 skeleton's edges and the
+    torso's two diagonals (its inside), between joints with confidence > 0.
+
+    Args:
+        keypoints: (T, 33, 2) crop units (:func:`keypoints_in_crop`). confidence: (T, 33), 0 where
+            not found. size: S. radius: capsule radius in crop units.
+    Returns:
+        (T, S, S) bool; all False in a frame without keypoints.
+    """
+    from simpose.body.joints import get_joint_set
+
+    cv2 = import_cv2()
+    js = get_joint_set("blazepose33")
+    diagonals = [(js.index("left_shoulder"), js.index("right_hip")), (js.index("right_shoulder"), js.index("left_hip"))]
+    edges = list(js.edges) + diagonals
+    shift = 4  # cv2's sub-pixel bits
+    px = np.round(((np.asarray(keypoints, np.float64) + 0.5) * size - 0.5) * 2**shift).astype(np.int64)  # crop px, centres at integers
+    thick = max(1, int(round(2 * radius * size)))
+    out = np.zeros((len(px), size, size), np.uint8)
+    for t in range(len(px)):
+        found = np.asarray(confidence[t]) > 0
+        for a, b in edges:
+            if found[a] and found[b]:
+                cv2.line(out[t], tuple(int(v) for v in px[t, a]), tuple(int(v) for v in px[t, b]), 1, thick, cv2.LINE_8, shift)
+    return out.astype(bool)
 
 
 def motion_crops(frames: np.ndarray, keypoints: np.ndarray, valid: np.ndarray, config: CropConfig = CropConfig()) -> MotionCrops:

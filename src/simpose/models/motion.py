@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from simpose.body.joints import get_joint_set
+from simpose.cues.crops import person_mask
 from simpose.models.motion_net import OUTPUT_SETS, MotionNet, MotionNetConfig
 
 __all__ = ["FLOW_SCALE", "frame_inputs", "MotionModel"]
@@ -32,17 +33,19 @@ def frame_inputs(rgb: np.ndarray, flow: np.ndarray, keypoints: np.ndarray, confi
         flow_exists: (T,) bool, frames whose incoming flow is meaningful (None: all but frame 0);
             False after a cut.
     Returns:
-        ``rgb`` (T, 3, S, S), ``flow`` (T, 3, S, S) (frame t: the flow t - 1 -> t / FLOW_SCALE and
-        the "exists" map), ``keypoints`` (T, 33, 3); float32.
+        ``rgb`` (T, 3, S, S), ``flow`` (T, 4, S, S) (frame t: the flow t - 1 -> t / FLOW_SCALE,
+        the "exists" map, and the person's region in frame t - 1, where that flow starts:
+        :func:`simpose.cues.crops.person_mask`, 0 at frame 0), ``keypoints`` (T, 33, 3); float32.
     """
     T, S = rgb.shape[:2]
     exists = np.ones(T, bool) if flow_exists is None else np.asarray(flow_exists, bool).copy()
     exists[0] = False
-    f = np.zeros((T, S, S, 3), np.float32)
+    conf = np.asarray(confidence, np.float32)
+    f = np.zeros((T, S, S, 4), np.float32)
     f[1:, ..., :2] = np.nan_to_num(np.asarray(flow, np.float32)) / FLOW_SCALE
     f[..., :2] *= exists[:, None, None, None]
     f[..., 2] = exists[:, None, None]
-    conf = np.asarray(confidence, np.float32)
+    f[1:, ..., 3] = person_mask(np.asarray(keypoints)[:-1], conf[:-1], S)
     kp = np.concatenate([np.asarray(keypoints, np.float32) * (conf[..., None] > 0), conf[..., None]], -1)
     return {
         "rgb": torch.from_numpy(np.ascontiguousarray(rgb.transpose(0, 3, 1, 2))).float().div_(255).sub_(0.5),

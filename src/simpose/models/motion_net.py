@@ -14,6 +14,13 @@ One architecture for every combination of inputs (:data:`INPUTS`, chosen by
 
 Flow of frame t is the flow from frame t - 1 to t (in the crop of frame t - 1); frame 0 of a
 sequence (and a frame after a cut) has none: zeros with the "flow exists" map at 0.
+
+:attr:`MotionNetConfig.flow_norm` chooses what the network makes of the flow before its CNN, the
+same at training and at test (:data:`FLOW_NORMS`): ``"raw"`` as given; ``"person"`` the flow on
+the person (the keypoint skeleton's region of the flow's first frame, the input's 4th channel)
+minus the median flow there, zero elsewhere: the limbs' motion relative to the body, without the
+camera's or the background's motion and the DIS blobs there, which differ between the renders
+and real video (benchmarks/motion_flow_stats.py).
 """
 
 from __future__ import annotations
@@ -25,11 +32,12 @@ from torch import nn
 
 from simpose.body.joints import get_joint_set
 
-__all__ = ["INPUTS", "OUTPUT_SETS", "MotionNetConfig", "MotionNet", "parse_inputs"]
+__all__ = ["INPUTS", "OUTPUT_SETS", "FLOW_NORMS", "MotionNetConfig", "MotionNet", "parse_inputs", "person_flow"]
 
 INPUTS = ("rgb", "flow", "keypoints")
 OUTPUT_SETS = ("h36m17", "anny")  # as the lifter (simpose.models.lifter_input.OUTPUT_SETS)
 KEYPOINT_JOINTS = 33  # BlazePose-33: the detector's keypoints
+FLOW_NORMS = ("raw", "person")
 
 
 def parse_inputs(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -51,6 +59,8 @@ class MotionNetConfig:
         window: frames per window (odd; the temporal stack's receptive field).
         channels: CNN widths of the four strided layers. embed: per-frame embedding width per input kind.
         temporal: width of the temporal stack. dropout: before the output layer.
+        flow_norm: one of :data:`FLOW_NORMS` (module docstring); weights saved before it existed
+            are ``"raw"``.
     """
 
     inputs: tuple[str, ...] = ("flow", "keypoints")
@@ -60,9 +70,12 @@ class MotionNetConfig:
     embed: int = 128
     temporal: int = 256
     dropout: float = 0.1
+    flow_norm: str = "raw"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", parse_inputs(self.inputs))
+        if self.flow_norm not in FLOW_NORMS:
+            raise ValueError(f"flow_norm must be one of {', '.join(FLOW_NORMS)}, got {self.flow_norm!r}")
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         if self.window < 3 or self.window % 2 == 0:
             raise ValueError(f"window must be odd and >= 3, got {self.window}")
@@ -74,12 +87,30 @@ class MotionNetConfig:
         return 3 * ("rgb" in self.inputs) + 3 * ("flow" in self.inputs)
 
 
+def person_flow(flow: torch.Tensor) -> torch.Tensor:
+    """The flow on the person minus its median there, zero elsewhere (``flow_norm="person"``).
+
+    Args:
+        flow: (N, 4, S, S): dx, dy, "exists", person map (:func:`simpose.models.motion.frame_inputs`).
+    Returns:
+        (N, 3, S, S): dx, dy (median-free, masked), "exists" unchanged. A frame with no person
+        pixel gets zero flow.
+    """
+    if flow.shape[1] != 4:
+        raise ValueError(f"flow_norm 'person' needs the person map as the flow's 4th channel; got {flow.shape[1]} channels")
+    on = flow[:, 3:4] > 0.5  # (N, 1, S, S)
+    xy = flow[:, :2]
+    med = torch.where(on, xy, torch.nan).flatten(2).nanmedian(-1).values.nan_to_num(0.0)  # (N, 2)
+    return torch.cat([(xy - med[:, :, None, None]) * on, flow[:, 2:3]], 1)
+
+
 class MotionNet(nn.Module):
     """The network (module docstring).
 
     Inputs of :meth:`forward` (those of the configured inputs; others may be None):
         rgb: (B, W, 3, S, S) float, pixel / 255 - 0.5.
-        flow: (B, W, 3, S, S) float: flow (dx, dy) in crop pixels / 4, and the "exists" map.
+        flow: (B, W, 3 or 4, S, S) float: flow (dx, dy) in crop pixels / 4, the "exists" map, and
+            the person map (needed by ``flow_norm="person"``, ignored by ``"raw"``).
         keypoints: (B, W, 33, 3) float: x, y in crop units, confidence (0: not found).
     Output: (B, J_out, 3) metres, centre frame, relative to the h36m17 pelvis (J_out: the joints
     of :data:`OUTPUT_SETS` side by side).
@@ -112,12 +143,14 @@ class MotionNet(nn.Module):
             self.head.bias.zero_()
 
     def embed_frames(self, rgb: torch.Tensor | None, flow: torch.Tensor | None, keypoints: torch.Tensor | None) -> torch.Tensor:
-        """Per-frame embeddings. Inputs (N, C, S, S) / (N, 33, 3) over N frames -> (N, D)."""
+        """Per-frame embeddings. Inputs (N, C, S, S) / (N, 33, 3) over N frames -> (N, D) (C: as :meth:`forward`)."""
         parts = []
         if self.config.image_channels:
             images = [x for name, x in (("rgb", rgb), ("flow", flow)) if name in self.config.inputs]
             if any(x is None for x in images):
                 raise ValueError(f"this network reads {self.config.inputs}: give each of them")
+            if "flow" in self.config.inputs:  # the CNN reads dx, dy, exists
+                images[-1] = person_flow(flow) if self.config.flow_norm == "person" else flow[:, :3]
             parts.append(self.cnn(torch.cat(images, 1)))
         if "keypoints" in self.config.inputs:
             if keypoints is None:

@@ -30,7 +30,7 @@ from simpose._files import atomic_open
 from simpose.body.joints import get_joint_set
 from simpose.cues.crops import keypoints_in_crop
 from simpose.models.motion import frame_inputs
-from simpose.models.motion_net import OUTPUT_SETS, MotionNet, MotionNetConfig, parse_inputs
+from simpose.models.motion_net import FLOW_NORMS, OUTPUT_SETS, MotionNet, MotionNetConfig, parse_inputs
 from simpose.synth.detcache import det_path, read_detector_clip
 from simpose.synth.motion_crops import MANIFEST, crops_path, read_motion_crops
 from simpose.train.lifter_detcache import split_clips
@@ -51,6 +51,7 @@ class MotionTrainConfig:
         flow_source: "dis" or "gt": which flow the training crops show.
         window: frames per window. steps, batch, lr, seed: the optimisation (Adam, cosine decay
             to 5% after ``warmup`` steps). save_every: checkpoint period in steps.
+        flow_norm: the network's :attr:`~simpose.models.motion_net.MotionNetConfig.flow_norm`.
     """
 
     inputs: tuple[str, ...] = ("flow", "keypoints")
@@ -62,9 +63,12 @@ class MotionTrainConfig:
     warmup: int = 50
     seed: int = 0
     save_every: int = 100
+    flow_norm: str = "raw"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", parse_inputs(self.inputs))
+        if self.flow_norm not in FLOW_NORMS:
+            raise ValueError(f"flow_norm must be one of {', '.join(FLOW_NORMS)}, got {self.flow_norm!r}")
         if self.flow_source not in ("dis", "gt"):
             raise ValueError(f"flow_source must be 'dis' or 'gt', got {self.flow_source!r}")
 
@@ -74,7 +78,7 @@ class MotionClips:
     """Clips end to end, as network inputs (N frames).
 
     Attributes:
-        rgb, flow: (N, 3, S, S) float16. keypoints: (N, 33, 3) float32 (:func:`frame_inputs`).
+        rgb: (N, 3, S, S) float16. flow: (N, 4, S, S) float16. keypoints: (N, 33, 3) float32 (:func:`frame_inputs`).
         targets: (N, J_out, 3) float32 metres relative to the h36m17 pelvis, the sets of
             ``OUTPUT_SETS`` side by side (NaN: nobody found).
         segments: (C, 2) start, stop. clip_index: (C,).
@@ -135,7 +139,8 @@ def _card(config: MotionTrainConfig, net: MotionNet, crops_manifest: dict, train
             "inputs": list(config.inputs),
             "keypoint_set": "blazepose33",
             "detector": crops_manifest["detector_version"],
-            "flow": "OpenCV DIS at full resolution inside the padded person box (simpose.cues.flow), frame t-1 -> t, in crop pixels / 4",
+            "flow": "OpenCV DIS at full resolution inside the padded person box (simpose.cues.flow), frame t-1 -> t, in crop pixels / 4"
+            + ("; on the keypoint skeleton's region minus its median there, zero elsewhere (flow_norm person)" if config.flow_norm == "person" else ""),
             "training_flow": config.flow_source,
             "crop": "square around the detector keypoints (simpose.cues.crops), pixels / 255 - 0.5",
         },
@@ -177,7 +182,7 @@ def train_motion(crops: str | Path, out: str | Path, config: MotionTrainConfig =
     train_files, held = split_clips(files, HOLD_OUT_EVERY)
     train_idx = [int(f.stem.split("_")[1]) for f in train_files]
     held_idx = [int(f.stem.split("_")[1]) for f in held]
-    net_config = MotionNetConfig(inputs=config.inputs, crop=manifest["crop"]["size"], window=config.window)
+    net_config = MotionNetConfig(inputs=config.inputs, crop=manifest["crop"]["size"], window=config.window, flow_norm=config.flow_norm)
     torch.manual_seed(config.seed)
     net = MotionNet(net_config)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
@@ -186,7 +191,8 @@ def train_motion(crops: str | Path, out: str | Path, config: MotionTrainConfig =
     record = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
     if resume and ckpt.is_file():
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        if json.loads(state["config"]) != record or json.loads(state["clips"]) != train_idx:
+        old = {"flow_norm": "raw", **json.loads(state["config"])}  # checkpoints from before flow_norm are raw
+        if old != record or json.loads(state["clips"]) != train_idx:
             raise ValueError(f"{ckpt}: a checkpoint of another config or clip set; use another --out")
         net.load_state_dict(state["net"])
         opt.load_state_dict(state["opt"])
