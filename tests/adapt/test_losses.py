@@ -140,13 +140,6 @@ def track():
         syn.rasterizer.close()
 
 
-@pytest.fixture(scope="module")
-def body():
-    from simpose.body.model import BodyModel
-
-    return BodyModel()
-
-
 def _terms(body, track, fit) -> dict:
     from simpose.adapt.optimise import _pad_masks, OptimiseConfig
     from simpose.body.fit import body_joints, body_vertices

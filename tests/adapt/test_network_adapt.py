@@ -12,20 +12,7 @@ import torch
 from simpose.adapt.network import adapt_network
 from simpose.adapt.optimise import OptimiseConfig
 
-T = 6
-
-
-@pytest.fixture(scope="module")
-def track():
-    from simpose.adapt.synthetic import synthetic_track
-    from simpose.synth.scene import SceneConfig
-    from simpose.synth.writer import ClipSynthesizer
-
-    syn = ClipSynthesizer(SceneConfig(size=128, frames=T, people=1, occluder_prob=0.0, truncated_share=0.0), motions=())
-    try:
-        yield synthetic_track(syn, 3, 0)
-    finally:
-        syn.rasterizer.close()
+T = 6  # frames of conftest's rendered track
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from simpose.adapt.refine import refine_sequence
 from simpose.adapt.selftrain import fine_tune
 from simpose.body.joints import get_joint_set
-from simpose.camera import image_to_normalised
 from simpose.models.lifter import Lifter
 
 K = np.array([[1000.0, 0.0, 319.5], [0.0, 1000.0, 239.5], [0.0, 0.0, 1.0]])
