@@ -16,7 +16,9 @@
 The scene draws the background second to last (only the light after it; people, motion, camera,
 truncation, occluders and degradations come first or from streams of their own), so the same
 seed with and without ``--backgrounds`` gives the same clips on another background (and light):
-a paired control for the small set's own difficulty.
+a paired control for the small set's own difficulty. With two or more sets, each is also scored
+on the common frames (the detector found the same rendered person in every set): MediaPipe loses
+people more often on photographs, and frames it loses are not scored.
 
 The motion crop cache the rows trained on (/work/runs/motion/cache, its detector cache built with
 ``backgrounds: null``) has only procedural backgrounds (smooth noise, gradients, stripes:
