@@ -15,8 +15,8 @@ Columns:
 
 1. **held-out synthetic clips** (index a multiple of 10; DIS flow, detector keypoints): MPJPE and
    PA-MPJPE (mm) over the 17 h36m17 joints, frames where the detector found the person. These
-   clips come from the training distribution (same background and texture sources): there is no
-   domain-shifted synthetic set yet.
+   clips come from the training distribution (same background and texture sources); the
+   domain-shifted set (photographic backgrounds) is benchmarks/motion_shifted.py's.
 2. **real 4-view video** (../shared/real/pose2sim): ``simpose eval multiview``'s reference and
    scoring (:func:`simpose.eval.multiview.evaluate_multiview`) with each view's monocular
    estimate from :func:`simpose.track.motion_video.estimate_motion_video` (BlazePose from the cue
@@ -63,8 +63,9 @@ LABELS = {
 }  # fmt: skip
 
 
-def held_out_synthetic(model, crops: Path, indices: list[int]) -> dict:
-    """MPJPE / PA-MPJPE (mm) on whole held-out clips, DIS flow, frames with a person found."""
+def held_out_synthetic(model, crops: Path, indices: list[int], keep: dict[int, np.ndarray] | None = None) -> dict:
+    """MPJPE / PA-MPJPE (mm) on whole held-out clips, DIS flow, frames with a person found
+    (and, with ``keep``, only clip i's frames where ``keep[i]`` (T,) bool is True)."""
     from simpose.eval.metrics import mpjpe, pa_mpjpe
     from simpose.train.motion import load_motion_clips
 
@@ -73,7 +74,7 @@ def held_out_synthetic(model, crops: Path, indices: list[int]) -> dict:
         c = load_motion_clips(crops, [i], "dis")
         pred = model.predict({"rgb": c.rgb.float(), "flow": c.flow.float(), "keypoints": c.keypoints})["h36m17"]
         gt = c.targets[:, : pred.shape[1]]  # the h36m17 joints come first
-        ok = np.isfinite(gt).all((1, 2))
+        ok = np.isfinite(gt).all((1, 2)) & (keep[i] if keep is not None else True)
         if ok.any():
             e1.append(mpjpe(pred[ok], gt[ok]))
             e2.append(pa_mpjpe(pred[ok], gt[ok]))

@@ -32,6 +32,20 @@ def shared() -> Path:
 
 
 @pytest.fixture(scope="session")
+def benchmark_script():
+    """A loader of benchmarks/NAME.py as a module (the benchmarks are scripts, not a package)."""
+    import importlib.util
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@pytest.fixture(scope="session")
 def body():
     from simpose.body.model import BodyModel
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -10,23 +9,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "benchmarks" / "readme_tables.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_readme_tables_match_their_results_files():
-    tool = _tool()
+def test_readme_tables_match_their_results_files(benchmark_script):
+    tool = benchmark_script("readme_tables")
     readme = (ROOT / "README.md").read_text()
     assert tool.BLOCK.search(readme), "the README has no results block"
     _, changed = tool.render(readme)
     assert not changed, f"README tables differ from their results files (run python benchmarks/readme_tables.py): {changed}"
 
 
-def test_a_hand_edited_table_is_caught(tmp_path):
-    tool = _tool()
+def test_a_hand_edited_table_is_caught(tmp_path, benchmark_script):
+    tool = benchmark_script("readme_tables")
     (tmp_path / "r.md").write_text("# title\n\n| a | b |\n|---|---:|\n| x | 1.0 |\n\ntext\n\n| c |\n|---|\n| 2 |\n")
     readme = "intro\n<!-- results: r.md -->\n| a | b |\n|---|---:|\n| x | 1.5 |\n<!-- /results -->\nand <!-- results: r.md 2 -->\n| c |\n|---|\n| 2 |\n<!-- /results -->\n"
     fixed, changed = tool.render(readme, tmp_path)
