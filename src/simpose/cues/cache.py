@@ -30,7 +30,7 @@ from simpose._files import atomic_open
 from simpose.cues.video import ImageSequence, VideoSource
 
 __all__ = [
-    "CACHE_FORMAT", "source_fingerprint", "content_fingerprint", "cache_key", "cache_path", "save_arrays", "load_arrays",
+    "CACHE_FORMAT", "source_fingerprint", "content_fingerprint", "cache_key", "cache_path", "save_arrays", "load_arrays", "range_entry_problem",
     "pack_flow", "unpack_flow", "quantize_flow_", "FLOW_QUANTUM",
 ]  # fmt: skip
 
@@ -67,6 +67,30 @@ def content_fingerprint(source: VideoSource) -> str:
     h = hashlib.sha256(np.ascontiguousarray(first).tobytes())
     h.update(json.dumps([list(source.size), int(source.n_frames)]).encode())
     return h.hexdigest()
+
+
+def range_entry_problem(arrays: dict, keys, content: str, start: int, expected: int | None) -> str | None:
+    """Why a stage's entry of frames ``[start, start + expected)`` (or a prefix of them: a
+    partial entry, to resume) cannot be this video's, as far as every such entry goes; None if
+    it can (the stage checks its own arrays after).
+
+    Args:
+        arrays: the entry (:func:`load_arrays`); keys: the names it must hold, ``frame_index`` and
+            ``content`` among them; content: this video's :func:`content_fingerprint`; start: the
+            range's first frame; expected: frames in the range, None where the container does
+            not count them exactly.
+    """
+    missing = [k for k in keys if k not in arrays]
+    if missing:
+        return f"no {', '.join(missing)}"
+    if str(arrays["content"]) != content:
+        return "made from another video's frames"
+    fi = arrays["frame_index"]
+    if fi.ndim != 1 or len(fi) == 0 or not np.array_equal(fi, np.arange(start, start + len(fi))):
+        return f"frame indices are not the range's from {start}"
+    if expected is not None and len(fi) > expected:
+        return f"{len(fi)} frames, more than the range's {expected}"
+    return None
 
 
 def _versions() -> dict[str, str]:

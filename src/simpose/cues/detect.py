@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simpose.cues.cache import cache_key, cache_path, content_fingerprint, load_arrays, save_arrays
+from simpose.cues.cache import cache_key, cache_path, content_fingerprint, load_arrays, range_entry_problem, save_arrays
 from simpose.cues.errors import CueError
 from simpose.cues.keypoints import KeypointConfig, Keypoints2D, detect_keypoints, import_mediapipe
 from simpose.cues.video import VideoSource, prefetch
@@ -171,18 +171,12 @@ def _concat(parts: list[Keypoints2D]) -> Keypoints2D:
 def _entry_problem(arrays: dict, source: VideoSource, start: int, expected: int | None, content: str) -> str | None:
     """Why a cue cache entry cannot be this video's keypoints of frames ``[start, start + expected)``
     (a complete entry) or of a prefix of them (a partial one); None if it can."""
-    missing = [k for k in _KEYS if k not in arrays]
-    if missing:
-        return f"no {', '.join(missing)}"
-    if str(arrays["content"]) != content:
-        return "made from another video's frames"
+    problem = range_entry_problem(arrays, _KEYS, content, start, expected)
+    if problem:
+        return problem
     fi = arrays["frame_index"]
-    if fi.ndim != 1 or len(fi) == 0 or not np.array_equal(fi, np.arange(start, start + len(fi))):
-        return f"frame indices are not the range's from {start}"
     if bool(arrays["complete"]) and expected is not None and len(fi) != expected:
         return f"{len(fi)} frames where the range holds {expected}"
-    if expected is not None and len(fi) > expected:
-        return f"{len(fi)} frames, more than the range's {expected}"
     try:
         kp = _keypoints(arrays, source)
     except ValueError as e:

@@ -454,18 +454,13 @@ def _entry_problem(a: dict[str, np.ndarray], source: VideoSource, start: int, en
     (complete) or of a prefix of them (partial, to resume); None if it can. The key trusts the
     file's path, size and mtime; the content fingerprint catches an entry made from other frames,
     which a resumed partial entry would otherwise splice into this video's tracks."""
-    missing = [k for k in (*_RAW_KEYS, "complete", "tracker", "content") if k not in a]
-    if missing:
-        return f"no {', '.join(missing)}"
-    if str(a["content"]) != content:
-        return "made from another video's frames"
-    fi = a["frame_index"]
-    if fi.ndim != 1 or len(fi) == 0 or not np.array_equal(fi, np.arange(start, start + len(fi))):
-        return f"frame indices are not the range's from {start}"
+    from simpose.cues.cache import range_entry_problem
+
     last = source.n_frames if end is None else min(end, source.n_frames)
-    if source.n_frames_exact and len(fi) > last - start:
-        return f"{len(fi)} frames, more than the range's {last - start}"
-    T, P = len(fi), len(a["track_ids"])
+    problem = range_entry_problem(a, (*_RAW_KEYS, "complete", "tracker", "content"), content, start, last - start if source.n_frames_exact else None)
+    if problem:
+        return problem
+    T, P = len(a["frame_index"]), len(a["track_ids"])
     shapes = {"keypoints": (T, P, J, 2), "world": (T, P, J, 3), "visibility": (T, P, J), "scores": (T, P),
               "roi_size": (T, P), "valid": (T, P), "detector_frames": (T,)}  # fmt: skip
     wrong = [k for k, shape in shapes.items() if a[k].shape != shape]

@@ -108,8 +108,8 @@ class RunConfig:
             (everyone, :mod:`simpose.cues.people`); ``EstimatorConfig.people``.
         max_people: with ``"all"``, the most-seen tracks kept (``EstimatorConfig.max_people``).
         adapt: ``"params"``: the body optimised against the video's keypoints, person masks and
-            optical flow; ``"weights"``: then a copy of the lifter fine-tuned on it lifts the
-            video again (``EstimatorConfig.adapt``); ``"off"``: neither.
+            optical flow; ``"weights"``: the same losses back-propagated into a copy of the lifter
+            (``EstimatorConfig.adapt``); ``"off"``: neither.
         adapt_with: ``"all"`` cues or ``"keypoints"`` only (``EstimatorConfig.adapt_with``).
         motion_weights: a motion model in place of the lifter (``EstimatorConfig.motion_weights``); '': the lifter.
     """
