@@ -69,16 +69,15 @@ def content_fingerprint(source: VideoSource) -> str:
     return h.hexdigest()
 
 
-def range_entry_problem(arrays: dict, keys, content: str, start: int, expected: int | None) -> str | None:
-    """Why a stage's entry of frames ``[start, start + expected)`` (or a prefix of them: a
+def range_entry_problem(arrays: dict, keys, content: str, start: int) -> str | None:
+    """Why a stage's entry of a frame range from ``start`` (complete, or a prefix of it: a
     partial entry, to resume) cannot be this video's, as far as every such entry goes; None if
-    it can (the stage checks its own arrays after).
+    it can (the stage then checks the range's length and its own arrays).
 
     Args:
         arrays: the entry (:func:`load_arrays`); keys: the names it must hold, ``frame_index`` and
             ``content`` among them; content: this video's :func:`content_fingerprint`; start: the
-            range's first frame; expected: frames in the range, None where the container does
-            not count them exactly.
+            range's first frame.
     """
     missing = [k for k in keys if k not in arrays]
     if missing:
@@ -88,8 +87,6 @@ def range_entry_problem(arrays: dict, keys, content: str, start: int, expected: 
     fi = arrays["frame_index"]
     if fi.ndim != 1 or len(fi) == 0 or not np.array_equal(fi, np.arange(start, start + len(fi))):
         return f"frame indices are not the range's from {start}"
-    if expected is not None and len(fi) > expected:
-        return f"{len(fi)} frames, more than the range's {expected}"
     return None
 
 

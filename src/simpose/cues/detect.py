@@ -171,12 +171,14 @@ def _concat(parts: list[Keypoints2D]) -> Keypoints2D:
 def _entry_problem(arrays: dict, source: VideoSource, start: int, expected: int | None, content: str) -> str | None:
     """Why a cue cache entry cannot be this video's keypoints of frames ``[start, start + expected)``
     (a complete entry) or of a prefix of them (a partial one); None if it can."""
-    problem = range_entry_problem(arrays, _KEYS, content, start, expected)
+    problem = range_entry_problem(arrays, _KEYS, content, start)
     if problem:
         return problem
     fi = arrays["frame_index"]
     if bool(arrays["complete"]) and expected is not None and len(fi) != expected:
         return f"{len(fi)} frames where the range holds {expected}"
+    if expected is not None and len(fi) > expected:
+        return f"{len(fi)} frames, more than the range's {expected}"
     try:
         kp = _keypoints(arrays, source)
     except ValueError as e:

@@ -456,11 +456,14 @@ def _entry_problem(a: dict[str, np.ndarray], source: VideoSource, start: int, en
     which a resumed partial entry would otherwise splice into this video's tracks."""
     from simpose.cues.cache import range_entry_problem
 
-    last = source.n_frames if end is None else min(end, source.n_frames)
-    problem = range_entry_problem(a, (*_RAW_KEYS, "complete", "tracker", "content"), content, start, last - start if source.n_frames_exact else None)
+    problem = range_entry_problem(a, (*_RAW_KEYS, "complete", "tracker", "content"), content, start)
     if problem:
         return problem
-    T, P = len(a["frame_index"]), len(a["track_ids"])
+    fi = a["frame_index"]
+    last = source.n_frames if end is None else min(end, source.n_frames)
+    if source.n_frames_exact and len(fi) > last - start:
+        return f"{len(fi)} frames, more than the range's {last - start}"
+    T, P = len(fi), len(a["track_ids"])
     shapes = {"keypoints": (T, P, J, 2), "world": (T, P, J, 3), "visibility": (T, P, J), "scores": (T, P),
               "roi_size": (T, P), "valid": (T, P), "detector_frames": (T,)}  # fmt: skip
     wrong = [k for k, shape in shapes.items() if a[k].shape != shape]
